@@ -1,0 +1,37 @@
+# The two commands of README.md: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app.py
+
+.PHONY: install run test bench lint format
+
+$(BIN)/.installed: requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3).
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## The whole suite; PostgreSQL tests run when TEST_DATABASE_URL is set.
+test: install
+	$(BIN)/python -m pytest
+
+## Benchmarks: ratios against a baseline measured in the same run (not part of `make test`).
+bench: install
+	$(BIN)/python -m bench.create_customer
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,55 @@
+"""latepoint_forms: customer registration for a booking business."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .config import load_config
+from .errors import register_error_handlers
+from .extensions import csrf, db, migrate
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory: config -> extensions -> blueprints -> errors -> cli."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+        instance_relative_config=True,
+    )
+    environment = dict(os.environ)
+    if config and "ENV_NAME" in config:
+        environment["LATEPOINT_ENV"] = config["ENV_NAME"]
+    app.config.update(load_config(environment))
+    if config:
+        app.config.update(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "latepoint_forms.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(root, "migrations"))
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401  (register the tables with the metadata)
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+
+    csrf.exempt(api_bp)  # the API authenticates with X-API-Key, never the session cookie
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(api_bp, url_prefix="/wp-json/latepoint-api/v1", name="api_wp")
+
+    app.register_blueprint(web_bp)
+
+    register_error_handlers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,11 @@
+"""The JSON API blueprint: parsing -> service -> envelope.
+
+Registered twice: under ``/api/v1`` and, for widgets written for the LatePoint API
+Extension, unchanged under ``/wp-json/latepoint-api/v1``.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from . import views  # noqa: E402,F401  (routes attach themselves to ``bp``)

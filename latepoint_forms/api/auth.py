@@ -1,0 +1,43 @@
+"""``X-API-Key`` authentication and per-resource permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from ..errors import InsufficientPermissions, Unauthorized
+from ..models import ApiKey
+from .keys import find_active_key
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticate() -> ApiKey:
+    """The request's active key, or ``Unauthorized``; also set as ``g.api_key``."""
+    plaintext = request.headers.get("X-API-Key", "").strip()
+    key = find_active_key(plaintext) if plaintext else None
+    if key is None:
+        raise Unauthorized("A valid API key is required in the X-API-Key header")
+    g.api_key = key
+    return key
+
+
+def require_key(permission: str | None = None) -> Callable[[F], F]:
+    """Authenticate the request; with ``permission``, also require that permission."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            key = authenticate()
+            if permission is not None and not key.allows(permission):
+                raise InsufficientPermissions(
+                    f"This API key does not have the {permission} permission"
+                )
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,51 @@
+"""JSON routes. Each view has one success response; everything else is raised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ..customers.input import RuleSettings, parse_customer_input
+from ..customers.service import create_customer, get_customer, validate_customer
+from . import bp
+from .auth import authenticate, require_key
+from .body import read_json_object
+from .representation import customer_as_json, input_as_json
+
+
+def success(message: str, data: Any, status: int = 200) -> ResponseReturnValue:
+    return jsonify({"status": "success", "message": message, "data": data}), status
+
+
+def _parse_body() -> Any:
+    return parse_customer_input(read_json_object(), RuleSettings.from_config(current_app.config))
+
+
+@bp.post("/customers")
+@require_key("customers:create")
+def create() -> ResponseReturnValue:
+    customer = create_customer(_parse_body(), source="api")
+    location = url_for(f"{request.blueprint}.read", customer_id=customer.id)
+    body, status = success("Customer created successfully", customer_as_json(customer), 201)
+    return body, status, {"Location": location}
+
+
+@bp.post("/customers/validate")
+@require_key("customers:create")
+def validate() -> ResponseReturnValue:
+    data = validate_customer(_parse_body())
+    return success("The customer data is valid", input_as_json(data))
+
+
+@bp.get("/customers/<int:customer_id>")
+@require_key("customers:read")
+def read(customer_id: int) -> ResponseReturnValue:
+    return success("Customer retrieved", customer_as_json(get_customer(customer_id)))
+
+
+@bp.get("/status")
+def status() -> ResponseReturnValue:
+    key = authenticate()
+    return success("OK", {"service": "latepoint_forms", "version": "1", "key_mode": key.mode})

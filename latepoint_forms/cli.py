@@ -1,0 +1,68 @@
+"""Command-line interface: ``flask api-keys …``. Commands call services, nothing more."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .api.keys import PERMISSIONS, ApiKeyError, create_api_key, list_api_keys, revoke_api_key
+
+api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@api_keys_cli.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+@click.option(
+    "--permissions",
+    required=True,
+    help=f"Comma-separated, among: {', '.join(PERMISSIONS)}.",
+)
+@click.option("--mode", type=click.Choice(["live", "test"]), default="live", show_default=True)
+@click.option("--origins", default="", help="Comma-separated origins allowed for browser use.")
+def create_command(name: str, permissions: str, mode: str, origins: str) -> None:
+    """Create a key and print it (alone, on the last line). It is never shown again."""
+    try:
+        key, plaintext = create_api_key(
+            name, _split(permissions), mode=mode, allowed_origins=_split(origins)
+        )
+    except ApiKeyError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"Created API key {key.id} ({key.name}, {key.mode}): {', '.join(key.permissions)}")
+    click.echo("Store it now; it cannot be shown again:", err=False)
+    click.echo(plaintext)
+
+
+@api_keys_cli.command("list")
+def list_command() -> None:
+    """List keys (prefix only; the keys themselves are not stored)."""
+    keys = list_api_keys()
+    if not keys:
+        click.echo("No API keys.")
+        return
+    for key in keys:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        click.echo(
+            f"{key.id:>4}  {key.prefix}…  {key.mode:<4}  {state:<24}  last used {used:<16}  "
+            f"{','.join(key.permissions):<32}  {key.name}"
+        )
+
+
+@api_keys_cli.command("revoke")
+@click.argument("id_or_prefix")
+def revoke_command(id_or_prefix: str) -> None:
+    """Revoke a key by id or prefix; requests with it fail at once."""
+    try:
+        key = revoke_api_key(id_or_prefix)
+    except ApiKeyError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"Revoked API key {key.id} ({key.prefix}…, {key.name})")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(api_keys_cli)

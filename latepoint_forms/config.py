@@ -1,0 +1,66 @@
+"""Settings: defaults in code, secrets and URLs from the environment (12-factor)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - refused outside development below
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def database_url(url: str | None) -> str | None:
+    """Point plain ``postgres://`` URLs at the psycopg 3 driver this project installs."""
+    if url is None:
+        return None
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    environment = env.get("LATEPOINT_ENV", env.get("FLASK_ENV", "development")).strip()
+    config: dict[str, Any] = {
+        "ENV_NAME": environment,
+        "SECRET_KEY": _optional(env, "SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": database_url(_optional(env, "DATABASE_URL")),
+        "REDIS_URL": _optional(env, "REDIS_URL"),
+        "MIN_CUSTOMER_AGE": _int(env, "MIN_CUSTOMER_AGE", 13),
+        "DEFAULT_PHONE_REGION": (_optional(env, "DEFAULT_PHONE_REGION") or "").upper() or None,
+        "DEFAULT_COUNTRY": (_optional(env, "DEFAULT_COUNTRY") or "").upper() or None,
+        "NAME_MIN_LENGTH": _int(env, "NAME_MIN_LENGTH", 2),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        "EMAIL_CHECK_DELIVERABILITY": env.get("EMAIL_CHECK_DELIVERABILITY", "").lower()
+        in {"1", "true", "yes"},
+        # Faster password hashing is only ever switched on by the test suite.
+        "FAST_PASSWORD_HASHING": False,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": environment == "production",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "JSON_SORT_KEYS": False,
+    }
+    if config["SECRET_KEY"] is None:
+        if environment not in {"development", "testing"}:
+            raise RuntimeError("SECRET_KEY must be set outside development")
+        config["SECRET_KEY"] = DEV_SECRET_KEY
+    return config

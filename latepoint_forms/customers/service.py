@@ -1,0 +1,132 @@
+"""Customer registration: the one service behind the web forms, the JSON API and the CLI.
+
+Transactions: this layer owns them. Each public function that writes commits before it
+returns (or rolls back and raises); callers never commit. A caller that must write something
+in the *same* transaction (the API's idempotency record) passes ``before_commit``.
+
+Uniqueness (email, WordPress user, customer code) is enforced by unique indexes; a refused
+insert is translated into the domain error here, so two concurrent requests can never both
+win, whatever any pre-check saw.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import CUSTOMER_SOURCES, Customer
+from ..passwords import hash_password
+from .errors import CustomerNotFound, EmailExists, ValidationFailed
+from .input import CustomerInput
+
+# Unambiguous when read aloud or typed from a confirmation e-mail: no 0/O, 1/I/L, U.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CODE_ATTEMPTS = 5
+
+WORDPRESS_USER_TAKEN = "This WordPress user is already linked to another customer"
+
+
+def new_customer_code() -> str:
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    return f"CUS-{chars[:5]}-{chars[5:]}"
+
+
+def check_business_rules(data: CustomerInput) -> dict[str, str]:
+    """Rules that need configuration or the catalog: custom fields and booking preferences."""
+    errors: dict[str, str] = {}
+    # No custom fields are defined yet, so every key is unknown (SPEC: unknown keys are an error).
+    for key in data.custom_fields:
+        errors[f"custom_fields.{key}"[:120]] = "Unknown custom field"
+    if data.preferences is not None:
+        errors["preferences"] = "Booking preferences cannot be given yet"
+    return errors
+
+
+def validate_customer(data: CustomerInput) -> CustomerInput:
+    """Every check of ``create_customer``, uniqueness included, with nothing stored."""
+    errors = check_business_rules(data)
+    if data.wordpress_user_id is not None and _exists(
+        Customer.wordpress_user_id == data.wordpress_user_id
+    ):
+        errors["wordpress_user_id"] = WORDPRESS_USER_TAKEN
+    if errors:
+        raise ValidationFailed(errors)
+    if data.email is not None and _exists(Customer.email == data.email):
+        raise EmailExists(data.email)
+    return data
+
+
+def create_customer(
+    data: CustomerInput,
+    *,
+    source: str,
+    password: str | None = None,
+    before_commit: Callable[[Customer], None] | None = None,
+) -> Customer:
+    """Store a new customer and commit; raise ``ValidationFailed`` or ``EmailExists``."""
+    if source not in CUSTOMER_SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    errors = check_business_rules(data)
+    if errors:
+        raise ValidationFailed(errors)
+
+    fields: dict[str, Any] = asdict(data)
+    if password is not None:
+        fields["password_hash"] = hash_password(password)
+        fields["is_guest"] = False
+
+    for _ in range(_CODE_ATTEMPTS):
+        customer = Customer(**fields, source=source, customer_code=new_customer_code())
+        db.session.add(customer)
+        try:
+            db.session.flush()
+            if before_commit is not None:
+                before_commit(customer)
+            db.session.commit()
+        except IntegrityError as exc:
+            db.session.rollback()
+            column = violated_unique_column(exc, "customers")
+            if column == "email":
+                raise EmailExists(data.email or "") from exc
+            if column == "wordpress_user_id":
+                raise ValidationFailed({"wordpress_user_id": WORDPRESS_USER_TAKEN}) from exc
+            if column in ("customer_code", "uuid"):
+                continue  # a random collision: draw again
+            raise
+        except BaseException:
+            db.session.rollback()
+            raise
+        return customer
+    raise RuntimeError("could not draw a unique customer code")
+
+
+def get_customer(customer_id: int) -> Customer:
+    # A path can carry any integer; the key column holds 64 bits.
+    customer = db.session.get(Customer, customer_id) if 0 < customer_id < 2**63 else None
+    if customer is None:
+        raise CustomerNotFound()
+    return customer
+
+
+def _exists(condition: Any) -> bool:
+    return db.session.execute(select(Customer.id).where(condition).limit(1)).first() is not None
+
+
+def violated_unique_column(exc: IntegrityError, table: str) -> str | None:
+    """The column whose unique index refused an insert, on PostgreSQL or SQLite, else None."""
+    diag = getattr(exc.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    if constraint:  # PostgreSQL names the constraint: uq_<table>_<column>
+        prefix = f"uq_{table}_"
+        return constraint[len(prefix) :] if constraint.startswith(prefix) else None
+    message = str(exc.orig)
+    marker = f"UNIQUE constraint failed: {table}."
+    if marker in message:  # SQLite names the column
+        return message.split(marker, 1)[1].split(",")[0].strip()
+    return None

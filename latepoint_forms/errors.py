@@ -1,0 +1,129 @@
+"""Errors as exceptions, turned into responses in one place.
+
+Under the API paths every error is the JSON envelope of SPEC section 3; elsewhere an HTML page.
+The choice is made by path, because a 404 or 405 from routing carries no blueprint.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/v1", "/wp-json/latepoint-api/v1")
+
+
+class AppError(Exception):
+    """An error with a status, a stable machine code and a human message."""
+
+    status: int = 500
+    code: str = "server_error"
+    message: str = "Something went wrong on our side. Please try again."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        details: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or self.message)
+        if message is not None:
+            self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+class InvalidJson(AppError):
+    status, code, message = 400, "invalid_json", "The request body must be a JSON object"
+
+
+class Unauthorized(AppError):
+    status, code, message = 401, "unauthorized", "A valid API key is required"
+
+
+class InsufficientPermissions(AppError):
+    status, code = 403, "insufficient_permissions"
+    message = "This API key does not have the permission for this action"
+
+
+class NotFound(AppError):
+    status, code, message = 404, "not_found", "The requested resource was not found"
+
+
+class MethodNotAllowed(AppError):
+    status, code, message = 405, "method_not_allowed", "This method is not allowed here"
+
+
+class PayloadTooLarge(AppError):
+    status, code, message = 413, "payload_too_large", "The request body is too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
+    message = "The request body must be sent as application/json"
+
+
+class ServiceUnavailable(AppError):
+    status, code = 503, "service_unavailable"
+    message = "The service is temporarily unavailable. Please try again shortly."
+
+
+_HTTP_ERRORS: dict[int, type[AppError]] = {
+    400: InvalidJson,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+def is_api_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+
+
+def error_envelope(error: AppError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
+    return {"status": "error", "error": body}
+
+
+def _respond(error: AppError) -> Response | tuple[str, int, dict[str, str]]:
+    if is_api_path(request.path):
+        response = jsonify(error_envelope(error))
+        response.status_code = error.status
+        response.headers.update(error.headers)
+        return response
+    html = render_template("error.html", error=error)
+    return html, error.status, error.headers
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def handle_app_error(error: AppError):  # type: ignore[no-untyped-def]
+        return _respond(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):  # type: ignore[no-untyped-def]
+        status = error.code or 500
+        kind = _HTTP_ERRORS.get(status)
+        if kind is not None and is_api_path(request.path):
+            app_error = kind()
+        else:
+            app_error = AppError(error.description or error.name)
+            app_error.status = status
+            app_error.code = kind.code if kind else error.name.lower().replace(" ", "_")
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:
+            app_error.headers["Allow"] = ", ".join(valid_methods)
+        return _respond(app_error)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        # Never a traceback or internal detail to the client; the log has it all.
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return _respond(AppError())

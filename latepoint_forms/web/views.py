@@ -1,0 +1,13 @@
+"""HTML views."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+
+from . import bp
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return render_template("index.html")
