@@ -10,7 +10,7 @@ from flask import Flask
 
 from .config import load_config
 from .errors import register_error_handlers
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, limiter, migrate
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,6 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"))
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .api import bp as api_bp

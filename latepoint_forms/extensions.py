@@ -1,5 +1,6 @@
 """Extensions, created unbound and bound to the app in ``create_app``."""
 
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -24,3 +25,14 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
+
+
+def _client_address() -> str:
+    from flask_limiter.util import get_remote_address
+
+    return get_remote_address()
+
+
+# Rate limits: in memory by default, shared through Redis when REDIS_URL is set (the
+# factory sets RATELIMIT_STORAGE_URI), so several workers and hosts share one budget.
+limiter = Limiter(key_func=_client_address, headers_enabled=True)
