@@ -356,7 +356,8 @@ def _postal_format(country: str) -> _PostalFormat | None:
 def _apply_layout(compact: str, layout: tuple[int | str, ...]) -> str | None:
     if sum(part for part in layout if isinstance(part, int)) != len(compact):
         return None
-    out, position = [], 0
+    out: list[str] = []
+    position = 0
     for part in layout:
         if isinstance(part, int):
             out.append(compact[position : position + part])
