@@ -22,7 +22,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Every column has a Python-side default and ids come back from the INSERT, so an object is
+# complete after commit; not expiring it saves a SELECT per write on the hot path.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 

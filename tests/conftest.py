@@ -50,6 +50,8 @@ def postgresql_url() -> Iterator[str]:
     """A new, migrated PostgreSQL database for this session (skip without TEST_DATABASE_URL)."""
     admin_url = database_url(os.environ.get("TEST_DATABASE_URL"))
     if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
         pytest.skip("TEST_DATABASE_URL is not set")
     name = f"lpf_test_{os.getpid()}_{secrets.token_hex(4)}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")

@@ -206,7 +206,7 @@ def _apply_rules(
             if name in country_dependent and not country_known:
                 continue  # judged against a country we could not read: one error is enough
             result = _run(errors, name, field_rules[name], value)
-            if name not in errors:
+            if name not in errors and result != "":  # blank after cleaning: not given
                 cleaned[name] = result
         else:
             cleaned[name] = value

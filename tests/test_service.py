@@ -1,0 +1,104 @@
+"""The customer service: one home for creation, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from latepoint_forms.customers.errors import EmailExists, ValidationFailed
+from latepoint_forms.customers.input import CustomerInput, RuleSettings, parse_customer_input
+from latepoint_forms.customers.service import create_customer, validate_customer
+from latepoint_forms.extensions import db
+from latepoint_forms.models import Customer
+
+SETTINGS = RuleSettings()
+
+
+def person(**overrides: Any) -> CustomerInput:
+    raw = {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com", **overrides}
+    return parse_customer_input(raw, SETTINGS)
+
+
+def count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(Customer)).scalar_one()
+
+
+@pytest.mark.usefixtures("app_context")
+def test_create_stores_generated_fields() -> None:
+    customer = create_customer(person(), source="web_form", password="a long passphrase")
+
+    assert customer.id is not None
+    assert len(customer.uuid) == 36
+    assert customer.customer_code.startswith("CUS-")
+    assert customer.source == "web_form"
+    assert customer.is_guest is False
+    assert customer.password_hash is not None
+    assert customer.password_hash.startswith("$argon2id$")
+    assert customer.created_at.tzinfo is not None
+
+
+@pytest.mark.usefixtures("app_context")
+def test_customer_codes_are_unique() -> None:
+    codes = {
+        create_customer(person(email=f"p{i}@example.com"), source="api").customer_code
+        for i in range(30)
+    }
+    assert len(codes) == 30
+
+
+@pytest.mark.usefixtures("app_context")
+def test_unknown_source_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="unknown source"):
+        create_customer(person(), source="fax")
+
+
+@pytest.mark.usefixtures("app_context")
+def test_the_unique_index_decides_duplicates_not_a_pre_check() -> None:
+    # The service has no "does it exist?" query before inserting: the second insert reaches
+    # the database, which refuses it, and the refusal becomes EmailExists.
+    create_customer(person(), source="api")
+
+    with pytest.raises(EmailExists):
+        create_customer(person(email="ANN@example.com"), source="api")
+    # The session is usable afterwards (the failed transaction was rolled back).
+    create_customer(person(email="other@example.com"), source="api")
+    assert db.session.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
+
+
+@pytest.mark.usefixtures("app_context")
+def test_validate_customer_reports_duplicates_without_storing() -> None:
+    create_customer(person(), source="api")
+    with pytest.raises(EmailExists):
+        validate_customer(person())
+    with pytest.raises(ValidationFailed):
+        validate_customer(person(email=None, custom_fields={"nope": 1}))
+
+
+def test_concurrent_creates_with_one_email_make_one_customer(app: Flask) -> None:
+    """Threads with their own sessions race one email; exactly one wins, on both databases."""
+    racers = 8
+    barrier = threading.Barrier(racers)
+    spellings = ["racer@example.com", "RACER@EXAMPLE.COM", "Racer@Example.com", "rAcEr@example.COM"]
+    emails = [spellings[i % len(spellings)] for i in range(racers)]
+
+    def attempt(email: str) -> str:
+        with app.app_context():
+            data = person(email=email)
+            barrier.wait(timeout=10)
+            try:
+                create_customer(data, source="api")
+            except EmailExists:
+                return "duplicate"
+            return "created"
+
+    with ThreadPoolExecutor(racers) as pool:
+        outcomes = list(pool.map(attempt, emails))
+
+    assert sorted(outcomes) == ["created"] + ["duplicate"] * (racers - 1)
+    assert count(app) == 1
