@@ -1,7 +1,34 @@
 """Typed SQLAlchemy models; constraints live in the schema."""
 
 from .api_key import ApiKey
+from .booking import BOOKING_STATUSES, Booking, BookingSlotClaim
+from .catalog import (
+    CUSTOM_FIELD_TYPES,
+    GRANULE_MINUTES,
+    WEEKDAYS,
+    Agent,
+    AgentOffer,
+    CustomFieldDefinition,
+    Location,
+    Service,
+)
 from .customer import CUSTOMER_SOURCES, Customer
 from .idempotency import IdempotencyRecord
 
-__all__ = ["CUSTOMER_SOURCES", "ApiKey", "Customer", "IdempotencyRecord"]
+__all__ = [
+    "BOOKING_STATUSES",
+    "CUSTOMER_SOURCES",
+    "CUSTOM_FIELD_TYPES",
+    "GRANULE_MINUTES",
+    "WEEKDAYS",
+    "Agent",
+    "AgentOffer",
+    "ApiKey",
+    "Booking",
+    "BookingSlotClaim",
+    "CustomFieldDefinition",
+    "Customer",
+    "IdempotencyRecord",
+    "Location",
+    "Service",
+]
