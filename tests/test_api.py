@@ -46,6 +46,8 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == "error"
     assert body["error"]["code"] == code
     assert body["error"]["message"]
+    if status not in (409, 422):  # only field-level errors carry details
+        assert "details" not in body["error"]
     return body["error"]
 
 
@@ -57,6 +59,7 @@ def test_create_basic_customer(api: ApiClient) -> None:
 
     assert response.status_code == 201
     body = response.get_json()
+    assert list(body) == ["status", "message", "data"]
     assert body["status"] == "success"
     assert body["message"] == "Customer created successfully"
     data = body["data"]
