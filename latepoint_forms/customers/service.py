@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import CUSTOMER_SOURCES, Customer
 from ..passwords import hash_password
+from .custom_fields import active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
 from .input import CustomerInput
+from .preferences import validate_preferences
 
 # Unambiguous when read aloud or typed from a confirmation e-mail: no 0/O, 1/I/L, U.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -37,20 +40,33 @@ def new_customer_code() -> str:
     return f"CUS-{chars[:5]}-{chars[5:]}"
 
 
-def check_business_rules(data: CustomerInput) -> dict[str, str]:
-    """Rules that need configuration or the catalog: custom fields and booking preferences."""
-    errors: dict[str, str] = {}
-    # No custom fields are defined yet, so every key is unknown (SPEC: unknown keys are an error).
-    for key in data.custom_fields:
-        errors[f"custom_fields.{key}"[:120]] = "Unknown custom field"
+def apply_business_rules(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
+    """Rules that need configuration or the catalog: custom fields against their definitions,
+    booking preferences against the catalog. Returns the input with both normalised (what is
+    stored) and the errors, keyed ``custom_fields.<key>`` / ``preferences.<key>``."""
+    config = current_app.config
+    custom_fields, errors = validate_custom_fields(
+        data.custom_fields,
+        active_custom_field_definitions(),
+        region=data.country or config.get("DEFAULT_PHONE_REGION"),
+        check_deliverability=config.get("EMAIL_CHECK_DELIVERABILITY", False),
+    )
+    preferences = None
     if data.preferences is not None:
-        errors["preferences"] = "Booking preferences cannot be given yet"
-    return errors
+        preferences, preference_errors = validate_preferences(data.preferences)
+        errors.update(preference_errors)
+    normalised = replace(data, custom_fields=custom_fields, preferences=preferences)
+    return normalised, dict(sorted(errors.items()))
+
+
+def check_business_rules(data: CustomerInput) -> dict[str, str]:
+    """The errors of ``apply_business_rules`` alone."""
+    return apply_business_rules(data)[1]
 
 
 def validate_customer(data: CustomerInput) -> CustomerInput:
     """Every check of ``create_customer``, uniqueness included, with nothing stored."""
-    errors = check_business_rules(data)
+    data, errors = apply_business_rules(data)
     if data.wordpress_user_id is not None and _exists(
         Customer.wordpress_user_id == data.wordpress_user_id
     ):
@@ -72,7 +88,7 @@ def create_customer(
     """Store a new customer and commit; raise ``ValidationFailed`` or ``EmailExists``."""
     if source not in CUSTOMER_SOURCES:
         raise ValueError(f"unknown source {source!r}")
-    errors = check_business_rules(data)
+    data, errors = apply_business_rules(data)
     if errors:
         raise ValidationFailed(errors)
 

@@ -1,0 +1,1 @@
+"""Bookings: free start times, reserving a time, cancelling."""

@@ -1,0 +1,200 @@
+"""Booking a time, and cancelling it.
+
+Transactions: ``reserve_booking`` only adds and flushes — it never commits — so that the quick
+booking can create the guest customer and the booking in one transaction
+(``create_customer(..., before_commit=lambda c: reserve_booking(c, ...))``); the caller rolls
+back if it raises. ``book`` and ``cancel_booking`` own their transaction and commit.
+
+Double bookings are refused by the database, not by the availability check: every booking
+claims its agent's 5-minute granules under a unique index (models/booking.py), and a refused
+claim becomes ``SlotTaken``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..catalog import hours
+from ..catalog.service import agents_for, slot_problem
+from ..customers.errors import ValidationFailed
+from ..customers.service import get_customer, violated_unique_column
+from ..extensions import db
+from ..models import GRANULE_MINUTES, Agent, Booking, BookingSlotClaim, Customer
+from ..models.types import utcnow
+from .availability import busy_intervals, checked_references
+from .errors import BookingNotCancellable, BookingNotFound, SlotTaken
+
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # as customer codes: no 0/O, 1/I/L, U
+_CODE_ATTEMPTS = 5
+_GRANULE = timedelta(minutes=GRANULE_MINUTES)
+
+
+def new_booking_code() -> str:
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"BK-{chars[:4]}-{chars[4:]}"
+
+
+def _unused_booking_code() -> str:
+    # A pre-check keeps the transaction clean in the (1 in 10^11) case of a collision; the
+    # unique index stays the backstop.
+    for _ in range(_CODE_ATTEMPTS):
+        code = new_booking_code()
+        taken = db.session.execute(select(Booking.id).where(Booking.booking_code == code)).first()
+        if taken is None:
+            return code
+    raise RuntimeError("could not draw a unique booking code")
+
+
+def granules(start: datetime, end: datetime) -> list[datetime]:
+    """The 5-minute UTC granules [start, end) covers, each as its starting instant."""
+    offset = (start - datetime(1970, 1, 1, tzinfo=start.tzinfo)) % _GRANULE
+    moment = start - offset
+    result = []
+    while moment < end:
+        result.append(moment)
+        moment += _GRANULE
+    return result
+
+
+def _least_busy(agents: list[Agent], start: datetime) -> list[Agent]:
+    """Agents ordered by how many confirmed bookings they have that day: spread the work."""
+    day_start = start - timedelta(hours=12)
+    counts = Counter(
+        dict(
+            db.session.execute(
+                select(Booking.agent_id, func.count())
+                .where(
+                    Booking.agent_id.in_([a.id for a in agents]),
+                    Booking.status == "confirmed",
+                    Booking.start_at >= day_start,
+                    Booking.start_at < start + timedelta(hours=12),
+                )
+                .group_by(Booking.agent_id)
+            ).all()
+        )
+    )
+    return sorted(agents, key=lambda a: (counts[a.id], a.id))
+
+
+def reserve_booking(
+    customer: Customer,
+    service_id: int,
+    location_id: int,
+    agent_id: int | None,
+    start: datetime,
+    *,
+    now: datetime | None = None,
+) -> Booking:
+    """Add a confirmed booking and flush, without committing (see the module docstring).
+
+    Every rule is checked again: references active and offered, the start on the grid, inside
+    the opening hours and in the future (errors: ``ValidationFailed`` keyed ``service_id``,
+    ``location_id``, ``agent_id``, ``start``). With ``agent_id`` None a free agent is chosen.
+    ``SlotTaken`` when no chosen agent is free, or another booking claimed the time first.
+    """
+    if start.tzinfo is None:
+        raise ValueError("start must be an aware datetime")
+    now = now or utcnow()
+    refs = checked_references(service_id, location_id, agent_id)
+    service, location = refs.service, refs.location
+    tz = hours.zone(location.timezone)
+    local = hours.local_of(start, tz)
+    problem = slot_problem(service, location, local, now=now)
+    if problem is None and hours.local_to_utc(local, tz) != start:
+        # The second pass of a fall-back hour: the grid offers only the first (hours.py).
+        problem = "This time is not offered; choose one of the listed times"
+    if problem is not None:
+        raise ValidationFailed({"start": problem})
+
+    end = start + timedelta(minutes=service.duration_minutes)
+    candidates = [refs.agent] if refs.agent is not None else agents_for(service.id, location.id)
+    busy = busy_intervals((a.id for a in candidates), start, end)
+    free = [a for a in candidates if not busy[a.id]]
+    if not free:
+        raise SlotTaken()
+    agent = _least_busy(free, start)[0]
+    booking = Booking(
+        booking_code=_unused_booking_code(),
+        customer_id=customer.id,
+        service_id=service.id,
+        agent_id=agent.id,
+        location_id=location.id,
+        start_at=start,
+        end_at=end,
+        status="confirmed",
+        claims=[BookingSlotClaim(agent_id=agent.id, slot_start=g) for g in granules(start, end)],
+    )
+    db.session.add(booking)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # Another booking committed a claim on one of these granules after our check.
+        if violated_unique_column(exc, "booking_slot_claims") is not None:
+            raise SlotTaken() from exc
+        raise
+    return booking
+
+
+def book(
+    customer_id: int,
+    service_id: int,
+    location_id: int,
+    agent_id: int | None,
+    start: datetime,
+    *,
+    now: datetime | None = None,
+) -> Booking:
+    """Book for an existing customer and commit."""
+    try:
+        customer = get_customer(customer_id)
+        booking = reserve_booking(customer, service_id, location_id, agent_id, start, now=now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return booking
+
+
+def _get_own_booking(booking_id: int, customer_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id) if 0 < booking_id < 2**63 else None
+    # Someone else's booking is "not found" too: its existence is not theirs to learn.
+    if booking is None or booking.customer_id != customer_id:
+        raise BookingNotFound()
+    return booking
+
+
+def cancel_booking(booking_id: int, customer_id: int, *, now: datetime | None = None) -> Booking:
+    """Cancel the customer's own future booking, free its time, and commit.
+
+    Cancelling an already cancelled booking changes nothing and returns it.
+    """
+    now = now or utcnow()
+    try:
+        booking = _get_own_booking(booking_id, customer_id)
+        if booking.status == "cancelled":
+            return booking
+        if booking.start_at <= now:
+            raise BookingNotCancellable()
+        booking.status = "cancelled"
+        booking.cancelled_at = now
+        booking.claims.clear()  # delete-orphan: the granules are free again
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return booking
+
+
+def bookings_for_customer(customer_id: int) -> list[Booking]:
+    """The customer's bookings, cancelled ones included, latest start first."""
+    query = (
+        select(Booking)
+        .where(Booking.customer_id == customer_id)
+        .order_by(Booking.start_at.desc(), Booking.id.desc())
+    )
+    return list(db.session.execute(query).scalars())

@@ -1,0 +1,1 @@
+"""The catalog: services, locations, agents and custom field definitions (SPEC section 4)."""

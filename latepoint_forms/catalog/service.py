@@ -1,0 +1,161 @@
+"""Catalog queries: what can be booked, where, and with whom.
+
+Read-only: nothing here writes or commits (the loader in loader.py owns catalog writes).
+"Offered" always means every part is active: the agent, the service, the location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Agent, AgentOffer, Location, Service
+from . import hours
+from .errors import CatalogItemNotFound
+
+_MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class References:
+    """A service and location (and perhaps an agent) that were checked together."""
+
+    service: Service
+    location: Location
+    agent: Agent | None = None
+
+
+def _active_offer_query() -> Any:
+    return (
+        select(AgentOffer)
+        .join(Agent, Agent.id == AgentOffer.agent_id)
+        .join(Service, Service.id == AgentOffer.service_id)
+        .join(Location, Location.id == AgentOffer.location_id)
+        .where(Agent.active.is_(True), Service.active.is_(True), Location.active.is_(True))
+    )
+
+
+def active_services() -> list[Service]:
+    """Active services that at least one active agent offers at an active location."""
+    offered = _active_offer_query().with_only_columns(AgentOffer.service_id)
+    query = select(Service).where(Service.id.in_(offered)).order_by(Service.name, Service.id)
+    return list(db.session.execute(query).scalars())
+
+
+def locations_for_service(service_id: int) -> list[Location]:
+    offered = (
+        _active_offer_query()
+        .with_only_columns(AgentOffer.location_id)
+        .where(AgentOffer.service_id == service_id)
+    )
+    query = select(Location).where(Location.id.in_(offered)).order_by(Location.name, Location.id)
+    return list(db.session.execute(query).scalars())
+
+
+def agents_for(service_id: int, location_id: int) -> list[Agent]:
+    """Active agents offering the service at the location, by name."""
+    offered = (
+        _active_offer_query()
+        .with_only_columns(AgentOffer.agent_id)
+        .where(AgentOffer.service_id == service_id, AgentOffer.location_id == location_id)
+    )
+    query = select(Agent).where(Agent.id.in_(offered)).order_by(Agent.name, Agent.id)
+    return list(db.session.execute(query).scalars())
+
+
+def offers(agent_id: int, service_id: int, location_id: int) -> bool:
+    """Does the (active) agent offer the (active) service at the (active) location?"""
+    query = _active_offer_query().where(
+        AgentOffer.agent_id == agent_id,
+        AgentOffer.service_id == service_id,
+        AgentOffer.location_id == location_id,
+    )
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+def _get(model: Any, item_id: int, *, active_only: bool) -> Any:
+    item = db.session.get(model, item_id) if 0 < item_id <= _MAX_ID else None
+    if item is None or (active_only and not item.active):
+        raise CatalogItemNotFound(f"{model.__name__} not found")
+    return item
+
+
+def get_service(service_id: int, *, active_only: bool = True) -> Service:
+    return _get(Service, service_id, active_only=active_only)  # type: ignore[no-any-return]
+
+
+def get_location(location_id: int, *, active_only: bool = True) -> Location:
+    return _get(Location, location_id, active_only=active_only)  # type: ignore[no-any-return]
+
+
+def get_agent(agent_id: int, *, active_only: bool = True) -> Agent:
+    return _get(Agent, agent_id, active_only=active_only)  # type: ignore[no-any-return]
+
+
+def _reference(model: Any, item_id: int | None, noun: str, errors: dict[str, str], key: str) -> Any:
+    if item_id is None:
+        return None
+    item = db.session.get(model, item_id) if 0 < item_id <= _MAX_ID else None
+    if item is None:
+        errors[key] = f"There is no {noun} with this id"
+        return None
+    if not item.active:
+        errors[key] = f"This {noun} is not available"
+        return None
+    return item
+
+
+def check_references(
+    service_id: int, location_id: int, agent_id: int | None = None
+) -> tuple[References | None, dict[str, str]]:
+    """Each id exists and is active, and the agent (or, without one, some agent) offers the
+    service at the location. Errors are keyed ``service_id``, ``location_id``, ``agent_id``."""
+    errors: dict[str, str] = {}
+    service = _reference(Service, service_id, "service", errors, "service_id")
+    location = _reference(Location, location_id, "location", errors, "location_id")
+    agent = _reference(Agent, agent_id, "agent", errors, "agent_id")
+    if errors:
+        return None, errors
+    assert service is not None
+    assert location is not None
+    if agent is not None:
+        if not offers(agent.id, service.id, location.id):
+            errors["agent_id"] = "This agent does not offer this service at this location"
+    elif not agents_for(service.id, location.id):
+        errors["location_id"] = "This service is not offered at this location"
+    if errors:
+        return None, errors
+    return References(service, location, agent), {}
+
+
+def slot_problem(
+    service: Service, location: Location, local: datetime, *, now: datetime
+) -> str | None:
+    """Why a local start time cannot be booked for the service at the location, or None.
+
+    The one rule for a start time, shared by preferences and bookings: it exists on the local
+    clock, is in the future, is on the service's grid and fits the opening hours.
+    """
+    tz = hours.zone(location.timezone)
+    try:
+        start_utc = hours.local_to_utc(local, tz)
+    except hours.LocalTimeError as exc:
+        return str(exc)
+    if start_utc <= now:
+        return "This time is in the past"
+    interval = service.slot_interval_minutes
+    if not hours.on_grid(local, interval):
+        example = (datetime(2000, 1, 1, 9) + timedelta(minutes=interval)).strftime("%H:%M")
+        return f"{service.name} starts every {interval} minutes, such as 09:00 or {example}"
+    if not hours.fits_opening_hours(
+        location.opening_hours, tz, local, start_utc, service.duration_minutes
+    ):
+        return (
+            f"{location.name} is not open for the whole {service.duration_minutes} minutes "
+            "from this time"
+        )
+    return None
