@@ -1,7 +1,26 @@
-"""HTML blueprint: the pages people use."""
+"""HTML blueprint: the pages people use (registration, quick booking, the customer area)."""
 
-from flask import Blueprint
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+
+from ..errors import AppError
 
 bp = Blueprint("web", __name__)
 
-from . import views  # noqa: E402,F401  (routes attach themselves to ``bp``)
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(error: CSRFError) -> ResponseReturnValue:
+    # Raised before the view for a form without a valid token: say what to do, plainly.
+    page = AppError(
+        "This form has expired or did not come from this site. "
+        "Please go back, reload the page and try again."
+    )
+    page.status = 400
+    return render_template("error.html", error=page), 400
+
+
+from . import account, auth, booking, registration, views  # noqa: E402,F401  (attach routes)
+from .display import register_filters  # noqa: E402
+
+register_filters(bp)

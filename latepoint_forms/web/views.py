@@ -1,4 +1,4 @@
-"""HTML views."""
+"""The front page."""
 
 from __future__ import annotations
 
@@ -8,6 +8,6 @@ from flask.typing import ResponseReturnValue
 from . import bp
 
 
-@bp.get("/")
+@bp.get("/", endpoint="index")
 def index() -> ResponseReturnValue:
     return render_template("index.html")

@@ -1,0 +1,97 @@
+"""Customer accounts: the password rule, setting a password, checking credentials.
+
+Transactions: this layer owns them; ``set_password`` commits before it returns.
+The password rule lives here once; the web forms take their HTML limits from these constants.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..customers.errors import CustomerNotFound
+from ..customers.rules import RuleError, normalise_email
+from ..customers.service import get_customer
+from ..extensions import db
+from ..models import Customer
+from ..passwords import hash_password, verify_password
+
+PASSWORD_MIN_LENGTH = 10
+# Argon2 takes any length, but an unbounded field invites multi-megabyte "passwords" that cost
+# hashing time; 128 leaves room for every passphrase and password-manager output.
+PASSWORD_MAX_LENGTH = 128
+
+
+def check_password(password: str) -> str:
+    """The password rule: 10 to 128 characters, not only spaces. Returns it unchanged.
+
+    No composition rules (digits, symbols): length is what makes a password strong, and
+    NIST SP 800-63B advises against composition rules.
+    """
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise RuleError(f"Password must be at least {PASSWORD_MIN_LENGTH} characters")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise RuleError(f"Password must be at most {PASSWORD_MAX_LENGTH} characters")
+    if not password.strip():
+        raise RuleError("Password cannot be only spaces")
+    return password
+
+
+def set_password(customer_id: int, password: str) -> Customer:
+    """Hash and store a password; a guest who sets one becomes an account holder. Commits."""
+    check_password(password)
+    customer = get_customer(customer_id)
+    try:
+        customer.password_hash = hash_password(password)
+        customer.is_guest = False
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return customer
+
+
+# Verified against when the email is unknown, so that an unknown email costs the same hashing
+# time as a wrong password and response times do not reveal who has an account.
+_dummy_hashes: dict[bool, str] = {}
+
+
+def _dummy_hash() -> str:
+    from flask import current_app
+
+    fast = bool(current_app.config.get("FAST_PASSWORD_HASHING"))
+    if fast not in _dummy_hashes:
+        _dummy_hashes[fast] = hash_password("not-a-real-password-for-timing-only")
+    return _dummy_hashes[fast]
+
+
+def authenticate_customer(email: str, password: str) -> Customer | None:
+    """The customer with this email and password, or None (without saying which was wrong).
+
+    Guests without a password and inactive customers cannot sign in.
+    """
+    try:
+        address = normalise_email(email)
+    except RuleError:
+        address = None
+    customer = None
+    if address is not None:
+        customer = db.session.execute(
+            select(Customer).where(Customer.email == address)
+        ).scalar_one_or_none()
+    if customer is None or not customer.password_hash:
+        verify_password(_dummy_hash(), password)
+        return None
+    if not verify_password(customer.password_hash, password):
+        return None
+    if customer.status == "inactive":
+        return None
+    return customer
+
+
+def signed_in_customer(customer_id: int) -> Customer | None:
+    """The customer a session points at, or None if they no longer exist or were deactivated."""
+    try:
+        customer = get_customer(customer_id)
+    except CustomerNotFound:
+        return None
+    return None if customer.status == "inactive" else customer

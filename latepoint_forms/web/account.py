@@ -1,0 +1,53 @@
+"""The customer area: the profile and the bookings of the signed-in customer, nobody else's."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from ..bookings.errors import BookingNotCancellable, BookingNotFound
+from ..bookings.service import bookings_for_customer, cancel_booking
+from ..models.types import utcnow
+from . import bp
+from .auth import current_customer, login_required
+from .custom_fields import load_custom_fields
+from .forms import ActionForm
+
+
+@bp.get("/account", endpoint="account")
+@login_required
+def account() -> ResponseReturnValue:
+    customer = current_customer()
+    assert customer is not None  # login_required
+    now = utcnow()
+    bookings = bookings_for_customer(customer.id)
+    upcoming = [b for b in bookings if b.status == "confirmed" and b.start_at > now]
+    upcoming.sort(key=lambda b: b.start_at)
+    past = [b for b in bookings if b not in upcoming]
+    past.sort(key=lambda b: b.start_at, reverse=True)
+    labels = {d.key: d.label for d in load_custom_fields().definitions}
+    return render_template(
+        "account.html",
+        customer=customer,
+        upcoming=upcoming,
+        past=past,
+        custom_labels=labels,
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/account/bookings/<int:booking_id>/cancel", endpoint="cancel_booking")
+@login_required
+def cancel(booking_id: int) -> ResponseReturnValue:
+    customer = current_customer()
+    assert customer is not None
+    try:
+        booking = cancel_booking(booking_id, customer.id)
+    except BookingNotFound:
+        # Someone else's booking looks exactly like one that does not exist.
+        abort(404)
+    except BookingNotCancellable as refused:
+        flash(refused.message, "error")
+        return redirect(url_for("web.account"))
+    flash(f"Booking {booking.booking_code} is cancelled.", "success")
+    return redirect(url_for("web.account"))

@@ -1,0 +1,128 @@
+"""Custom fields on the registration form, rendered from their definitions (SPEC section 4).
+
+Each definition becomes an input of the fitting type (``number``, ``date``, ``select``, …) with
+its limits as HTML attributes. The values are judged by the service's custom-field rules, whose
+errors (keyed ``custom_fields.<key>``) land back on these inputs through
+``CustomerForm.apply_errors``: the rules are not repeated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import request
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, URLField
+from wtforms.fields.core import Field, UnboundField
+from wtforms.widgets import DateInput, NumberInput, TelInput
+
+from ..customers import rules
+from ..customers.custom_fields import (
+    FieldDefinition,
+    active_custom_field_definitions,
+    form_values_to_json,
+    validate_custom_fields,
+)
+
+PREFIX = "cf_"
+
+
+def _attributes(definition: FieldDefinition) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if definition.required:
+        attrs["required"] = True
+    if definition.effective_max_length:
+        attrs["maxlength"] = definition.effective_max_length
+    if definition.type == "number":
+        attrs["step"] = "any"
+    if definition.type in ("number", "date"):
+        for name in ("min", "max"):
+            bound = getattr(definition, name)
+            if bound is not None:
+                attrs[name] = bound.isoformat() if isinstance(bound, date) else str(bound)
+    if definition.type == "email":
+        attrs["maxlength"] = rules.EMAIL_MAX_LENGTH
+    if definition.type == "phone":
+        attrs["maxlength"] = rules.PHONE_MAX_LENGTH
+    return attrs
+
+
+def _unbound_field(definition: FieldDefinition) -> UnboundField:
+    label = definition.label
+    description = getattr(definition, "help_text", None) or ""
+    kw: dict[str, Any] = {"description": description, "render_kw": _attributes(definition)}
+    kind = definition.type
+    if kind == "textarea":
+        return TextAreaField(label, **kw)
+    if kind == "number":
+        return StringField(label, widget=NumberInput(), **kw)
+    if kind == "date":
+        return StringField(label, widget=DateInput(), **kw)
+    if kind == "select":
+        options = [(option.value, option.label) for option in definition.options]
+        choices = [("", "Choose…"), *options]
+        return SelectField(label, choices=choices, validate_choice=False, **kw)
+    if kind == "checkbox":
+        return BooleanField(label, **kw)
+    if kind == "email":
+        return EmailField(label, **kw)
+    if kind == "phone":
+        return StringField(label, widget=TelInput(), **kw)
+    if kind == "url":
+        return URLField(label, **kw)
+    return StringField(label, **kw)
+
+
+@dataclass(frozen=True)
+class CustomFieldSet:
+    """The active definitions, and the bridge between form inputs and ``custom_fields``."""
+
+    definitions: Sequence[FieldDefinition]
+
+    @classmethod
+    def empty(cls) -> CustomFieldSet:
+        return cls(())
+
+    def form_name(self, error_key: str) -> str | None:
+        key = error_key.removeprefix("custom_fields.")
+        known = any(d.key == key for d in self.definitions)
+        return PREFIX + key if known else None
+
+    def bind(self, form: Any) -> None:
+        """Add an input per definition to a constructed form and fill it from the request."""
+        formdata = request.form if form.is_submitted() else None
+        for definition in self.definitions:
+            name = PREFIX + definition.key
+            field: Field = _unbound_field(definition).bind(
+                form=form, name=name, prefix=form._prefix
+            )
+            field.process(formdata)
+            form._fields[name] = field
+            setattr(form, name, field)
+
+    def fields(self, form: Any) -> list[Field]:
+        return [form._fields[PREFIX + d.key] for d in self.definitions]
+
+    def values(self, form: Any) -> dict[str, Any]:
+        """The inputs as the JSON ``custom_fields`` object the API would receive."""
+        raw = {d.key: _as_text(form._fields[PREFIX + d.key].data) for d in self.definitions}
+        values = form_values_to_json(raw, self.definitions)
+        # An unticked optional checkbox is "not given", as a blank text input is.
+        return {k: v for k, v in values.items() if v is not False}
+
+    def errors(self, form: Any, region: str | None) -> dict[str, str]:
+        """The custom-field rules' verdict on the inputs, keyed ``custom_fields.<key>``."""
+        return validate_custom_fields(self.values(form), self.definitions, region=region)[1]
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "on" if value else None
+    return value
+
+
+def load_custom_fields() -> CustomFieldSet:
+    """The active definitions, in their display order."""
+    return CustomFieldSet(tuple(active_custom_field_definitions()))

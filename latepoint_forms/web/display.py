@@ -1,0 +1,46 @@
+"""How dates, times and record values are shown on the pages (template filters)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint
+
+from .fields import GENDER_LABELS, country_names
+
+
+def in_zone(moment: datetime, timezone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+def long_date(day: date) -> str:
+    """ "Tuesday 1 December 2026" (no locale-dependent strftime padding)."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def short_date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def clock(moment: datetime) -> str:
+    return f"{moment:%H:%M}"
+
+
+def when(moment: datetime, timezone: str) -> str:
+    """A booking's start as the location's wall-clock time: "Tuesday 1 December 2026, 09:00"."""
+    local = in_zone(moment, timezone)
+    return f"{long_date(local.date())}, {clock(local)}"
+
+
+def country_name(code: str | None) -> str:
+    return country_names().get(code or "", code or "")
+
+
+def gender_label(value: str | None) -> str:
+    return GENDER_LABELS.get(value or "", value or "")
+
+
+def register_filters(bp: Blueprint) -> None:
+    for function in (long_date, short_date, clock, when, country_name, gender_label):
+        bp.add_app_template_filter(function)
