@@ -101,11 +101,15 @@ def book() -> ResponseReturnValue:
         return _render(selection, step=step)
 
     slot = _chosen_slot(selection)
-    if slot is None:
-        flash(SLOT_TAKEN, "warning")
-        return redirect(url_for("web.book", **selection.query(start=None)))
     customer = current_customer()
     form = None if customer else GuestDetailsForm(RuleSettings.from_config(current_app.config))
+    if slot is None:
+        if request.method == "GET":
+            flash(SLOT_TAKEN, "warning")
+            return redirect(url_for("web.book", **selection.query(start=None)))
+        # Taken while the visitor typed: keep what they typed and let them pick another time.
+        _add_form_error(form, SLOT_TAKEN)
+        return _render(selection, 409, step="details", form=form, slot_taken=True)
     if request.method == "GET":
         return _render(selection, step="details", slot=slot, form=form)
     return _submit(selection, slot, customer, form)

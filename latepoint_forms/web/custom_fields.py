@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import request
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, URLField
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Field, UnboundField
 from wtforms.widgets import DateInput, NumberInput, TelInput
 
@@ -61,8 +62,8 @@ def _unbound_field(definition: FieldDefinition) -> UnboundField:
     if kind == "date":
         return StringField(label, widget=DateInput(), **kw)
     if kind == "select":
-        options = [(option.value, option.label) for option in definition.options]
-        choices = [("", "Choose…"), *options]
+        options = [SelectChoice(option.value, option.label) for option in definition.options]
+        choices = [SelectChoice("", "Choose…"), *options]
         return SelectField(label, choices=choices, validate_choice=False, **kw)
     if kind == "checkbox":
         return BooleanField(label, **kw)

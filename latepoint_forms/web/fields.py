@@ -12,6 +12,7 @@ import unicodedata
 from typing import Any
 
 import pycountry
+from wtforms.fields.choices import SelectChoice
 
 from ..customers import rules
 
@@ -21,7 +22,10 @@ GENDER_LABELS = {
     "other": "Other",
     "prefer_not_to_say": "Prefer not to say",
 }
-GENDER_CHOICES = [("", "Not given"), *((g, GENDER_LABELS.get(g, g)) for g in rules.GENDERS)]
+GENDER_CHOICES = [
+    SelectChoice("", "Not given"),
+    *(SelectChoice(g, GENDER_LABELS.get(g, g)) for g in rules.GENDERS),
+]
 
 
 def _sort_key(name: str) -> str:
@@ -39,8 +43,10 @@ def country_names() -> dict[str, str]:
     return dict(sorted(names.items(), key=lambda item: _sort_key(item[1])))
 
 
-def country_choices() -> list[tuple[str, str]]:
-    return [("", "Choose a country"), *country_names().items()]
+def country_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "Choose a country")] + [
+        SelectChoice(code, name) for code, name in country_names().items()
+    ]
 
 
 def _years_before(day: datetime.date, years: int) -> datetime.date:

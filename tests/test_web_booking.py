@@ -1,0 +1,255 @@
+"""Quick registration during booking (``/book``), on SQLite and PostgreSQL, CSRF on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from latepoint_forms.bookings.service import book
+from latepoint_forms.extensions import db
+from latepoint_forms.models import Booking, Customer
+from latepoint_forms.passwords import verify_password
+
+from .web_support import (
+    PASSWORD,
+    WebCatalog,
+    build_web_catalog,
+    csrf_token,
+    field_error,
+    input_tag,
+    make_customer,
+    page,
+    sign_in,
+)
+
+GUEST = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"}
+
+
+@pytest.fixture
+def catalog(app: Flask) -> WebCatalog:
+    return build_web_catalog(app)
+
+
+def rows(app: Flask, model: Any) -> list[Any]:
+    with app.app_context():
+        return list(db.session.execute(select(model).order_by(model.id)).scalars())
+
+
+def book_as_guest(client: FlaskClient, path: str, **details: str) -> Any:
+    return client.post(path, data={**GUEST, **details, "csrf_token": csrf_token(client, path)})
+
+
+def test_each_step_asks_one_question(client: FlaskClient, catalog: WebCatalog) -> None:
+    services = page(client.get("/book"))
+    assert "What would you like to book?" in services
+    assert f'href="/book?service={catalog.service}"' in services
+
+    # One location: nothing to choose, so the next question is who.
+    agents = page(client.get(f"/book?service={catalog.service}"))
+    assert "Who would you like to see?" in agents
+    assert "Any available" in agents
+    assert "Amy Pond" in agents
+    assert "Ben Okafor" in agents
+
+    times = page(client.get(f"/book?service={catalog.service}&agent=any"))
+    assert "Pick a day and time" in times
+    assert 'class="time"' in times
+    assert "&amp;start=" in times
+
+    start = catalog.start()
+    details = page(client.get(catalog.book_path(start)))
+    assert "Your details" in details
+    assert "required" in input_tag(details, "email")
+    assert "Harbour Street" in details
+
+
+def test_unknown_choices_fall_back_to_the_question(
+    client: FlaskClient, catalog: WebCatalog
+) -> None:
+    assert "What would you like to book?" in page(client.get("/book?service=999999"))
+    assert "What would you like to book?" in page(client.get("/book?service=abc"))
+    html = page(client.get(f"/book?service={catalog.service}&agent=999999"))
+    assert "Who would you like to see?" in html
+
+
+def test_a_guest_books_and_gets_a_confirmation_with_the_code(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    start = catalog.start()
+
+    response = book_as_guest(client, catalog.book_path(start), phone="+44 20 7946 0958")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/book/confirmation"
+    [guest] = rows(app, Customer)
+    assert guest.is_guest is True
+    assert guest.source == "quick_booking"
+    assert guest.password_hash is None
+    assert guest.email == "grace@example.com"
+    assert guest.phone == "+442079460958"
+    [booking] = rows(app, Booking)
+    assert booking.customer_id == guest.id
+    assert booking.start_at == start
+    assert booking.status == "confirmed"
+
+    confirmation = page(client.get("/book/confirmation"))
+    assert "Booking confirmed" in confirmation
+    assert booking.booking_code in confirmation
+    assert "Set a password" in confirmation
+
+
+def test_setting_a_password_after_booking_makes_an_account(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    book_as_guest(client, catalog.book_path(catalog.start()))
+    token = csrf_token(client, "/book/confirmation")
+
+    short = client.post(
+        "/book/confirmation",
+        data={"csrf_token": token, "password": "short", "confirm_password": "short"},
+    )
+    assert short.status_code == 422
+    assert field_error(page(short), "password") == "Password must be at least 10 characters"
+
+    response = client.post(
+        "/book/confirmation",
+        data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account"
+    [customer] = rows(app, Customer)
+    assert customer.is_guest is False
+    with app.app_context():
+        assert verify_password(customer.password_hash, PASSWORD)
+    [booking] = rows(app, Booking)
+    assert booking.booking_code in page(client.get("/account"))
+
+
+def test_only_the_browser_that_booked_can_see_the_confirmation_or_set_the_password(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    book_as_guest(client, catalog.book_path(catalog.start()))
+    [booking] = rows(app, Booking)
+
+    stranger = app.test_client()
+    seen = stranger.get("/book/confirmation")
+    assert seen.status_code == 302
+    assert seen.headers["Location"] == "/book"
+    token = csrf_token(stranger, "/sign-in")
+    attempt = stranger.post(
+        "/book/confirmation",
+        data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD},
+    )
+    assert attempt.status_code == 302
+    assert booking.booking_code not in page(
+        stranger.get("/book/confirmation", follow_redirects=True)
+    )
+    [customer] = rows(app, Customer)
+    assert customer.is_guest is True
+    assert customer.password_hash is None
+
+
+def test_a_known_email_never_reaches_the_existing_record(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    owner = make_customer(
+        app, email="grace@example.com", first_name="Original", phone="+442079460958"
+    )
+    path = catalog.book_path(catalog.start())
+
+    response = book_as_guest(
+        client, path, email="Grace@Example.com", first_name="Mallory", phone="+14155550123"
+    )
+
+    assert response.status_code == 422
+    html = page(response)
+    assert (
+        field_error(html, "email")
+        == "This email is already registered. Sign in to book with your account. Sign in"
+    )
+    assert 'href="/sign-in?next=/book?' in html
+    # Nothing of the existing customer is shown, nothing changed, nothing booked in their name.
+    assert "Original" not in html
+    [customer] = rows(app, Customer)
+    assert customer.id == owner
+    assert customer.first_name == "Original"
+    assert customer.phone == "+442079460958"
+    assert rows(app, Booking) == []
+    # What the visitor typed is still there.
+    assert 'value="Mallory"' in input_tag(html, "first_name")
+    assert 'value="+14155550123"' in input_tag(html, "phone")
+
+
+def test_a_signed_in_customer_books_with_their_own_record(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    owner = make_customer(app)
+    sign_in(client)
+    path = catalog.book_path(catalog.start())
+    html = page(client.get(path))
+    assert "You are booking as" in html
+    assert 'id="email"' not in html
+
+    response = client.post(path, data={"csrf_token": csrf_token(client, path)})
+
+    assert response.status_code == 302
+    assert [c.id for c in rows(app, Customer)] == [owner]
+    [booking] = rows(app, Booking)
+    assert booking.customer_id == owner
+    confirmation = page(client.get("/book/confirmation"))
+    assert booking.booking_code in confirmation
+    assert "Set a password" not in confirmation
+
+
+def test_guest_details_are_checked_by_the_rules_and_kept(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    response = book_as_guest(
+        client, catalog.book_path(catalog.start()), first_name="<b>", email="", phone="12"
+    )
+
+    assert response.status_code == 422
+    html = page(response)
+    assert field_error(html, "email") == "Email is required"
+    assert field_error(html, "first_name") == (
+        "First name can only contain letters, spaces, hyphens and apostrophes"
+    )
+    assert field_error(html, "phone") == "Enter the phone number with its country code, such as +44"
+    assert 'value="&lt;b&gt;"' in input_tag(html, "first_name")
+    assert rows(app, Customer) == []
+    assert rows(app, Booking) == []
+
+
+def test_a_time_taken_while_typing_keeps_the_details(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    start = catalog.start()
+    path = catalog.book_path(start)
+    token = csrf_token(client, path)
+    someone = make_customer(app, email="someone@example.com")
+    with app.app_context():  # both agents get booked at that time
+        book(someone, catalog.service, catalog.location, catalog.agents[0], start)
+        book(someone, catalog.service, catalog.location, catalog.agents[1], start)
+
+    response = client.post(path, data={**GUEST, "csrf_token": token})
+
+    assert response.status_code == 409
+    html = page(response)
+    assert "someone has just booked that time" in html
+    assert "Choose another time" in html
+    assert 'value="Grace"' in input_tag(html, "first_name")
+    assert [c.email for c in rows(app, Customer)] == ["someone@example.com"]
+
+
+def test_a_booking_form_without_a_csrf_token_is_refused(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    response = client.post(catalog.book_path(catalog.start()), data=GUEST)
+
+    assert response.status_code == 400
+    assert rows(app, Customer) == []
+    assert rows(app, Booking) == []
