@@ -55,6 +55,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
+    from . import request_id, security
+    from .api import ratelimits
+
+    security.init_app(app)
+    request_id.init_app(app)
+    ratelimits.init_app(app)
+
     from .cli import register_cli
 
     register_cli(app)

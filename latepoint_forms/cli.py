@@ -64,5 +64,17 @@ def revoke_command(id_or_prefix: str) -> None:
     click.echo(f"Revoked API key {key.id} ({key.prefix}…, {key.name})")
 
 
+idempotency_cli = AppGroup("idempotency", help="Maintain stored Idempotency-Key responses.")
+
+
+@idempotency_cli.command("purge")
+def purge_idempotency_command() -> None:
+    """Delete Idempotency-Key records older than IDEMPOTENCY_TTL_SECONDS (24 h)."""
+    from .api.idempotency import purge_expired
+
+    click.echo(f"Deleted {purge_expired()} expired idempotency records")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(api_keys_cli)
+    app.cli.add_command(idempotency_cli)

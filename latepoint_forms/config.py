@@ -57,8 +57,27 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": environment == "production",
         "WTF_CSRF_TIME_LIMIT": None,
-        "JSON_SORT_KEYS": False,
+        # Links built outside a request (and HSTS) assume TLS in production.
+        "PREFERRED_URL_SCHEME": "https" if environment == "production" else "http",
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto: their
+        # client address is what per-client rate limits count (0: no proxy, trust nothing).
+        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
+        # Rate limits (SPEC section 3), "N/period" joined by ";". Per API key by mode; requests
+        # without a well-formed key are counted per client address.
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower()
+        not in {"0", "false", "no"},
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATE_LIMIT_LIVE": _optional(env, "RATE_LIMIT_LIVE") or "60/minute;3600/hour",
+        "RATE_LIMIT_TEST": _optional(env, "RATE_LIMIT_TEST") or "100/minute;1000/hour",
+        "RATE_LIMIT_ANONYMOUS": _optional(env, "RATE_LIMIT_ANONYMOUS") or "30/minute",
+        # How long an Idempotency-Key and its stored response are kept (SPEC: 24 hours).
+        "IDEMPOTENCY_TTL_SECONDS": _int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 60 * 60),
     }
+    if (config["SQLALCHEMY_DATABASE_URI"] or "").startswith("postgresql"):
+        # Fail fast (503) instead of hanging a worker when the database host is unreachable.
+        config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
+            "connect_timeout": _int(env, "DATABASE_CONNECT_TIMEOUT", 5)
+        }
     if config["SECRET_KEY"] is None:
         if environment not in {"development", "testing"}:
             raise RuntimeError("SECRET_KEY must be set outside development")

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ class UnsupportedMediaType(AppError):
     message = "The request body must be sent as application/json"
 
 
+class TooManyRequests(AppError):
+    status, code = 429, "rate_limit_exceeded"
+    message = "Too many requests. Please wait a moment and try again."
+
+
 class ServiceUnavailable(AppError):
     status, code = 503, "service_unavailable"
     message = "The service is temporarily unavailable. Please try again shortly."
@@ -78,6 +84,7 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
     405: MethodNotAllowed,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
+    429: TooManyRequests,
 }
 
 
@@ -113,6 +120,8 @@ def register_error_handlers(app: Flask) -> None:
         kind = _HTTP_ERRORS.get(status)
         if kind is not None and is_api_path(request.path):
             app_error = kind()
+        elif status == 429 and not getattr(getattr(error, "limit", None), "error_message", None):
+            app_error = TooManyRequests()  # not the limiter's bare "10 per 1 minute"
         else:
             app_error = AppError(error.description or error.name)
             app_error.status = status
@@ -122,8 +131,29 @@ def register_error_handlers(app: Flask) -> None:
             app_error.headers["Allow"] = ", ".join(valid_methods)
         return _respond(app_error)
 
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
+        _rollback_quietly()
+        if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
+            # The database is down or unreachable: a retry later may well succeed.
+            # The driver's message, not str(error): that one lists the statement's parameters.
+            log.error("Database unavailable on %s %s: %s", request.method, request.path, error.orig)
+            return _respond(ServiceUnavailable())
+        log.exception("Database error on %s %s", request.method, request.path)
+        return _respond(AppError())
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):  # type: ignore[no-untyped-def]
         # Never a traceback or internal detail to the client; the log has it all.
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return _respond(AppError())
+
+
+def _rollback_quietly() -> None:
+    """End the failed transaction, so rendering the error page cannot trip over it."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone: the session is discarded at teardown anyway
+        log.debug("rollback after a database error failed", exc_info=True)

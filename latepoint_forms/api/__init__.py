@@ -9,3 +9,9 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from . import views  # noqa: E402,F401  (routes attach themselves to ``bp``)
+from .cors import enable_cors  # noqa: E402
+from .ratelimits import limit_api  # noqa: E402
+
+# Once, at import: the blueprint and the limiter are module-level, shared by every app.
+limit_api(bp)
+enable_cors(bp)

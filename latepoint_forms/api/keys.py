@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select, update
 
@@ -54,6 +55,7 @@ def create_api_key(
     unknown = sorted(set(permissions) - set(PERMISSIONS))
     if unknown or not permissions:
         raise ApiKeyError(f"Permissions must be among: {', '.join(PERMISSIONS)}")
+    origins = list(dict.fromkeys(normalise_origin(origin) for origin in allowed_origins or []))
     plaintext = generate_key(mode)
     key = ApiKey(
         name=name,
@@ -61,16 +63,67 @@ def create_api_key(
         prefix=plaintext[:PREFIX_LENGTH],
         key_hash=hash_key(plaintext),
         permissions=sorted(set(permissions)),
-        allowed_origins=list(allowed_origins or []),
+        allowed_origins=origins,
     )
     db.session.add(key)
     db.session.commit()
     return key, plaintext
 
 
+def normalise_origin(value: str) -> str:
+    """An origin as browsers send it: ``scheme://host[:port]``, lower case, no default port."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        raise ApiKeyError(f"{value!r} is not an origin such as https://shop.example.com") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ApiKeyError(f"{value!r} is not an origin such as https://shop.example.com")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"  # IPv6
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def looks_like_key(plaintext: str) -> bool:
+    """Shaped like a key we issue (cheap, no database): what lookups and rate limits trust."""
+    return plaintext.startswith(("lp_live_", "lp_test_")) and len(plaintext) <= 64
+
+
+def key_mode(plaintext: str) -> str | None:
+    """The mode a well-formed key announces in its prefix ("live"/"test"), else None."""
+    return plaintext[3:7] if looks_like_key(plaintext) else None
+
+
+def allowed_origins_of(plaintext: str) -> list[str] | None:
+    """The allowed origins of the active key with this plaintext; None if there is no such key.
+
+    A read only (unlike ``find_active_key``, nothing is written): CORS checks run it before
+    the view authenticates.
+    """
+    if not looks_like_key(plaintext):
+        return None
+    key = db.session.execute(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext))
+    ).scalar_one_or_none()
+    return list(key.allowed_origins or []) if key is not None and key.is_active else None
+
+
+def origin_allowed_by_any_key(origin: str) -> bool:
+    """Whether some active key lists this origin (a CORS preflight carries no key)."""
+    rows = db.session.execute(select(ApiKey.allowed_origins).where(ApiKey.revoked_at.is_(None)))
+    return any(origin in (origins or []) for (origins,) in rows)
+
+
 def find_active_key(plaintext: str) -> ApiKey | None:
     """The unrevoked key with this plaintext, its last use noted; None for unknown/revoked."""
-    if not plaintext.startswith(("lp_live_", "lp_test_")) or len(plaintext) > 64:
+    if not looks_like_key(plaintext):
         return None
     key = db.session.execute(
         select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext))

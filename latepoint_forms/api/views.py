@@ -9,9 +9,11 @@ from flask.typing import ResponseReturnValue
 
 from ..customers.input import RuleSettings, parse_customer_input
 from ..customers.service import create_customer, get_customer, validate_customer
+from ..models import Customer
 from . import bp
 from .auth import authenticate, require_key
 from .body import read_json_object
+from .idempotency import ResponseInTransaction, idempotent
 from .representation import customer_as_json, input_as_json
 
 
@@ -23,17 +25,25 @@ def _parse_body() -> Any:
     return parse_customer_input(read_json_object(), RuleSettings.from_config(current_app.config))
 
 
-@bp.post("/customers")
-@require_key("customers:create")
-def create() -> ResponseReturnValue:
-    customer = create_customer(_parse_body(), source="api")
+def _created(customer: Customer) -> ResponseReturnValue:
     location = url_for(f"{request.blueprint}.read", customer_id=customer.id)
     body, status = success("Customer created successfully", customer_as_json(customer), 201)
     return body, status, {"Location": location}
 
 
+@bp.post("/customers")
+@require_key("customers:create")
+@idempotent
+def create() -> ResponseReturnValue:
+    # The 201 is built before the commit, so its Idempotency-Key record commits with it.
+    respond = ResponseInTransaction(_created)
+    create_customer(_parse_body(), source="api", before_commit=respond)
+    return respond.response
+
+
 @bp.post("/customers/validate")
 @require_key("customers:create")
+@idempotent
 def validate() -> ResponseReturnValue:
     data = validate_customer(_parse_body())
     return success("The customer data is valid", input_as_json(data))

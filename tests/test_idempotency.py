@@ -1,0 +1,255 @@
+"""Idempotency-Key on API POSTs (SPEC section 3), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import func, select, update
+
+from latepoint_forms.api.idempotency import advisory_lock_id
+from latepoint_forms.extensions import db
+from latepoint_forms.models import ApiKey, Customer, IdempotencyRecord
+from latepoint_forms.models.types import utcnow
+
+from .conftest import ApiClient
+from .test_api import BASIC, assert_error
+
+NO_EMAIL = {"first_name": "Walk", "last_name": "In"}  # creatable again and again
+
+
+def count(app: Flask, model: type) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def key_header(key: str | None = None) -> dict[str, str]:
+    return {"Idempotency-Key": key or str(uuid.uuid4())}
+
+
+def test_retry_replays_the_stored_201_and_creates_nothing(api: ApiClient) -> None:
+    headers = key_header()
+    first = api.post("/customers", NO_EMAIL, headers)
+    second = api.post("/customers", NO_EMAIL, headers)
+
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in first.headers
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json() == first.get_json()
+    assert second.headers["Location"] == first.headers["Location"]
+    assert second.mimetype == "application/json"
+    assert count(api.app, Customer) == 1
+    assert count(api.app, IdempotencyRecord) == 1
+
+
+def test_same_key_with_another_body_is_422(api: ApiClient) -> None:
+    headers = key_header()
+    assert api.post("/customers", BASIC, headers).status_code == 201
+
+    other = {**BASIC, "first_name": "Jonathan"}
+    assert_error(api.post("/customers", other, headers), 422, "idempotency_key_reused")
+    # Another operation with the same key is another request too.
+    assert_error(api.post("/customers/validate", BASIC, headers), 422, "idempotency_key_reused")
+    assert count(api.app, Customer) == 1
+
+
+def test_keys_are_scoped_per_api_key(api: ApiClient, client: Any, make_api_key: Any) -> None:
+    headers = key_header("order-1234")
+    other = ApiClient(client, make_api_key(name="second integration"))
+
+    first = api.post("/customers", NO_EMAIL, headers)
+    second = other.post("/customers", NO_EMAIL, headers)
+
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.get_json()["data"]["id"] != second.get_json()["data"]["id"]
+    assert count(api.app, Customer) == 2
+
+
+def test_retry_through_the_wordpress_path_replays(api: ApiClient, client: Any) -> None:
+    headers = key_header()
+    first = api.post("/customers", NO_EMAIL, headers)
+    wp = ApiClient(client, api.key, prefix="/wp-json/latepoint-api/v1")
+
+    second = wp.post("/customers", NO_EMAIL, headers)
+
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json() == first.get_json()
+    assert count(api.app, Customer) == 1
+
+
+def test_validation_failure_is_stored_and_replayed(api: ApiClient) -> None:
+    headers = key_header()
+    body = {"first_name": "J0hn", "last_name": "Doe"}
+    first = api.post("/customers", body, headers)
+    second = api.post("/customers", body, headers)
+
+    assert_error(first, 422, "validation_failed")
+    assert_error(second, 422, "validation_failed")
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json() == first.get_json()
+
+
+def test_duplicate_email_outcome_is_stored_and_replayed(api: ApiClient) -> None:
+    assert api.post("/customers", BASIC).status_code == 201
+    headers = key_header()
+
+    first = api.post("/customers", BASIC, headers)
+    second = api.post("/customers", BASIC, headers)
+
+    assert_error(first, 409, "email_exists")
+    assert_error(second, 409, "email_exists")
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert count(api.app, Customer) == 1
+
+
+def test_validate_endpoint_replays_its_200(api: ApiClient) -> None:
+    headers = key_header()
+    first = api.post("/customers/validate", BASIC, headers)
+    second = api.post("/customers/validate", BASIC, headers)
+
+    assert first.status_code == second.status_code == 200
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json() == first.get_json()
+    assert count(api.app, Customer) == 0
+
+
+def test_without_the_header_every_post_is_new(api: ApiClient) -> None:
+    assert api.post("/customers", NO_EMAIL).status_code == 201
+    assert api.post("/customers", NO_EMAIL).status_code == 201
+    assert count(api.app, Customer) == 2
+    assert count(api.app, IdempotencyRecord) == 0
+
+
+@pytest.mark.parametrize("value", ["x" * 256, "with space", "clé", ""])
+def test_malformed_key_is_a_validation_error(api: ApiClient, value: str) -> None:
+    error = assert_error(
+        api.post("/customers", NO_EMAIL, {"Idempotency-Key": value}), 422, "validation_failed"
+    )
+    assert set(error["details"]) == {"Idempotency-Key"}
+    assert count(api.app, Customer) == 0
+
+
+def test_longest_key_is_accepted(api: ApiClient) -> None:
+    headers = key_header("k" * 255)
+    assert api.post("/customers", NO_EMAIL, headers).status_code == 201
+    assert api.post("/customers", NO_EMAIL, headers).headers["Idempotent-Replayed"] == "true"
+
+
+def test_refused_authentication_is_not_stored(client: Any) -> None:
+    headers = {"X-API-Key": "lp_live_" + "x" * 40, **key_header()}
+    response = client.post("/api/v1/customers", json=NO_EMAIL, headers=headers)
+
+    assert_error(response, 401, "unauthorized")
+    assert count(client.application, IdempotencyRecord) == 0
+
+
+def test_malformed_body_is_not_stored(api: ApiClient, api_key: str) -> None:
+    headers = {"X-API-Key": api_key, "Content-Type": "application/json", **key_header("k1")}
+    bad = api.client.post("/api/v1/customers", data=b"{", headers=headers)
+    assert_error(bad, 400, "invalid_json")
+
+    # Nothing was remembered under the key, so the corrected request goes through.
+    good = api.client.post("/api/v1/customers", json=NO_EMAIL, headers=headers)
+    assert good.status_code == 201
+    assert "Idempotent-Replayed" not in good.headers
+
+
+def _expire_all(app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(
+            update(IdempotencyRecord).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+
+def test_expired_key_starts_afresh(api: ApiClient) -> None:
+    headers = key_header()
+    first = api.post("/customers", NO_EMAIL, headers)
+    _expire_all(api.app)
+
+    second = api.post("/customers", NO_EMAIL, headers)
+
+    assert second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert second.get_json()["data"]["id"] != first.get_json()["data"]["id"]
+    assert count(api.app, IdempotencyRecord) == 1
+
+
+def test_records_are_kept_24_hours(api: ApiClient) -> None:
+    api.post("/customers", NO_EMAIL, key_header())
+    with api.app.app_context():
+        record = db.session.execute(select(IdempotencyRecord)).scalar_one()
+        assert record.expires_at - record.created_at == timedelta(hours=24)
+
+
+def test_new_records_sweep_expired_ones(api: ApiClient) -> None:
+    for _ in range(3):
+        api.post("/customers", NO_EMAIL, key_header())
+    _expire_all(api.app)
+
+    api.post("/customers", NO_EMAIL, key_header())
+
+    assert count(api.app, IdempotencyRecord) == 1
+
+
+def test_purge_command_deletes_expired_records(api: ApiClient, runner: Any) -> None:
+    for _ in range(2):
+        api.post("/customers", NO_EMAIL, key_header())
+    _expire_all(api.app)
+    api.post("/customers", NO_EMAIL)  # without a key: sweeps nothing
+
+    result = runner.invoke(args=["idempotency", "purge"])
+
+    assert result.exit_code == 0, result.output
+    assert "Deleted 2 expired idempotency records" in result.output
+    assert count(api.app, IdempotencyRecord) == 0
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_request_in_flight_elsewhere_gets_409(api: ApiClient) -> None:
+    """A request holding the key's lock (as an in-flight one does) makes a retry 409 at once."""
+    key = "in-flight-1"
+    with api.app.app_context():
+        api_key_id = db.session.execute(select(ApiKey.id)).scalar_one()
+        engine = sa.create_engine(db.engine.url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(select(func.pg_advisory_xact_lock(advisory_lock_id(api_key_id, key))))
+            response = api.post("/customers", NO_EMAIL, key_header(key))
+            assert_error(response, 409, "idempotency_conflict")
+            assert count(api.app, Customer) == 0
+        # The other transaction ended: the key is free again.
+        assert api.post("/customers", NO_EMAIL, key_header(key)).status_code == 201
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_retries_create_one_customer(app: Flask, api_key: str) -> None:
+    """Eight threads race with one key: one customer; every reply is its 201 or a 409."""
+    headers = {"X-API-Key": api_key, **key_header()}
+    barrier = threading.Barrier(8)
+
+    def post(_: int) -> tuple[int, dict[str, Any]]:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = client.post("/api/v1/customers", json=NO_EMAIL, headers=headers)
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(post, range(8)))
+
+    created = [body for status, body in replies if status == 201]
+    conflicts = [body for status, body in replies if status == 409]
+    assert len(created) + len(conflicts) == 8, replies
+    assert created, replies
+    assert all(body == created[0] for body in created)
+    assert all(body["error"]["code"] == "idempotency_conflict" for body in conflicts)
+    assert count(app, Customer) == 1
+    assert count(app, IdempotencyRecord) == 1

@@ -1,0 +1,133 @@
+"""Rate limits per API key (SPEC section 3), in process; across workers: test_concurrency.py."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import func, select
+
+from latepoint_forms.api.keys import hash_key
+from latepoint_forms.extensions import db, limiter
+from latepoint_forms.models import Customer
+
+from .conftest import ApiClient
+from .test_api import assert_error
+
+LIMITS = {
+    "RATE_LIMIT_LIVE": "3/minute;100/hour",
+    "RATE_LIMIT_TEST": "5/minute;100/hour",
+    "RATE_LIMIT_ANONYMOUS": "2/minute",
+}
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return dict(LIMITS)
+
+
+def test_live_key_gets_its_budget_then_429(api: ApiClient) -> None:
+    for remaining in (2, 1, 0):
+        response = api.get("/status")
+        assert response.status_code == 200
+        assert response.headers["X-RateLimit-Limit"] == "3"
+        assert response.headers["X-RateLimit-Remaining"] == str(remaining)
+        assert int(response.headers["X-RateLimit-Reset"]) > 0
+        assert "Retry-After" not in response.headers
+
+    refused = api.get("/status")
+
+    error = assert_error(refused, 429, "rate_limit_exceeded")
+    assert "try again" in error["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["X-RateLimit-Limit"] == "3"
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_refused_create_writes_nothing(api: ApiClient) -> None:
+    body = {"first_name": "Ann", "last_name": "Lee"}
+    assert [api.post("/customers", body).status_code for _ in range(4)] == [201, 201, 201, 429]
+    with api.app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Customer)).scalar_one() == 3
+
+
+def test_both_api_paths_share_one_budget(api: ApiClient, client: Any) -> None:
+    wp = ApiClient(client, api.key, prefix="/wp-json/latepoint-api/v1")
+    assert api.get("/status").status_code == 200
+    assert wp.get("/status").status_code == 200
+    assert api.get("/status").status_code == 200
+
+    assert_error(wp.get("/status"), 429, "rate_limit_exceeded")
+
+
+def test_each_key_has_its_own_budget(api: ApiClient, client: Any, make_api_key: Any) -> None:
+    for _ in range(3):
+        api.get("/status")
+    assert api.get("/status").status_code == 429
+
+    other = ApiClient(client, make_api_key(name="other"))
+    assert other.get("/status").status_code == 200
+
+
+def test_test_mode_keys_get_the_test_limit(client: Any, make_api_key: Any) -> None:
+    test_key = ApiClient(client, make_api_key(mode="test"))
+    statuses = [test_key.get("/status").status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+
+
+def test_requests_without_a_key_are_limited_per_address(client: Any) -> None:
+    anonymous = ApiClient(client, None)
+    assert_error(anonymous.get("/status"), 401, "unauthorized")
+    assert_error(anonymous.get("/status"), 401, "unauthorized")
+    assert_error(anonymous.get("/status"), 429, "rate_limit_exceeded")
+
+    elsewhere = client.get("/api/v1/status", environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert_error(elsewhere, 401, "unauthorized")
+
+
+@pytest.mark.parametrize("app_config", [{**LIMITS, "TRUSTED_PROXY_HOPS": 1}])
+def test_behind_a_proxy_the_forwarded_client_is_counted(client: Any) -> None:
+    def from_client(address: str) -> int:
+        return client.get("/api/v1/status", headers={"X-Forwarded-For": address}).status_code
+
+    assert [from_client("203.0.113.1") for _ in range(3)] == [401, 401, 429]
+    assert from_client("203.0.113.2") == 401
+
+
+def test_web_pages_get_a_friendly_html_429(app: Flask) -> None:
+    @limiter.limit("1/minute")
+    def limited_page() -> str:
+        return "ok"
+
+    app.add_url_rule("/limited-page-for-test", view_func=limited_page)
+    client = app.test_client()
+    assert client.get("/limited-page-for-test").status_code == 200
+
+    response = client.get("/limited-page-for-test")
+
+    assert response.status_code == 429
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "Too many requests. Please wait a moment and try again." in page
+    assert "per 1 minute" not in page
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+@pytest.mark.parametrize(
+    "app_config", [{**LIMITS, "RATE_LIMIT_LIVE": "2/minute", "REDIS_URL": REDIS_URL}]
+)
+def test_counts_are_kept_in_redis_when_configured(api: ApiClient) -> None:
+    assert [api.get("/status").status_code for _ in range(3)] == [200, 200, 429]
+
+    store = redis.Redis.from_url(REDIS_URL or "")
+    try:
+        keys = [k.decode() for k in store.scan_iter(match=f"*{hash_key(api.key or '')}*")]
+    finally:
+        store.close()
+    assert keys, "the per-key counter should live in Redis"
