@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: install run test bench lint format
+.PHONY: install run serve test bench lint format
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## Production: gunicorn (gunicorn.conf.py) with DATABASE_URL, REDIS_URL and SECRET_KEY from
+## the environment, after applying migrations. See README, "Production".
+serve: install
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 ## The whole suite; PostgreSQL tests run when TEST_DATABASE_URL is set.
 test: install

@@ -1,0 +1,38 @@
+"""gunicorn settings for production: ``make serve``, or ``gunicorn -c gunicorn.conf.py app:app``.
+
+Everything comes from the environment (12-factor). The app itself reads ``DATABASE_URL``,
+``REDIS_URL`` (shared rate-limit counters: set it whenever there is more than one worker
+or host) and ``SECRET_KEY`` (required when ``LATEPOINT_ENV=production``).
+
+  HOST, PORT            where to listen (127.0.0.1:8000: behind a reverse proxy on the host;
+                        HOST=0.0.0.0 in a container)
+  WEB_CONCURRENCY       worker processes (default 2 x CPU cores + 1)
+  GUNICORN_THREADS      threads per worker (default 1: sync workers)
+  GUNICORN_TIMEOUT      seconds before a stuck worker is killed and replaced (default 30)
+  FORWARDED_ALLOW_IPS   proxies whose X-Forwarded-Proto gunicorn believes (default 127.0.0.1)
+  LOG_LEVEL             gunicorn's error log level (default info)
+"""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so a slow leak can never take a host down.
+max_requests = 2000
+max_requests_jitter = 200
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Logs to stdout/stderr for the process manager to collect. The access log ends with the
+# request id the app returned in X-Request-ID: the key to the app's own log lines.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" '
+    "request_id=%({x-request-id}o)s"
+)
