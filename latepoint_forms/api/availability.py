@@ -1,0 +1,89 @@
+"""``GET /availability``: free start times of a service at a location on a day (SPEC section 3).
+
+Parameters: ``service_id`` and ``location_id`` (required), ``agent_id`` (optional),
+``date`` (YYYY-MM-DD; optional, default today in the location's own time zone). Missing or
+invalid parameters, and references that do not exist, are not active or do not go together,
+are a 422 ``validation_failed`` with one message per parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ..bookings.availability import Slot, available_starts, checked_references
+from ..catalog import hours
+from ..customers.errors import ValidationFailed
+from . import bp
+from .auth import require_key
+
+_ID_RE = re.compile(r"[0-9]{1,19}")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MAX_ID = 2**63 - 1
+
+
+def _id_param(name: str, errors: dict[str, str], *, required: bool) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        if required:
+            errors[name] = "This parameter is required"
+        return None
+    if not _ID_RE.fullmatch(raw) or not 0 < int(raw) <= _MAX_ID:
+        errors[name] = "Must be a positive integer"
+        return None
+    return int(raw)
+
+
+def _date_param(errors: dict[str, str]) -> date | None:
+    raw = request.args.get("date", "").strip()
+    if not raw:
+        return None
+    if not _DATE_RE.fullmatch(raw):
+        errors["date"] = "Use the form YYYY-MM-DD"
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors["date"] = "This is not a real date"
+        return None
+
+
+def _slot_as_json(slot: Slot) -> dict[str, Any]:
+    return {
+        "start": slot.local_text,
+        "start_utc": slot.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "agent_ids": list(slot.agent_ids),
+    }
+
+
+@bp.get("/availability")
+@require_key("customers:read")
+def availability() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    service_id = _id_param("service_id", errors, required=True)
+    location_id = _id_param("location_id", errors, required=True)
+    agent_id = _id_param("agent_id", errors, required=False)
+    day = _date_param(errors)
+    if errors:
+        raise ValidationFailed(errors)
+    assert service_id is not None
+    assert location_id is not None
+    location = checked_references(service_id, location_id, agent_id).location
+    tz = hours.zone(location.timezone)
+    if day is None:
+        day = datetime.now(tz).date()
+    slots = available_starts(service_id, location_id, day, agent_id=agent_id)
+    data = {
+        "date": day.isoformat(),
+        "timezone": location.timezone,
+        "service_id": service_id,
+        "location_id": location_id,
+        "agent_id": agent_id,
+        "slots": [_slot_as_json(slot) for slot in slots],
+    }
+    message = f"{len(slots)} free start times" if slots else "No free start times on this day"
+    return jsonify({"status": "success", "message": message, "data": data}), 200
