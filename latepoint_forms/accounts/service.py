@@ -95,3 +95,17 @@ def signed_in_customer(customer_id: int) -> Customer | None:
     except CustomerNotFound:
         return None
     return None if customer.status == "inactive" else customer
+
+
+def email_registered(email: str) -> bool:
+    """Is this address (in any spelling that normalises alike) already a customer's?
+
+    For telling a person at once, beside their other mistakes; the unique index on the email
+    column stays what actually prevents a duplicate.
+    """
+    try:
+        address = normalise_email(email)
+    except RuleError:
+        return False
+    query = select(Customer.id).where(Customer.email == address).limit(1)
+    return db.session.execute(query).first() is not None

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..accounts.service import set_password
+from ..accounts.service import email_registered, set_password
 from ..bookings.availability import Slot, available_starts
 from ..bookings.errors import SlotTaken
 from ..bookings.service import book as book_for_customer
@@ -126,12 +126,15 @@ def _submit(
     agent_id = selection.agent.id if selection.agent is not None else None
     where = (selection.service.id, selection.location.id, agent_id, slot.start)
     context: dict[str, Any] = {"step": "details", "slot": slot, "form": form}
-    if form is not None:
-        form.validate()
-        data = form.customer_input(defaults={"is_guest": True})
-        if data is None:
-            return _render(selection, 422, **context)
     try:
+        if form is not None:
+            form.validate()
+            data = form.customer_input(defaults={"is_guest": True})
+            # Said beside the other mistakes at once; the unique index still decides on create.
+            if not form.email.errors and email_registered(form.email.data or ""):
+                raise EmailExists(form.email.data or "")
+            if data is None:
+                return _render(selection, 422, **context)
         if customer is not None:
             booking = book_for_customer(customer.id, *where)
         else:

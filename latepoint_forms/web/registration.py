@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
+from ..accounts.service import email_registered
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.input import RuleSettings
 from ..customers.service import create_customer
@@ -49,22 +50,26 @@ def register() -> ResponseReturnValue:
     form.validate()  # the field rules; customer_input adds the rest
     data = form.customer_input()
     email_taken = False
-    if data is not None:
-        try:
-            customer = create_customer(data, source="web_form", password=form.password.data)
-        except ValidationFailed as failed:
-            form.apply_errors(failed.details or {})
-        except EmailExists:
+    try:
+        # Said beside the other mistakes at once; the unique index still decides on create.
+        if not form.email.errors and email_registered(form.email.data or ""):
+            data = None
             email_taken = True
-            form.email.errors = [EMAIL_REGISTERED]
-        except Exception as exc:
-            if not database_unavailable(exc):
-                raise
-            rollback_quietly()
-            form.form_errors.append(DATABASE_UNAVAILABLE)
-            return render_template("register.html", form=form), 503
-        else:
+        if data is not None:
+            customer = create_customer(data, source="web_form", password=form.password.data)
             sign_in(customer)
             flash(f"Welcome, {customer.first_name}. Your account is ready.", "success")
             return redirect(url_for("web.account"))
+    except ValidationFailed as failed:
+        form.apply_errors(failed.details or {})
+    except EmailExists:
+        email_taken = True
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        rollback_quietly()
+        form.form_errors.append(DATABASE_UNAVAILABLE)
+        return render_template("register.html", form=form), 503
+    if email_taken:
+        form.email.errors = [EMAIL_REGISTERED]
     return render_template("register.html", form=form, email_taken=email_taken), 422
