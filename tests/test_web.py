@@ -419,7 +419,7 @@ def test_cancelling_needs_a_signed_in_owner_and_a_token(app: Flask, client: Flas
     token = csrf_token(client, "/sign-in")
     anonymous = client.post(f"/account/bookings/{booking.id}/cancel", data={"csrf_token": token})
     assert anonymous.status_code == 302
-    assert anonymous.headers["Location"].startswith("/sign-in")
+    assert anonymous.headers["Location"] == "/sign-in"
     sign_in(client)
     assert client.post(f"/account/bookings/{booking.id}/cancel").status_code == 400
     with app.app_context():
@@ -458,3 +458,17 @@ def test_pages_have_no_inline_script_or_style(app: Flask, client: FlaskClient) -
         assert " style=" not in html
         assert " onclick=" not in html
         assert 'src="/static/app.js"' in html
+
+
+def test_a_known_email_is_reported_together_with_other_mistakes(
+    app: Flask, client: FlaskClient
+) -> None:
+    make_customer(app, email="zoe.obrien@example.com")
+
+    response = register(client, zipcode="12345")
+
+    assert response.status_code == 422
+    html = page(response)
+    assert field_error(html, "email").startswith("This email address is already registered.")
+    assert field_error(html, "zipcode").startswith("Enter a valid postal code for GB")
+    assert len(customers(app)) == 1

@@ -6,6 +6,7 @@ The password rule lives here once; the web forms take their HTML limits from the
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..customers.errors import CustomerNotFound
@@ -56,8 +57,6 @@ _dummy_hashes: dict[bool, str] = {}
 
 
 def _dummy_hash() -> str:
-    from flask import current_app
-
     fast = bool(current_app.config.get("FAST_PASSWORD_HASHING"))
     if fast not in _dummy_hashes:
         _dummy_hashes[fast] = hash_password("not-a-real-password-for-timing-only")

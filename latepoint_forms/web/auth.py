@@ -71,7 +71,10 @@ def login_required(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_customer() is None:
-            return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?")))
+            # Come back here after signing in, unless this was a POST (a button's action URL
+            # cannot be opened with GET).
+            target = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("web.sign_in", next=target))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]

@@ -19,10 +19,6 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def short_date(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b}"
-
-
 def clock(moment: datetime) -> str:
     return f"{moment:%H:%M}"
 
@@ -42,5 +38,5 @@ def gender_label(value: str | None) -> str:
 
 
 def register_filters(bp: Blueprint) -> None:
-    for function in (long_date, short_date, clock, when, country_name, gender_label):
+    for function in (long_date, clock, when, country_name, gender_label):
         bp.add_app_template_filter(function)
