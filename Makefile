@@ -18,6 +18,7 @@ install: $(BIN)/.installed
 ## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3).
 run: install
 	$(BIN)/flask db upgrade
+	$(BIN)/flask catalog load latepoint_forms/catalog/demo.toml
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## Production: gunicorn (gunicorn.conf.py) with DATABASE_URL, REDIS_URL and SECRET_KEY from

@@ -78,3 +78,7 @@ def purge_idempotency_command() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(api_keys_cli)
     app.cli.add_command(idempotency_cli)
+
+    from .catalog.cli import catalog_cli
+
+    app.cli.add_command(catalog_cli)
