@@ -8,7 +8,7 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import availability, views  # noqa: E402,F401  (routes attach themselves to ``bp``)
+from . import availability, openapi, views  # noqa: E402,F401  (routes attach themselves)
 from .cors import enable_cors  # noqa: E402
 from .ratelimits import limit_api  # noqa: E402
 

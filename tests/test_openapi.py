@@ -1,0 +1,148 @@
+"""The OpenAPI document is the contract: fuzz every operation against it with schemathesis.
+
+Every generated request must get a documented status with a body and headers that match the
+document, and never a 5xx. Bounded: MAX_EXAMPLES per operation and backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema_rs
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from .catalog_fixtures import add_custom_fields, build_catalog
+from .test_api import BASIC
+
+MAX_EXAMPLES = 25  # per operation, mode and backend: 500 requests in all
+UNLIMITED = "1000000/minute"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    # The fuzzer sends hundreds of requests with one key: this test is about the contract.
+    return {
+        "RATE_LIMIT_LIVE": UNLIMITED,
+        "RATE_LIMIT_TEST": UNLIMITED,
+        "RATE_LIMIT_ANONYMOUS": UNLIMITED,
+    }
+
+
+OPERATIONS = [
+    ("POST", "/customers"),
+    ("POST", "/customers/validate"),
+    ("GET", "/customers/{customer_id}"),
+    ("GET", "/availability"),
+    ("GET", "/status"),
+]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+def test_every_operation_keeps_the_contract(
+    app: Flask, api_key: str, method: str, path: str, mode: GenerationMode
+) -> None:
+    """Valid requests (positive) and requests that break the schema (negative, which must be
+    refused with a documented 4xx) never get a 5xx or a response the document does not allow."""
+    # Strategies from the served document; the cases run in process against the app. (The
+    # lazy `schemathesis.pytest.from_fixture` loader does not run under pytest 9.)
+    build_catalog(app)
+    add_custom_fields(app)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operation = schema[path][method]
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def keeps_the_contract(case: Any) -> None:
+        checks = [*CHECKS, negative_data_rejection] if mode == GenerationMode.NEGATIVE else CHECKS
+        case.call_and_validate(headers={"X-API-Key": api_key}, checks=checks)
+
+    keeps_the_contract()
+
+
+def test_the_fuzzed_operations_are_all_the_documented_ones(app: Flask) -> None:
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    documented = {(r.ok().method.upper(), r.ok().path) for r in schema.get_all_operations()}
+    assert documented == set(OPERATIONS)
+
+
+def test_document_is_valid_openapi_3_1(client: Any) -> None:
+    response = client.get("/api/v1/openapi.json")
+
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"] == "3.1.0"
+    assert document["servers"] == [{"url": "/api/v1"}]
+    assert set(document["paths"]) == {
+        "/customers",
+        "/customers/validate",
+        "/customers/{customer_id}",
+        "/availability",
+        "/status",
+        "/openapi.json",
+    }
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    # Every schema in it is valid JSON Schema 2020-12 (the dialect of OpenAPI 3.1).
+    create = document["paths"]["/customers"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    jsonschema_rs.meta.validate(body)
+    for response_doc in create["responses"].values():
+        jsonschema_rs.meta.validate(response_doc["content"]["application/json"]["schema"])
+
+
+def test_document_carries_the_rules_limits(client: Any) -> None:
+    document = client.get("/wp-json/latepoint-api/v1/openapi.json").get_json()
+    assert document["servers"] == [{"url": "/wp-json/latepoint-api/v1"}]
+    body = document["paths"]["/customers"]["post"]["requestBody"]["content"]["application/json"]
+    properties = body["schema"]["properties"]
+
+    assert properties["first_name"]["maxLength"] == 50
+    assert properties["email"]["maxLength"] == 100
+    assert properties["notes"]["maxLength"] == 1000
+    assert properties["status"]["enum"] == ["active", "inactive", "pending", None]
+    assert properties["gender"]["enum"] == ["male", "female", "other", "prefer_not_to_say", None]
+    assert body["schema"]["additionalProperties"] is False
+    headers = document["paths"]["/customers"]["post"]["responses"]["201"]["headers"]
+    assert headers["Location"]["required"] is True
+    assert "Idempotent-Replayed" in headers
+    assert "Retry-After" in document["paths"]["/customers"]["post"]["responses"]["429"]["headers"]
+
+
+def test_a_real_create_matches_the_document(api: Any) -> None:
+    document = api.client.get("/api/v1/openapi.json").get_json()
+    created = api.post("/customers", BASIC, {"Idempotency-Key": "doc-check-1"})
+    replayed = api.post("/customers", BASIC, {"Idempotency-Key": "doc-check-1"})
+    schema_201 = document["paths"]["/customers"]["post"]["responses"]["201"]["content"]
+    validator = jsonschema_rs.Draft202012Validator(schema_201["application/json"]["schema"])
+
+    assert created.status_code == replayed.status_code == 201
+    validator.validate(created.get_json())
+    validator.validate(replayed.get_json())
