@@ -156,7 +156,7 @@ colour = "red"
 key = "mars"
 name = "Mars Base"
 timezone = "Mars/Olympus_Mons"
-hours = { mon = ["17:00-09:00"], funday = [], tue = ["9-5"] }
+hours = { mon = ["17:00-09:00"], funday = [], tue = ["9-5"], wed = ["09:00-13:00", "12:00-14:00"] }
 
 [[agents]]
 key = "ann"
@@ -200,7 +200,8 @@ def test_a_bad_file_is_refused_with_every_problem_and_nothing_written(
         "services[1].slot_interval: must be a whole number of minutes",
         "services[1].colour: unknown setting",
         "locations[0].timezone: 'Mars/Olympus_Mons' is not an IANA time zone name",
-        "locations[0].hours.mon: '17:00-09:00': intervals must be in order and not overlap",
+        "locations[0].hours.mon: '17:00-09:00': must open before it closes",
+        "locations[0].hours.wed: '12:00-14:00': intervals must be in order and not overlap",
         "locations[0].hours.funday: must be one of mon, tue",
         "locations[0].hours.tue: '9-5': use the form HH:MM-HH:MM",
         "agents[0].offers[0].service: no service has the key 'perm'",

@@ -62,7 +62,7 @@ def granules(start: datetime, end: datetime) -> list[datetime]:
 
 
 def _least_busy(agents: list[Agent], start: datetime) -> list[Agent]:
-    """Agents ordered by how many confirmed bookings they have that day: spread the work."""
+    """Agents ordered by their confirmed bookings within 12 hours either side: spread the work."""
     day_start = start - timedelta(hours=12)
     counts = Counter(
         dict(

@@ -80,7 +80,7 @@ def _bound_to_utc(day: date, minutes: int, tz: ZoneInfo) -> datetime:
     return local.replace(tzinfo=tz).astimezone(UTC)
 
 
-def opening_intervals(hours: WeeklyHours, tz: ZoneInfo, day: date) -> list[tuple[int, int]]:
+def opening_intervals(hours: WeeklyHours, day: date) -> list[tuple[int, int]]:
     """The day's opening intervals as (open, close) minutes since local midnight."""
     return [(parse_hhmm(a), parse_hhmm(b)) for a, b in hours.get(WEEKDAYS[day.weekday()], ())]
 
@@ -91,7 +91,7 @@ def fits_opening_hours(
     """Does [start, start + minutes) lie inside one opening interval of the start's local day?"""
     day = local_start.date()
     end_utc = start_utc + timedelta(minutes=minutes)
-    for open_at, close_at in opening_intervals(hours, tz, day):
+    for open_at, close_at in opening_intervals(hours, day):
         if _bound_to_utc(day, open_at, tz) <= start_utc and end_utc <= _bound_to_utc(
             day, close_at, tz
         ):
@@ -110,7 +110,7 @@ def grid_starts(
 ) -> Iterator[tuple[datetime, datetime]]:
     """Every (local naive, UTC) start on the grid whose whole duration fits the day's hours."""
     seen: set[datetime] = set()
-    for open_at, close_at in opening_intervals(hours, tz, day):
+    for open_at, close_at in opening_intervals(hours, day):
         first = -(-open_at // interval_minutes) * interval_minutes  # round up onto the grid
         for minutes in range(first, close_at, interval_minutes):
             local = datetime.combine(day, time()) + timedelta(minutes=minutes)
