@@ -443,6 +443,17 @@ def test_an_unreachable_database_keeps_every_typed_value() -> None:
     assert 'value="Zoë"' in input_tag(html, "first_name")
     assert 'value="sw1a2aa"' in input_tag(html, "zipcode")
     assert PASSWORD not in html
+
+    # The booking form cannot even read the catalog: the details come back as they were sent.
+    path = "/book?service=1&location=1&agent=any&date=2030-01-07&start=2030-01-07T10:00Z"
+    details = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"}
+    booking = client.post(path, data={**details, "csrf_token": token})
+    assert booking.status_code == 503
+    html = page(booking)
+    assert "We could not save your details just now. Nothing was lost" in html
+    assert 'value="Grace"' in input_tag(html, "first_name")
+    assert 'value="grace@example.com"' in input_tag(html, "email")
+    assert f'action="{path.replace("&", "&amp;")}"' in html
     with app.app_context():
         db.engine.dispose()
 

@@ -28,6 +28,7 @@ from ..bookings.service import reserve_booking
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.input import RuleSettings
 from ..customers.service import create_customer
+from ..errors import ServiceUnavailable
 from ..extensions import db, limiter
 from ..models import Booking, Customer
 from . import bp
@@ -77,18 +78,33 @@ def _chosen_slot(selection: Selection) -> Slot | None:
 
 
 def _render(selection: Selection, status: int = 200, **context: Any) -> ResponseReturnValue:
-    return render_template(
-        "book/book.html",
-        selection=selection,
-        start_param=start_param,
-        customer=current_customer(),
-        **context,
-    ), status
+    context.setdefault("customer", current_customer())
+    context.setdefault("action", url_for("web.book", **selection.query()))
+    page = render_template(
+        "book/book.html", selection=selection, start_param=start_param, **context
+    )
+    return page, status
 
 
 @bp.route("/book", methods=["GET", "POST"], endpoint="book")
 @limiter.limit(BOOKING_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
 def book() -> ResponseReturnValue:
+    try:
+        return _book_step()
+    except Exception as exc:
+        if request.method != "POST" or not database_unavailable(exc):
+            raise
+        # The catalog could not even be read: give the details form back as it was sent.
+        rollback_quietly()
+        signed_in = session.get("customer_id") is not None
+        settings = RuleSettings.from_config(current_app.config)
+        form = None if signed_in else GuestDetailsForm(settings)
+        _add_form_error(form, DATABASE_UNAVAILABLE)
+        action = request.full_path.rstrip("?")
+        return _render(Selection(), 503, step="details", form=form, customer=None, action=action)
+
+
+def _book_step() -> ResponseReturnValue:
     selection = read_selection(request.args)
     step = selection.next_step()
     if step == "time":
@@ -198,6 +214,16 @@ def _guest_of_this_browser() -> Customer | None:
 @bp.route("/book/confirmation", methods=["GET", "POST"], endpoint="booking_confirmation")
 @limiter.limit(BOOKING_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
 def confirmation() -> ResponseReturnValue:
+    try:
+        return _confirmation()
+    except Exception as exc:
+        if request.method != "POST" or not database_unavailable(exc):
+            raise
+        rollback_quietly()
+        raise ServiceUnavailable(DATABASE_UNAVAILABLE) from exc
+
+
+def _confirmation() -> ResponseReturnValue:
     booked_id = session.get(BOOKED_KEY)
     booking = db.session.get(Booking, booked_id) if isinstance(booked_id, int) else None
     if booking is None:
