@@ -248,7 +248,11 @@ def _confirmation() -> ResponseReturnValue:
                     "book/confirmation.html", booking=booking, form=form, guest=guest
                 ), 503
             sign_in(customer)
-            flash("Your password is set. You can now sign in to see your bookings.", "success")
+            flash(
+                f"Your password is set. Next time, sign in with {customer.email} "
+                "to see your bookings.",
+                "success",
+            )
             return redirect(url_for("web.account"))
         status = 422
     return render_template(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from flask import Blueprint
 
 from .fields import GENDER_LABELS, country_names
@@ -29,6 +30,17 @@ def when(moment: datetime, timezone: str) -> str:
     return f"{long_date(local.date())}, {clock(local)}"
 
 
+def phone_display(e164: str | None) -> str:
+    """ "+447911123456" -> "+44 7911 123456": stored in E.164, shown the way people read it."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def country_name(code: str | None) -> str:
     return country_names().get(code or "", code or "")
 
@@ -38,5 +50,5 @@ def gender_label(value: str | None) -> str:
 
 
 def register_filters(bp: Blueprint) -> None:
-    for function in (long_date, clock, when, country_name, gender_label):
+    for function in (long_date, clock, when, phone_display, country_name, gender_label):
         bp.add_app_template_filter(function)
