@@ -13,6 +13,7 @@ from latepoint_forms.bookings.service import book
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer
 from latepoint_forms.passwords import verify_password
+from latepoint_forms.web.booking import SET_PASSWORD_WINDOW_SECONDS
 
 from .web_support import (
     PASSWORD,
@@ -253,3 +254,24 @@ def test_a_booking_form_without_a_csrf_token_is_refused(
     assert response.status_code == 400
     assert rows(app, Customer) == []
     assert rows(app, Booking) == []
+
+
+def test_the_offer_to_set_a_password_expires(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    book_as_guest(client, catalog.book_path(catalog.start()))
+    token = csrf_token(client, "/book/confirmation")
+    with client.session_transaction() as session:
+        session["guest_since"] -= SET_PASSWORD_WINDOW_SECONDS + 1  # as if booked long ago
+
+    html = page(client.get("/book/confirmation"))
+    assert "Booking confirmed" in html
+    assert "Set a password" not in html
+    response = client.post(
+        "/book/confirmation",
+        data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD},
+    )
+    assert response.status_code == 302
+    [customer] = rows(app, Customer)
+    assert customer.is_guest is True
+    assert customer.password_hash is None

@@ -12,6 +12,7 @@ form: a known email stops the booking and offers to sign in instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -45,6 +46,8 @@ SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another ti
 # this browser may see that confirmation or turn that guest into an account.
 BOOKED_KEY = "booked_id"
 GUEST_KEY = "guest_customer_id"
+GUEST_SINCE_KEY = "guest_since"
+SET_PASSWORD_WINDOW_SECONDS = 60 * 60
 
 
 def start_param(slot: Slot) -> str:
@@ -185,6 +188,7 @@ def _submit(
     session[BOOKED_KEY] = booking.id
     if customer is None:
         session[GUEST_KEY] = guest.id
+        session[GUEST_SINCE_KEY] = int(time.time())
     return redirect(url_for("web.booking_confirmation"))
 
 
@@ -205,9 +209,14 @@ def _add_form_error(form: GuestDetailsForm | None, message: str) -> None:
 
 
 def _guest_of_this_browser() -> Customer | None:
-    """The guest this browser created while booking, while they are still a guest."""
-    guest_id = session.get(GUEST_KEY)
-    guest = db.session.get(Customer, guest_id) if isinstance(guest_id, int) else None
+    """The guest this browser created while booking, while they are still a guest, and only
+    for a while: a shared computer should not offer a later visitor someone else's account."""
+    guest_id, since = session.get(GUEST_KEY), session.get(GUEST_SINCE_KEY)
+    if not isinstance(guest_id, int) or not isinstance(since, int | float):
+        return None
+    if time.time() - since > SET_PASSWORD_WINDOW_SECONDS:
+        return None
+    guest = db.session.get(Customer, guest_id)
     return guest if guest is not None and guest.is_guest else None
 
 

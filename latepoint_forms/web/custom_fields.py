@@ -102,6 +102,19 @@ class CustomFieldSet:
             field.process(formdata)
             form._fields[name] = field
             setattr(form, name, field)
+        self._place_before(form, "notes")
+
+    def _place_before(self, form: Any, anchor: str) -> None:
+        """Keep the page's order (custom fields, then notes) in the error summary too."""
+        if anchor not in form._fields:
+            return
+        custom = [PREFIX + d.key for d in self.definitions]
+        order = [name for name in form._fields if name not in custom]
+        at = order.index(anchor)
+        order[at:at] = custom
+        fields = dict(form._fields)
+        form._fields.clear()
+        form._fields.update((name, fields[name]) for name in order)
 
     def fields(self, form: Any) -> list[Field]:
         return [form._fields[PREFIX + d.key] for d in self.definitions]

@@ -59,7 +59,7 @@ def _last_name(value: str, settings: RuleSettings) -> str:
 
 
 def _email(value: str, settings: RuleSettings) -> str:
-    return rules.normalise_email(value, check_deliverability=False)
+    return rules.normalise_email(value, check_deliverability=settings.check_deliverability)
 
 
 def _date_of_birth(value: str, settings: RuleSettings) -> datetime.date:
@@ -95,7 +95,21 @@ CUSTOMER_FIELDS = (
 )
 
 
-class CustomerForm(FlaskForm):
+class PageForm(FlaskForm):
+    """A form on a page: its errors, listed for the summary at the top."""
+
+    def has_errors(self) -> bool:
+        return bool(self.form_errors) or any(field.errors for field in self)
+
+    def error_summary(self) -> list[tuple[str | None, str, str]]:
+        """(input id or None, label, message) for the summary at the top of the page."""
+        items: list[tuple[str | None, str, str]] = [(None, "", m) for m in self.form_errors]
+        for field in self:
+            items.extend((field.id, str(field.label.text), message) for message in field.errors)
+        return items
+
+
+class CustomerForm(PageForm):
     """Fields shared by the customer forms, and the bridge to ``parse_customer_input``."""
 
     first_name = StringField("First name", [_required("First name is required"), Rule(_first_name)])
@@ -149,21 +163,10 @@ class CustomerForm(FlaskForm):
         for key, message in details.items():
             name = self.custom_fields.form_name(key) if key.startswith("custom_fields.") else key
             field = self._fields.get(name) if name else None
-            if field is None or name in ("csrf_token",):
+            if field is None:
                 self.form_errors.append(message)
             elif not field.errors:
                 field.errors = [*field.errors, message]
-
-    def has_errors(self) -> bool:
-        return bool(self.form_errors) or any(field.errors for field in self)
-
-    def error_summary(self) -> list[tuple[str | None, str, str]]:
-        """(input id or None, label, message) for the summary at the top of the page."""
-        items: list[tuple[str | None, str, str]] = [(None, "", m) for m in self.form_errors]
-        for field in self:
-            for message in field.errors:
-                items.append((field.id, str(field.label.text), message))
-        return items
 
 
 class RegistrationForm(CustomerForm):
@@ -223,25 +226,21 @@ class GuestDetailsForm(CustomerForm):
     """The few details quick booking asks for: name, email, phone."""
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PageForm):
     email = EmailField("Email", [_required("Enter your email address")])
     password = PasswordField("Password", [_required("Enter your password")])
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.email.render_kw = dict(markup.EMAIL_ATTRIBUTES)
+        # "username" is what password managers look for beside a current password.
+        self.email.render_kw = {**markup.EMAIL_ATTRIBUTES, "autocomplete": "username"}
         self.password.render_kw = {
             "maxlength": PASSWORD_MAX_LENGTH,
             "autocomplete": "current-password",
         }
 
-    def error_summary(self) -> list[tuple[str | None, str, str]]:
-        items: list[tuple[str | None, str, str]] = [(None, "", m) for m in self.form_errors]
-        items += [(f.id, str(f.label.text), m) for f in self for m in f.errors]
-        return items
 
-
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PageForm):
     password = PasswordField("Password", [_required("Choose a password"), Rule(_password)])
     confirm_password = PasswordField(
         "Repeat the password",
@@ -253,8 +252,6 @@ class SetPasswordForm(FlaskForm):
         self.settings = settings
         self.password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
         self.confirm_password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
-
-    error_summary = SignInForm.error_summary
 
 
 class ActionForm(FlaskForm):
