@@ -134,19 +134,18 @@ class TcpProxy:
     forwarded connection, so whatever uses the proxy finds its server unreachable."""
 
     upstream: tuple[str, int]
+    listen_port: int = 0  # 0: any free port; give a stopped proxy's port to bring it back
     listener: socket.socket = field(init=False)
+    port: int = field(init=False)
     _sockets: set[socket.socket] = field(default_factory=set, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stopped: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = socket.create_server(("127.0.0.1", self.listen_port))
+        self.port = int(self.listener.getsockname()[1])  # kept after stop(), to come back on
         self._start(self._accept_loop)
-
-    @property
-    def port(self) -> int:
-        return int(self.listener.getsockname()[1])
 
     def _start(self, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
