@@ -483,3 +483,13 @@ def test_a_known_email_is_reported_together_with_other_mistakes(
     assert field_error(html, "email").startswith("This email address is already registered.")
     assert field_error(html, "zipcode").startswith("Enter a valid postal code for GB")
     assert len(customers(app)) == 1
+
+
+def test_registration_is_rate_limited_too(app: Flask, client: FlaskClient) -> None:
+    token = csrf_token(client, "/register")
+    statuses = [
+        client.post("/register", data={"csrf_token": token, "first_name": "X"}).status_code
+        for _ in range(11)
+    ]
+    assert statuses == [422] * 10 + [429]
+    assert customers(app) == []

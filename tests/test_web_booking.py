@@ -275,3 +275,24 @@ def test_the_offer_to_set_a_password_expires(
     [customer] = rows(app, Customer)
     assert customer.is_guest is True
     assert customer.password_hash is None
+
+
+def test_booking_with_a_chosen_person(app: Flask, client: FlaskClient, catalog: WebCatalog) -> None:
+    ben = catalog.agents[1]
+    html = page(client.get(f"/book?service={catalog.service}&agent={ben}"))
+    assert "Pick a day and time" in html
+    start = catalog.start(hour=15)
+    path = catalog.book_path(start).replace("agent=any", f"agent={ben}")
+    assert "Ben Okafor" in page(client.get(path))
+
+    assert book_as_guest(client, path).status_code == 302
+
+    [booking] = rows(app, Booking)
+    assert booking.agent_id == ben
+    assert booking.start_at == start
+    # Ben is taken at that time now; Amy is still free, so "any available" still offers it.
+    ben_times = page(client.get(path.split("&start=")[0]))
+    any_times = page(client.get(path.split("&start=")[0].replace(f"agent={ben}", "agent=any")))
+    when = f"start={start:%Y-%m-%dT%H:%MZ}"
+    assert when not in ben_times
+    assert when in any_times

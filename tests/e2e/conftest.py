@@ -198,6 +198,9 @@ def snap(screenshot_dir: Path) -> Any:
                 tab.locator(scroll_to).first.scroll_into_view_if_needed()
             else:
                 tab.evaluate("window.scrollTo(0, 0)")
+            # Usable at this width: nothing sticks out sideways (the day strip scrolls inside).
+            overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} is {overflow}px too wide at {size['width']}px"
             path = screenshot_dir / f"{name}-{label}.png"
             tab.screenshot(path=str(path), animations="disabled", caret="hide")
             assert path.stat().st_size > 5_000  # a real rendering, not a blank page
