@@ -67,6 +67,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower()
         not in {"0", "false", "no"},
         "RATELIMIT_HEADERS_ENABLED": True,
+        # When the shared store (Redis) is down, serve without limits and log the error,
+        # rather than refuse every request: an outage of the limiter is not an API outage.
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATE_LIMIT_LIVE": _optional(env, "RATE_LIMIT_LIVE") or "60/minute;3600/hour",
         "RATE_LIMIT_TEST": _optional(env, "RATE_LIMIT_TEST") or "100/minute;1000/hour",
         "RATE_LIMIT_ANONYMOUS": _optional(env, "RATE_LIMIT_ANONYMOUS") or "30/minute",

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,12 @@ def register_error_handlers(app: Flask) -> None:
             return _respond(ServiceUnavailable())
         log.exception("Database error on %s %s", request.method, request.path)
         return _respond(AppError())
+
+    @app.errorhandler(PoolTimeout)
+    def handle_pool_timeout(error: PoolTimeout):  # type: ignore[no-untyped-def]
+        # Every pooled connection stayed busy past the pool timeout: overloaded, retry later.
+        log.error("No database connection free for %s %s", request.method, request.path)
+        return _respond(ServiceUnavailable())
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):  # type: ignore[no-untyped-def]

@@ -23,10 +23,21 @@ from .servers import TcpProxy, gunicorn, http, through_proxy, upstream_of
 from .test_web import REGISTRATION
 from .web_support import PASSWORD, csrf_token, input_tag, page
 
-pytestmark = pytest.mark.postgres
-
 ANN = {"first_name": "Ann", "last_name": "Lee"}
 NOTHING_LOST = "We could not save your details just now. Nothing was lost"
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2}}],
+)
+def test_no_free_database_connection_is_a_503(app: Flask, api_key: str) -> None:
+    client = app.test_client()
+    with app.app_context(), db.engine.connect():  # another request holds the only connection
+        response = client.get("/api/v1/status", headers={"X-API-Key": api_key})
+
+    assert_unavailable(response)
+    assert client.get("/api/v1/status", headers={"X-API-Key": api_key}).status_code == 200
 
 
 @pytest.fixture
@@ -74,6 +85,7 @@ def assert_unavailable(response: Any) -> None:
     assert response.headers["X-Request-ID"]
 
 
+@pytest.mark.postgres
 def test_api_answers_503_while_the_database_is_away_and_recovers(
     proxied_app: Flask, proxy: TcpProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -102,6 +114,7 @@ def test_api_answers_503_while_the_database_is_away_and_recovers(
         assert count(proxied_app, IdempotencyRecord) == 1
 
 
+@pytest.mark.postgres
 def test_registration_form_keeps_what_was_typed_when_the_database_goes_away(
     proxied_app: Flask, proxy: TcpProxy
 ) -> None:
@@ -123,6 +136,7 @@ def test_registration_form_keeps_what_was_typed_when_the_database_goes_away(
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_gunicorn_answers_503_without_detail(postgresql_url: str, proxy: TcpProxy) -> None:
     key = make_key(create_app(base_config(postgresql_url)))
     env = {"DATABASE_URL": through_proxy(postgresql_url, proxy)}

@@ -131,3 +131,13 @@ def test_counts_are_kept_in_redis_when_configured(api: ApiClient) -> None:
     finally:
         store.close()
     assert keys, "the per-key counter should live in Redis"
+
+
+@pytest.mark.parametrize("app_config", [{**LIMITS, "REDIS_URL": "redis://127.0.0.1:1/0"}])
+def test_an_unreachable_limit_store_does_not_take_the_api_down(
+    api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    statuses = [api.get("/status").status_code for _ in range(4)]
+
+    assert statuses == [200] * 4  # served without limits while the store is away...
+    assert any("rate limit" in r.getMessage().lower() for r in caplog.records)  # ...and said
