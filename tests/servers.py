@@ -89,6 +89,7 @@ def gunicorn(env: Mapping[str, str], workers: int = 2) -> Iterator[Gunicorn]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
+        "REDIS_URL": "",  # in-memory limits unless the test asks for Redis
         **env,
     }
     with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False) as log:
