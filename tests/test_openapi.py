@@ -6,6 +6,7 @@ document, and never a 5xx. Bounded: MAX_EXAMPLES per operation and backend.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import jsonschema_rs
@@ -111,38 +112,61 @@ def test_document_is_valid_openapi_3_1(client: Any) -> None:
         "name": "X-API-Key",
     }
     # Every schema in it is valid JSON Schema 2020-12 (the dialect of OpenAPI 3.1).
-    create = document["paths"]["/customers"]["post"]
-    body = create["requestBody"]["content"]["application/json"]["schema"]
-    jsonschema_rs.meta.validate(body)
-    for response_doc in create["responses"].values():
-        jsonschema_rs.meta.validate(response_doc["content"]["application/json"]["schema"])
+    for component in document["components"]["schemas"].values():
+        jsonschema_rs.meta.validate(component)
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            for response_doc in operation["responses"].values():
+                jsonschema_rs.meta.validate(response_doc["content"]["application/json"]["schema"])
 
 
 def test_document_carries_the_rules_limits(client: Any) -> None:
     document = client.get("/wp-json/latepoint-api/v1/openapi.json").get_json()
     assert document["servers"] == [{"url": "/wp-json/latepoint-api/v1"}]
     body = document["paths"]["/customers"]["post"]["requestBody"]["content"]["application/json"]
-    properties = body["schema"]["properties"]
+    assert body["schema"] == {"$ref": "#/components/schemas/CustomerInput"}
+    customer_input = document["components"]["schemas"]["CustomerInput"]
+    properties = customer_input["properties"]
 
     assert properties["first_name"]["maxLength"] == 50
     assert properties["email"]["maxLength"] == 100
     assert properties["notes"]["maxLength"] == 1000
     assert properties["status"]["enum"] == ["active", "inactive", "pending", None]
     assert properties["gender"]["enum"] == ["male", "female", "other", "prefer_not_to_say", None]
-    assert body["schema"]["additionalProperties"] is False
+    assert customer_input["additionalProperties"] is False
+    assert customer_input["required"] == ["first_name", "last_name"]
     headers = document["paths"]["/customers"]["post"]["responses"]["201"]["headers"]
     assert headers["Location"]["required"] is True
     assert "Idempotent-Replayed" in headers
     assert "Retry-After" in document["paths"]["/customers"]["post"]["responses"]["429"]["headers"]
 
 
-def test_a_real_create_matches_the_document(api: Any) -> None:
+def conforms(document: dict[str, Any], path: str, method: str, response: Any) -> None:
+    """Validate a real response's body against the document's schema for its status."""
+    documented = document["paths"][path][method]["responses"][str(response.status_code)]
+    schema = documented["content"]["application/json"]["schema"]
+    # The components ride along at the root, so "#/components/schemas/…" resolves.
+    jsonschema_rs.Draft202012Validator({"components": document["components"], **schema}).validate(
+        response.get_json()
+    )
+
+
+def test_real_responses_match_the_document(app: Flask, api: Any) -> None:
+    """The paths random input rarely reaches: a replay, a real read, real free times."""
+    catalog = build_catalog(app)
     document = api.client.get("/api/v1/openapi.json").get_json()
     created = api.post("/customers", BASIC, {"Idempotency-Key": "doc-check-1"})
     replayed = api.post("/customers", BASIC, {"Idempotency-Key": "doc-check-1"})
-    schema_201 = document["paths"]["/customers"]["post"]["responses"]["201"]["content"]
-    validator = jsonschema_rs.Draft202012Validator(schema_201["application/json"]["schema"])
+    customer_id = created.get_json()["data"]["id"]
+    read = api.get(f"/customers/{customer_id}")
+    monday = date.today() + timedelta(days=7 - date.today().weekday() + 7)
+    query = f"service_id={catalog.haircut}&location_id={catalog.london}&date={monday}"
+    free = api.get(f"/availability?{query}")
 
-    assert created.status_code == replayed.status_code == 201
-    validator.validate(created.get_json())
-    validator.validate(replayed.get_json())
+    assert (created.status_code, replayed.status_code, read.status_code) == (201, 201, 200)
+    assert free.status_code == 200
+    assert free.get_json()["data"]["slots"]
+    conforms(document, "/customers", "post", created)
+    conforms(document, "/customers", "post", replayed)
+    conforms(document, "/customers/{customer_id}", "get", read)
+    conforms(document, "/availability", "get", free)

@@ -3,8 +3,9 @@
 Built from the same constants as the rules (lengths, enums, the Idempotency-Key pattern),
 so the document cannot drift from them. JSON Schema ``pattern`` is ECMA-262 without the
 ``v`` flag, so rules that need Unicode classes (names: letters of any script) are described
-by length and in words, and the server's 422 ``details`` are the last word. The test suite
-fuzzes every operation with schemathesis against this document (tests/test_openapi.py).
+by length and in words, and the server's 422 ``details`` are the last word. The bodies'
+schemas live in openapi_schemas.py. The test suite fuzzes every operation with schemathesis
+against this document (tests/test_openapi.py).
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from ..customers import rules
-from ..customers.preferences import MAX_TIME_SLOTS
-from ..models import CUSTOMER_SOURCES
 from . import bp
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import KEY_PATTERN, REPLAYED_HEADER
+from .openapi_schemas import (
+    DATE_PATTERN,
+    ID,
+    availability_schema,
+    customer_input_schema,
+    customer_record_schema,
+    status_schema,
+)
 
-MAX_ID = 2**63 - 1
 ERROR_CODES = {
     400: ["invalid_json"],
     401: ["unauthorized"],
@@ -50,138 +55,8 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    nullable = {**schema, "type": [schema["type"], "null"]}
-    if "enum" in schema:
-        nullable["enum"] = [*schema["enum"], None]
-    return nullable
-
-
-def _text(max_length: int, description: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", "maxLength": max_length, "description": description, **extra}
-
-
-ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-SLOT_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$"
-NAME_TEXT = (
-    "Letters of any script (with combining marks), spaces, hyphens and apostrophes; must "
-    "contain a letter; {min}-{max} characters after trimming and collapsing spaces."
-)
-
-
-def _customer_fields() -> dict[str, dict[str, Any]]:
-    name = NAME_TEXT.format(min="NAME_MIN_LENGTH (default 2)", max=rules.NAME_MAX_LENGTH)
-    return {
-        "first_name": _text(rules.NAME_MAX_LENGTH, name, minLength=1),
-        "last_name": _text(rules.NAME_MAX_LENGTH, name, minLength=1),
-        "email": _text(rules.EMAIL_MAX_LENGTH, "Unique; stored normalised, lower case"),
-        "phone": _text(rules.PHONE_MAX_LENGTH, "International or national (read with country)"),
-        "status": {"type": "string", "enum": list(rules.STATUSES), "default": "active"},
-        "date_of_birth": {
-            "type": "string",
-            "pattern": DATE_PATTERN,
-            "description": "YYYY-MM-DD, not in the future, at least MIN_CUSTOMER_AGE years ago",
-        },
-        "gender": {"type": "string", "enum": list(rules.GENDERS)},
-        "address": _text(rules.ADDRESS_MAX_LENGTH, "Street line; no control characters"),
-        "city": _text(rules.CITY_MAX_LENGTH, "City"),
-        "state": _text(rules.STATE_MAX_LENGTH, "Area name or code; the code is stored"),
-        "zipcode": _text(rules.ZIPCODE_MAX_LENGTH, "Postal code in the country's format"),
-        "country": {
-            "type": "string",
-            "pattern": "^[A-Za-z]{2}$",
-            "description": "ISO 3166-1 alpha-2",
-        },
-        "notes": _text(rules.NOTES_MAX_LENGTH, "Newlines allowed; other control characters not"),
-    }
-
-
-CUSTOM_FIELD_VALUE = {"type": ["string", "number", "boolean", "null"]}
-
-
-def _preferences(*, stored: bool) -> dict[str, Any]:
-    properties = {
-        "service_id": ID,
-        "location_id": ID,
-        "agent_id": {**ID, "type": ["integer", "null"]},
-        "time_slots": {
-            "type": "array",
-            "maxItems": MAX_TIME_SLOTS,
-            "items": {"type": "string", "pattern": SLOT_PATTERN},
-            "description": "Wall-clock times at the location, future, on the service's grid",
-        },
-    }
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    schema["required"] = list(properties) if stored else ["service_id", "location_id"]
-    return schema
-
-
-def customer_input_schema() -> dict[str, Any]:
-    """The create/validate body: unknown keys are an error; null means "not given"."""
-    properties = {key: _nullable(value) for key, value in _customer_fields().items()}
-    properties["first_name"] = _customer_fields()["first_name"]
-    properties["last_name"] = _customer_fields()["last_name"]
-    properties["is_guest"] = {"type": ["boolean", "null"], "default": False}
-    properties["wordpress_user_id"] = {**ID, "type": ["integer", "null"]}
-    properties["custom_fields"] = {
-        "type": ["object", "null"],
-        "additionalProperties": CUSTOM_FIELD_VALUE,
-        "description": "Keys and values as the configured custom-field definitions say",
-    }
-    properties["preferences"] = {**_preferences(stored=False), "type": ["object", "null"]}
-    return {
-        "type": "object",
-        "required": ["first_name", "last_name"],
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-def _customer_record(*, created: bool) -> dict[str, Any]:
-    fields = _customer_fields()
-    properties: dict[str, Any] = {
-        "first_name": {"type": "string", "minLength": 1, "maxLength": rules.NAME_MAX_LENGTH},
-        "last_name": {"type": "string", "minLength": 1, "maxLength": rules.NAME_MAX_LENGTH},
-        "email": _nullable(fields["email"]),
-        # libphonenumber's E.164, which can exceed ITU's 15 digits for a few valid numbers.
-        "phone": {"type": ["string", "null"], "pattern": r"^\+[1-9][0-9]+$", "maxLength": 20},
-        "status": fields["status"],
-        "date_of_birth": {"type": ["string", "null"], "format": "date"},
-        "gender": {"type": ["string", "null"], "enum": [*rules.GENDERS, None]},
-        "address": _nullable(fields["address"]),
-        "city": _nullable(fields["city"]),
-        "state": _nullable(fields["state"]),
-        "zipcode": _nullable(fields["zipcode"]),
-        "country": {"type": ["string", "null"], "pattern": "^[A-Z]{2}$"},
-        "custom_fields": {"type": "object", "additionalProperties": CUSTOM_FIELD_VALUE},
-        "notes": _nullable(fields["notes"]),
-        "is_guest": {"type": "boolean"},
-        "wordpress_user_id": {**ID, "type": ["integer", "null"]},
-        "preferences": {**_preferences(stored=True), "type": ["object", "null"]},
-    }
-    if created:
-        properties = {
-            "id": ID,
-            "uuid": {"type": "string", "format": "uuid"},
-            "customer_code": {"type": "string", "pattern": "^CUS-[0-9A-Z]{5}-[0-9A-Z]{5}$"},
-            **properties,
-            "full_name": {"type": "string"},
-            "has_account": {"type": "boolean"},
-            "source": {"type": "string", "enum": list(CUSTOMER_SOURCES)},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        }
-    return {
-        "type": "object",
-        "required": list(properties),
-        "properties": properties,
-        "additionalProperties": False,
-    }
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _success(data: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +154,7 @@ def _post_operation(summary: str, ok_status: int, ok: dict[str, Any], op_id: str
         ],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": customer_input_schema()}},
+            "content": {"application/json": {"schema": ref("CustomerInput")}},
         },
         "responses": {
             str(ok_status): ok,
@@ -289,34 +164,11 @@ def _post_operation(summary: str, ok_status: int, ok: dict[str, Any], op_id: str
 
 
 def build_document(server_url: str) -> dict[str, Any]:
-    customer = _customer_record(created=True)
+    customer = ref("Customer")
     created_headers = {
         "Location": _header("URL of the new customer", {"type": "string"}, required=True),
         **LIMIT_HEADERS,
         **REPLAY_HEADERS,
-    }
-    slot = {
-        "type": "object",
-        "required": ["start", "start_utc", "agent_ids"],
-        "properties": {
-            "start": {"type": "string", "pattern": SLOT_PATTERN},
-            "start_utc": {"type": "string", "format": "date-time"},
-            "agent_ids": {"type": "array", "items": ID, "minItems": 1},
-        },
-        "additionalProperties": False,
-    }
-    availability = {
-        "type": "object",
-        "required": ["date", "timezone", "service_id", "location_id", "agent_id", "slots"],
-        "properties": {
-            "date": {"type": "string", "format": "date"},
-            "timezone": {"type": "string"},
-            "service_id": ID,
-            "location_id": ID,
-            "agent_id": {**ID, "type": ["integer", "null"]},
-            "slots": {"type": "array", "items": slot},
-        },
-        "additionalProperties": False,
     }
     id_query = {"type": "string", "pattern": "^[0-9]{1,19}$"}
     return {
@@ -330,7 +182,14 @@ def build_document(server_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "components": {
-            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "schemas": {
+                "CustomerInput": customer_input_schema(),
+                "Customer": customer_record_schema(created=True),
+                "NormalisedCustomer": customer_record_schema(created=False),
+                "Availability": availability_schema(),
+                "Status": status_schema(),
+            },
         },
         "paths": {
             "/customers": {
@@ -347,7 +206,7 @@ def build_document(server_url: str) -> dict[str, Any]:
                     200,
                     _response(
                         "Valid; the normalised record",
-                        _success(_customer_record(created=False)),
+                        _success(ref("NormalisedCustomer")),
                         **LIMIT_HEADERS,
                         **REPLAY_HEADERS,
                     ),
@@ -392,7 +251,7 @@ def build_document(server_url: str) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _response(
-                            "Free start times", _success(availability), **LIMIT_HEADERS
+                            "Free start times", _success(ref("Availability")), **LIMIT_HEADERS
                         ),
                         **_errors(403, 422),
                     },
@@ -406,18 +265,7 @@ def build_document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _response(
                             "Up",
-                            _success(
-                                {
-                                    "type": "object",
-                                    "required": ["service", "version", "key_mode"],
-                                    "properties": {
-                                        "service": {"type": "string"},
-                                        "version": {"type": "string"},
-                                        "key_mode": {"type": "string", "enum": ["live", "test"]},
-                                    },
-                                    "additionalProperties": False,
-                                }
-                            ),
+                            _success(ref("Status")),
                             **LIMIT_HEADERS,
                         ),
                         **_errors(),
