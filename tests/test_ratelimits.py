@@ -10,11 +10,12 @@ import redis
 from flask import Flask
 from sqlalchemy import func, select
 
+from latepoint_forms import create_app
 from latepoint_forms.api.keys import hash_key
 from latepoint_forms.extensions import db, limiter
 from latepoint_forms.models import Customer
 
-from .conftest import ApiClient
+from .conftest import ApiClient, base_config
 from .test_api import assert_error
 
 LIMITS = {
@@ -141,3 +142,8 @@ def test_an_unreachable_limit_store_does_not_take_the_api_down(
 
     assert statuses == [200] * 4  # served without limits while the store is away...
     assert any("rate limit" in r.getMessage().lower() for r in caplog.records)  # ...and said
+
+
+def test_a_malformed_limit_stops_the_start(database: str) -> None:
+    with pytest.raises(RuntimeError, match="RATE_LIMIT_LIVE"):
+        create_app({**base_config(database), "RATE_LIMIT_LIVE": "sixty a minute"})

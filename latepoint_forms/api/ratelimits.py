@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from ..extensions import limiter
 from .keys import hash_key, key_mode, looks_like_key
 
 API_SCOPE = "api"
+LIMIT_SETTINGS = ("RATE_LIMIT_LIVE", "RATE_LIMIT_TEST", "RATE_LIMIT_ANONYMOUS")
 
 
 def _presented_key() -> str:
@@ -57,6 +59,13 @@ def limit_api(bp: Blueprint) -> None:
 
 
 def init_app(app: Flask) -> None:
+    for name in LIMIT_SETTINGS:
+        # A typo in a limit must stop the start, not quietly switch the limit off later.
+        try:
+            parse_many(str(app.config[name]))
+        except ValueError as exc:
+            raise RuntimeError(f"{name}: {exc} (use e.g. '60/minute;3600/hour')") from exc
+
     # Flask-Limiter writes Retry-After on every limited response; it means something only on
     # a 429 (or 503), where clients act on it. This runs after the limiter's own after_request
     # (Flask runs them in reverse order of registration, so it goes first in the list).
