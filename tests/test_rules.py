@@ -257,6 +257,8 @@ def test_phone_valid(raw: str, region: str | None, stored: str) -> None:
         ("+44 20", None, "Enter a valid phone number"),
         ("+44 20 7946 09", "US", "Enter a valid phone number"),
         ("+999 1234567", None, "Enter a valid phone number"),
+        # valid to libphonenumber, but 16 digits: more than E.164 allows
+        ("+49 20100000000000", None, "Enter a valid phone number: it has too many digits"),
         ("020 7946 0958", None, "Enter the phone number with its country code, such as +44"),
         ("1-800-FLOWERS", "US", "Phone numbers cannot contain letters"),
         ("020 7946 0958 ext 12", "GB", "Phone numbers cannot contain letters"),

@@ -114,8 +114,7 @@ def customer_record_schema(*, created: bool) -> dict[str, Any]:
         "first_name": {"type": "string", "minLength": 1, "maxLength": rules.NAME_MAX_LENGTH},
         "last_name": {"type": "string", "minLength": 1, "maxLength": rules.NAME_MAX_LENGTH},
         "email": _nullable(fields["email"]),
-        # libphonenumber's E.164, which can exceed ITU's 15 digits for a few valid numbers.
-        "phone": {"type": ["string", "null"], "pattern": r"^\+[1-9][0-9]+$", "maxLength": 20},
+        "phone": {"type": ["string", "null"], "pattern": rules.E164_PATTERN},
         "status": fields["status"],
         "date_of_birth": {"type": ["string", "null"], "format": "date"},
         "gender": {"type": ["string", "null"], "enum": [*rules.GENDERS, None]},

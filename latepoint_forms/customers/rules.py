@@ -22,6 +22,8 @@ import pycountry
 NAME_MAX_LENGTH = 50
 EMAIL_MAX_LENGTH = 100
 PHONE_MAX_LENGTH = 20
+E164_MAX_DIGITS = 15  # ITU-T E.164: country code and subscriber number together
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 ADDRESS_MAX_LENGTH = 200
 CITY_MAX_LENGTH = 100
 STATE_MAX_LENGTH = 100
@@ -200,7 +202,12 @@ def normalise_phone(value: str, *, region: str | None) -> str:
             # Without the customer's country there is nothing to read a national number against.
             raise RuleError("Enter the phone number with its country code, such as +44")
         raise RuleError(f"Enter a valid phone number for {region}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # libphonenumber deems a few overlong national numbers valid ("+49 20100000000000"), but
+    # E.164 allows at most 15 digits, and we promise to store E.164.
+    if len(e164) - 1 > E164_MAX_DIGITS:
+        raise RuleError("Enter a valid phone number: it has too many digits")
+    return e164
 
 
 # --- choices ---------------------------------------------------------------------------------
