@@ -23,7 +23,7 @@ from wtforms.widgets import DateInput, TelInput
 from ..accounts.service import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password
 from ..customers import rules
 from ..customers.errors import ValidationFailed
-from ..customers.input import CustomerInput, RuleSettings, parse_customer_input
+from ..customers.input import STRING_FIELDS, CustomerInput, RuleSettings, parse_customer_input
 from . import fields as markup
 from .custom_fields import CustomFieldSet
 
@@ -78,21 +78,9 @@ def _required(message: str) -> InputRequired:
 
 PASSWORD_ATTRIBUTES = {"minlength": PASSWORD_MIN_LENGTH, "maxlength": PASSWORD_MAX_LENGTH}
 
-# Form field -> key of the customer record (the JSON names of SPEC section 2).
-CUSTOMER_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "date_of_birth",
-    "gender",
-    "address",
-    "city",
-    "state",
-    "zipcode",
-    "country",
-    "notes",
-)
+# Form field -> key of the customer record (the JSON names of SPEC section 2). Status is the
+# business's to set, never the visitor's.
+CUSTOMER_FIELDS = tuple(name for name in STRING_FIELDS if name != "status")
 
 
 class PageForm(FlaskForm):
