@@ -9,13 +9,12 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from ..errors import InsufficientPermissions, Unauthorized
-from ..models import ApiKey
-from .keys import find_active_key
+from .keys import ActiveKey, find_active_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def authenticate() -> ApiKey:
+def authenticate() -> ActiveKey:
     """The request's active key, or ``Unauthorized``; also set as ``g.api_key``."""
     plaintext = request.headers.get("X-API-Key", "").strip()
     key = find_active_key(plaintext) if plaintext else None

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select, update
@@ -107,12 +108,8 @@ def allowed_origins_of(plaintext: str) -> list[str] | None:
     A read only (unlike ``find_active_key``, nothing is written): CORS checks run it before
     the view authenticates.
     """
-    if not looks_like_key(plaintext):
-        return None
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext))
-    ).scalar_one_or_none()
-    return list(key.allowed_origins or []) if key is not None and key.is_active else None
+    key = _active_key(plaintext)
+    return list(key.allowed_origins) if key is not None else None
 
 
 def origin_allowed_by_any_key(origin: str) -> bool:
@@ -121,14 +118,52 @@ def origin_allowed_by_any_key(origin: str) -> bool:
     return any(origin in (origins or []) for (origins,) in rows)
 
 
-def find_active_key(plaintext: str) -> ApiKey | None:
-    """The unrevoked key with this plaintext, its last use noted; None for unknown/revoked."""
+@dataclass(frozen=True)
+class ActiveKey:
+    """What a request needs to know of its (unrevoked) key: a plain record, not a DB row."""
+
+    id: int
+    name: str
+    mode: str
+    permissions: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    last_used_at: datetime | None
+
+    def allows(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+def _active_key(plaintext: str) -> ActiveKey | None:
+    # Columns, not an entity: this runs on every API request, and the ORM's identity map and
+    # change tracking buy nothing for a read-only record.
     if not looks_like_key(plaintext):
         return None
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext))
-    ).scalar_one_or_none()
-    if key is None or not key.is_active:
+    row = db.session.execute(
+        select(
+            ApiKey.id,
+            ApiKey.name,
+            ApiKey.mode,
+            ApiKey.permissions,
+            ApiKey.allowed_origins,
+            ApiKey.last_used_at,
+        ).where(ApiKey.key_hash == hash_key(plaintext), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return ActiveKey(
+        id=row.id,
+        name=row.name,
+        mode=row.mode,
+        permissions=tuple(row.permissions or ()),
+        allowed_origins=tuple(row.allowed_origins or ()),
+        last_used_at=row.last_used_at,
+    )
+
+
+def find_active_key(plaintext: str) -> ActiveKey | None:
+    """The unrevoked key with this plaintext, its last use noted; None for unknown/revoked."""
+    key = _active_key(plaintext)
+    if key is None:
         return None
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from ..extensions import db
 from ..models import CustomFieldDefinition
@@ -79,7 +79,8 @@ class FieldDefinition:
         return self.max_length or defaults[self.type]
 
     @classmethod
-    def from_model(cls, model: CustomFieldDefinition) -> FieldDefinition:
+    def from_model(cls, model: CustomFieldDefinition | Row[Any]) -> FieldDefinition:
+        """From a model or a row of its columns (``DEFINITION_COLUMNS``)."""
         is_date = model.type == "date"
         return cls(
             key=model.key,
@@ -101,14 +102,30 @@ class _Context:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+DEFINITION_COLUMNS = (
+    CustomFieldDefinition.key,
+    CustomFieldDefinition.label,
+    CustomFieldDefinition.type,
+    CustomFieldDefinition.required,
+    CustomFieldDefinition.options,
+    CustomFieldDefinition.max_length,
+    CustomFieldDefinition.min_number,
+    CustomFieldDefinition.max_number,
+    CustomFieldDefinition.min_date,
+    CustomFieldDefinition.max_date,
+    CustomFieldDefinition.help_text,
+)
+
+
 def active_custom_field_definitions() -> list[FieldDefinition]:
     """The active definitions in display order (as the catalog file lists them)."""
+    # Columns, not entities: every create reads these, and nothing here is written back.
     query = (
-        select(CustomFieldDefinition)
+        select(*DEFINITION_COLUMNS)
         .where(CustomFieldDefinition.active.is_(True))
         .order_by(CustomFieldDefinition.position, CustomFieldDefinition.key)
     )
-    return [FieldDefinition.from_model(m) for m in db.session.execute(query).scalars()]
+    return [FieldDefinition.from_model(row) for row in db.session.execute(query)]
 
 
 def _plain_number(value: float | None) -> float | int | None:
