@@ -44,6 +44,8 @@ def app_config() -> dict[str, Any]:
 
 OPERATIONS = [
     ("POST", "/customers"),
+    ("GET", "/customers"),
+    ("POST", "/customers/bulk"),
     ("POST", "/customers/validate"),
     ("GET", "/customers/{customer_id}"),
     ("GET", "/availability"),
@@ -111,6 +113,7 @@ def test_document_is_valid_openapi_3_1(client: Any) -> None:
     assert document["servers"] == [{"url": "/api/v1"}]
     assert set(document["paths"]) == {
         "/customers",
+        "/customers/bulk",
         "/customers/validate",
         "/customers/{customer_id}",
         "/availability",

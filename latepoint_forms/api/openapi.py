@@ -15,15 +15,27 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from ..customers.rules import STATUSES
 from . import bp
+from .customers_bulk import MAX_ITEMS
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import KEY_PATTERN, REPLAYED_HEADER
+from .listing import (
+    DEFAULT_PER_PAGE,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    SEARCH_MAX_LENGTH,
+    SEARCH_PATTERN,
+)
 from .openapi_schemas import (
     DATE_PATTERN,
     ID,
     availability_schema,
+    bulk_request_schema,
+    bulk_result_schema,
     customer_input_schema,
     customer_record_schema,
+    list_meta_schema,
     status_schema,
 )
 
@@ -137,7 +149,9 @@ def _errors(*statuses: int, replayable: bool = False) -> dict[str, Any]:
     return responses
 
 
-def _post_operation(summary: str, ok_status: int, ok: dict[str, Any], op_id: str) -> Any:
+def _post_operation(
+    summary: str, ok_status: int, ok: dict[str, Any], op_id: str, body: str = "CustomerInput"
+) -> Any:
     return {
         "operationId": op_id,
         "summary": summary,
@@ -154,11 +168,67 @@ def _post_operation(summary: str, ok_status: int, ok: dict[str, Any], op_id: str
         ],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ref("CustomerInput")}},
+            "content": {"application/json": {"schema": ref(body)}},
         },
         "responses": {
             str(ok_status): ok,
             **_errors(400, 403, 409, 413, 415, 422, replayable=True),
+        },
+    }
+
+
+def _list_operation(customer: dict[str, Any]) -> dict[str, Any]:
+    def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "schema": schema,
+        }
+
+    page = {
+        "type": "object",
+        "required": ["status", "message", "data", "meta"],
+        "properties": {
+            "status": {"const": "success"},
+            "message": {"type": "string"},
+            "data": {"type": "array", "items": customer},
+            "meta": ref("ListMeta"),
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "operationId": "listCustomers",
+        "summary": "List customers, newest first, a page at a time",
+        "security": [{"ApiKey": []}],
+        "parameters": [
+            query(
+                "page",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                "Page number; a page past the last one is empty",
+            ),
+            query(
+                "per_page",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PER_PAGE,
+                    "default": DEFAULT_PER_PAGE,
+                },
+                "Customers per page",
+            ),
+            query(
+                "search",
+                {"type": "string", "maxLength": SEARCH_MAX_LENGTH, "pattern": SEARCH_PATTERN},
+                "Part of the name, email, phone (as stored, E.164) or customer code; case "
+                "and accents are ignored",
+            ),
+            query("status", {"type": "string", "enum": list(STATUSES)}, "Only this status"),
+        ],
+        "responses": {
+            "200": _response("One page of customers", page, **LIMIT_HEADERS),
+            **_errors(403, 422),
         },
     }
 
@@ -189,6 +259,9 @@ def build_document(server_url: str) -> dict[str, Any]:
                 "NormalisedCustomer": customer_record_schema(created=False),
                 "Availability": availability_schema(),
                 "Status": status_schema(),
+                "BulkCustomersInput": bulk_request_schema(MAX_ITEMS),
+                "BulkCustomersResult": bulk_result_schema(),
+                "ListMeta": list_meta_schema(),
             },
         },
         "paths": {
@@ -198,6 +271,21 @@ def build_document(server_url: str) -> dict[str, Any]:
                     201,
                     _response("Created", _success(customer), **created_headers),
                     "createCustomer",
+                ),
+                "get": _list_operation(customer),
+            },
+            "/customers/bulk": {
+                "post": _post_operation(
+                    f"Create up to {MAX_ITEMS} customers, each on its own; one result per item",
+                    200,
+                    _response(
+                        "Each item created or refused (results in input order)",
+                        _success(ref("BulkCustomersResult")),
+                        **LIMIT_HEADERS,
+                        **REPLAY_HEADERS,
+                    ),
+                    "bulkCreateCustomers",
+                    body="BulkCustomersInput",
                 )
             },
             "/customers/validate": {

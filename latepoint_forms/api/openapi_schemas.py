@@ -187,3 +187,83 @@ def status_schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
+
+
+def list_meta_schema() -> dict[str, Any]:
+    """``meta`` of ``GET /customers``."""
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "type": "object",
+        "required": ["page", "per_page", "total", "pages"],
+        "properties": {
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "total": count,
+            "pages": count,
+        },
+        "additionalProperties": False,
+    }
+
+
+def bulk_request_schema(max_items: int) -> dict[str, Any]:
+    """The body of ``POST /customers/bulk``. An item of any other shape is not a 422 for the
+    whole request: it is that item's ``validation_failed`` in the results."""
+    item = {
+        "anyOf": [
+            {"$ref": "#/components/schemas/CustomerInput"},
+            {"description": "Anything else: reported as this item's validation_failed"},
+        ]
+    }
+    return {
+        "type": "object",
+        "required": ["customers"],
+        "properties": {
+            "customers": {"type": "array", "minItems": 1, "maxItems": max_items, "items": item}
+        },
+        "additionalProperties": False,
+    }
+
+
+def bulk_result_schema() -> dict[str, Any]:
+    """``data`` of ``POST /customers/bulk``: counts and one result per item, in input order."""
+    index = {"type": "integer", "minimum": 0}
+    created = {
+        "type": "object",
+        "required": ["index", "status", "customer"],
+        "properties": {
+            "index": index,
+            "status": {"const": "created"},
+            "customer": {"$ref": "#/components/schemas/Customer"},
+        },
+        "additionalProperties": False,
+    }
+    failed = {
+        "type": "object",
+        "required": ["index", "status", "error"],
+        "properties": {
+            "index": index,
+            "status": {"const": "error"},
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string", "enum": ["validation_failed", "email_exists"]},
+                    "message": {"type": "string", "minLength": 1},
+                    "details": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    }
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "type": "object",
+        "required": ["created", "failed", "results"],
+        "properties": {
+            "created": count,
+            "failed": count,
+            "results": {"type": "array", "items": {"oneOf": [created, failed]}},
+        },
+        "additionalProperties": False,
+    }

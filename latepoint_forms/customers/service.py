@@ -17,11 +17,12 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import CUSTOMER_SOURCES, Customer
+from ..models.customer import fold_for_search
 from ..passwords import hash_password
 from .custom_fields import active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
@@ -146,3 +147,36 @@ def violated_unique_column(exc: IntegrityError, table: str) -> str | None:
     if marker in message:  # SQLite names the column
         return message.split(marker, 1)[1].split(",")[0].strip()
     return None
+
+
+def _like_pattern(term: str) -> str:
+    """``%term%`` for LIKE with ``\\`` as the escape character, the term's wildcards escaped."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_customers(
+    page: int, per_page: int, search: str | None = None, status: str | None = None
+) -> tuple[list[Customer], int]:
+    """One page of customers, newest first (by id), and how many match in all.
+
+    ``search`` matches a part of the name ("Anne Marie" spans first and last), email, phone
+    or customer code, ignoring case and accents on both databases alike: it is folded the way
+    ``Customer.search_text`` is, and compared with that (see models/customer.py).
+    """
+    conditions = []
+    if status is not None:
+        conditions.append(Customer.status == status)
+    if search:
+        conditions.append(Customer.search_text.like(_like_pattern(fold_for_search(search)), "\\"))
+    total = db.session.execute(
+        select(func.count()).select_from(Customer).where(*conditions)
+    ).scalar_one()
+    query = (
+        select(Customer)
+        .where(*conditions)
+        .order_by(Customer.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(db.session.execute(query).scalars()), total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid as uuid_module
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Date,
     String,
     Text,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +27,18 @@ CUSTOMER_SOURCES = ("api", "web_form", "quick_booking", "import")
 
 def _new_uuid() -> str:
     return str(uuid_module.uuid4())
+
+
+# Between the searchable fields of ``search_text``: a control character, which a search
+# term may not contain, so a term never matches across two fields.
+SEARCH_FIELD_SEPARATOR = "\x1f"
+
+
+def fold_for_search(text: str) -> str:
+    """Case- and accent-insensitive form of ``text`` (``Zoë`` -> ``zoe``, ``Straße`` ->
+    ``strasse``), computed in Python so both databases compare the same strings."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 class Customer(db.Model):
@@ -61,6 +75,14 @@ class Customer(db.Model):
     source: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by the importer and by an API bulk request with an Idempotency-Key (customers/bulk.py):
+    # a SHA-256 that identifies the source row, so running the same file or request again
+    # cannot create a second copy, even of a row without an email. NULL otherwise.
+    import_fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Name, email, phone and code folded by ``fold_for_search``, kept up to date on every
+    # write (below). The list's ``search`` matches against it: SQLite's lower() folds ASCII
+    # only and PostgreSQL's depends on the database locale, so neither can fold "Zoë".
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     @property
     def full_name(self) -> str:
@@ -68,3 +90,15 @@ class Customer(db.Model):
 
     def __repr__(self) -> str:
         return f"<Customer {self.id} {self.customer_code}>"
+
+
+def customer_search_text(customer: Customer) -> str:
+    full_name = f"{customer.first_name or ''} {customer.last_name or ''}".strip()
+    fields = (full_name, customer.email, customer.phone, customer.customer_code)
+    return SEARCH_FIELD_SEPARATOR.join(fold_for_search(value) for value in fields if value)
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _refresh_search_text(mapper: object, connection: object, customer: Customer) -> None:
+    customer.search_text = customer_search_text(customer)

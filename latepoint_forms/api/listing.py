@@ -1,0 +1,106 @@
+"""``GET /customers``: one page of customers, newest first (SPEC section 3).
+
+Query parameters, each given at most once, and no others: ``page`` (1 to ``MAX_PAGE``, default 1),
+``per_page`` (1 to ``MAX_PER_PAGE``, default ``DEFAULT_PER_PAGE``), ``search`` (up to
+``SEARCH_MAX_LENGTH`` characters, no control characters; blank means no filter; matches part
+of the name, email, phone or customer code, ignoring case and accents) and ``status``. Any
+invalid parameter is a 422 ``validation_failed`` with one message per parameter. A page past
+the last one is empty, not an error: the ``meta`` says how many pages there are.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ..customers import rules
+from ..customers.errors import ValidationFailed
+from ..customers.service import list_customers
+from . import bp
+from .auth import require_key
+from .representation import customer_as_json
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+# Far beyond any real list; keeps OFFSET inside 64 bits on every database.
+MAX_PAGE = 1_000_000
+SEARCH_MAX_LENGTH = 100
+# Control characters (NUL included, which PostgreSQL refuses in any string).
+SEARCH_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+_SEARCH_RE = re.compile(r"[\x00-\x1f\x7f]")
+_INTEGER_RE = re.compile(r"[0-9]{1,7}")
+PARAMETERS = ("page", "per_page", "search", "status")
+
+
+def _single(name: str, errors: dict[str, str]) -> str | None:
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        errors[name] = "Give this parameter once"
+        return None
+    return values[0] if values else None
+
+
+def _integer(name: str, errors: dict[str, str], default: int, maximum: int) -> int:
+    raw = _single(name, errors)
+    if raw is None:
+        return default
+    if not _INTEGER_RE.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+        errors[name] = f"Must be a whole number from 1 to {maximum}"
+        return default
+    return int(raw)
+
+
+def _search(errors: dict[str, str]) -> str | None:
+    raw = _single("search", errors)
+    if raw is None:
+        return None
+    # Counted as sent: a term of 101 spaces is too long, not "no filter".
+    if len(raw) > SEARCH_MAX_LENGTH:
+        errors["search"] = f"Must be at most {SEARCH_MAX_LENGTH} characters"
+        return None
+    if _SEARCH_RE.search(raw):
+        errors["search"] = "Must not contain control characters"
+        return None
+    return raw.strip() or None
+
+
+def _status(errors: dict[str, str]) -> str | None:
+    raw = _single("status", errors)
+    if raw is not None and raw not in rules.STATUSES:
+        errors["status"] = f"Must be one of: {', '.join(rules.STATUSES)}"
+        return None
+    return raw
+
+
+@bp.get("/customers")
+@require_key("customers:read")
+def list_() -> ResponseReturnValue:
+    # An unknown parameter is refused, not ignored: "?statu=pending" must not quietly
+    # list everyone (as an unknown field of a body is an error, SPEC section 2).
+    errors = {
+        str(name)[:100]: "Unknown parameter" for name in request.args if name not in PARAMETERS
+    }
+    page = _integer("page", errors, 1, MAX_PAGE)
+    per_page = _integer("per_page", errors, DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    search = _search(errors)
+    status = _status(errors)
+    if errors:
+        raise ValidationFailed(errors)
+    customers, total = list_customers(page, per_page, search=search, status=status)
+    meta = {
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": math.ceil(total / per_page),
+    }
+    message = f"{total} customers found" if total != 1 else "1 customer found"
+    body = {
+        "status": "success",
+        "message": message,
+        "data": [customer_as_json(customer) for customer in customers],
+        "meta": meta,
+    }
+    return jsonify(body), 200

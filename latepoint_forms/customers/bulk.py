@@ -1,0 +1,196 @@
+"""Creating many customers, each on its own: the API's bulk request and the file importer.
+
+Every item goes through ``parse_customer_input`` and ``create_customer`` (or, in a dry run,
+``validate_customer``), the same path as a single create: no rule is written twice here.
+
+Transactions: ``create_customer`` commits each item on its own, so a bad item is reported
+and never blocks or half-writes the others, and an item committed before a crash stays.
+
+Fingerprints: a caller that can name each item stably (the importer: a hash of the normalised
+record; a bulk request with an Idempotency-Key: a hash of the key, the body and the index)
+passes ``fingerprint``. It is stored in ``customers.import_fingerprint`` (unique) in the
+item's own transaction, so running the same items again finds the earlier customer instead of
+creating a second one, even for a row without an email. A dry run remembers what it would
+have created, so a duplicate later in the same batch is judged as the real run would judge it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import AppError
+from ..extensions import db
+from ..models import Customer
+from .errors import EmailExists, ValidationFailed
+from .input import CustomerInput, RuleSettings, parse_customer_input
+from .service import (
+    WORDPRESS_USER_TAKEN,
+    create_customer,
+    validate_customer,
+    violated_unique_column,
+)
+
+NOT_AN_OBJECT = "Must be an object with the customer's fields"
+FINGERPRINT_COLUMN = "import_fingerprint"
+
+# Names what an item is, given its index and its checked input; None: no fingerprint.
+Fingerprint = Callable[[int, CustomerInput], str | None]
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What became of one item. Exactly one of: ``customer`` (created now, or found by its
+    fingerprint: ``existing``), ``data`` (dry run: valid and new), ``error``."""
+
+    index: int
+    customer: Customer | None = None
+    existing: bool = False
+    data: CustomerInput | None = None
+    error: AppError | None = None
+
+    @property
+    def already_present(self) -> bool:
+        """Created by an earlier run: found by fingerprint, or its email is registered."""
+        return self.existing or isinstance(self.error, EmailExists)
+
+
+@dataclass
+class _DryRunMemory:
+    """What a dry run would have written so far (hashes only: bounded memory per row)."""
+
+    emails: set[str] = field(default_factory=set)
+    wordpress_user_ids: set[int] = field(default_factory=set)
+    fingerprints: set[str] = field(default_factory=set)
+
+
+def record_fingerprint(data: CustomerInput) -> str:
+    """SHA-256 of the normalised record: the same row, however it was spelled, hashes alike."""
+
+    def plain(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+    canonical = json.dumps(asdict(data), sort_keys=True, ensure_ascii=False, default=plain)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _find_by_fingerprint(fingerprint: str) -> Customer | None:
+    query = select(Customer).where(Customer.import_fingerprint == fingerprint)
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def _store_fingerprint(fingerprint: str) -> Callable[[Customer], None]:
+    def before_commit(customer: Customer) -> None:
+        customer.import_fingerprint = fingerprint
+        db.session.flush()  # a clash is raised here, inside create_customer's transaction
+
+    return before_commit
+
+
+def _create(data: CustomerInput, index: int, source: str, fingerprint: str | None) -> ItemOutcome:
+    if fingerprint is not None:
+        existing = _find_by_fingerprint(fingerprint)
+        db.session.rollback()  # end the read: each item is a transaction of its own
+        if existing is not None:
+            return ItemOutcome(index, customer=existing, existing=True)
+    before_commit = _store_fingerprint(fingerprint) if fingerprint is not None else None
+    try:
+        customer = create_customer(data, source=source, before_commit=before_commit)
+    except IntegrityError as exc:
+        # Another run stored the same fingerprint after our look-up: that one stands.
+        if fingerprint is None or violated_unique_column(exc, "customers") != FINGERPRINT_COLUMN:
+            raise
+        return _created_meanwhile(index, fingerprint, exc)
+    except (EmailExists, ValidationFailed) as exc:
+        # A concurrent run of the same item may have won on the email (or WordPress user)
+        # index, which is checked before the fingerprint: then it is that run's customer.
+        if fingerprint is None:
+            raise
+        return _created_meanwhile(index, fingerprint, exc)
+    return ItemOutcome(index, customer=customer)
+
+
+def _created_meanwhile(index: int, fingerprint: str, error: Exception) -> ItemOutcome:
+    existing = _find_by_fingerprint(fingerprint)
+    db.session.rollback()
+    if existing is None:
+        raise error
+    return ItemOutcome(index, customer=existing, existing=True)
+
+
+def _check(
+    data: CustomerInput, index: int, fingerprint: str | None, memory: _DryRunMemory
+) -> ItemOutcome:
+    if fingerprint is not None and (
+        fingerprint in memory.fingerprints or _find_by_fingerprint(fingerprint) is not None
+    ):
+        return ItemOutcome(index, existing=True)
+    if data.email is not None and data.email in memory.emails:
+        raise EmailExists(data.email)
+    if data.wordpress_user_id is not None and data.wordpress_user_id in memory.wordpress_user_ids:
+        raise ValidationFailed({"wordpress_user_id": WORDPRESS_USER_TAKEN})
+    checked = validate_customer(data)
+    if data.email is not None:
+        memory.emails.add(data.email)
+    if data.wordpress_user_id is not None:
+        memory.wordpress_user_ids.add(data.wordpress_user_id)
+    if fingerprint is not None:
+        memory.fingerprints.add(fingerprint)
+    return ItemOutcome(index, data=checked)
+
+
+class Batch:
+    """Creates (or, in a dry run, checks) items one by one; a dry run remembers what it
+    would have written, so a duplicate later in the batch is judged as the real run would."""
+
+    def __init__(
+        self,
+        settings: RuleSettings,
+        *,
+        source: str,
+        fingerprint: Fingerprint | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.settings, self.source, self.dry_run = settings, source, dry_run
+        self.fingerprint = fingerprint
+        self._memory = _DryRunMemory()
+
+    def run(self, index: int, raw: Any) -> ItemOutcome:
+        """One item (a JSON-typed mapping): field and business errors (``ValidationFailed``,
+        ``EmailExists``) are its outcome; anything else (the database gone) is raised."""
+        try:
+            if not isinstance(raw, dict):
+                raise ValidationFailed({"customer": NOT_AN_OBJECT})
+            data = parse_customer_input(raw, self.settings)
+            key = self.fingerprint(index, data) if self.fingerprint is not None else None
+            if self.dry_run:
+                return _check(data, index, key, self._memory)
+            return _create(data, index, self.source, key)
+        except (ValidationFailed, EmailExists) as error:
+            db.session.rollback()
+            return ItemOutcome(index, error=error)
+
+
+def create_many(
+    items: Iterable[Any],
+    settings: RuleSettings,
+    *,
+    source: str,
+    fingerprint: Fingerprint | None = None,
+    dry_run: bool = False,
+) -> Iterator[ItemOutcome]:
+    """Create each item on its own (see ``Batch.run``); yield one outcome per item, in order.
+
+    Lazy: a caller streaming many items holds one at a time. An error that is not the
+    item's (the database gone) is raised, leaving the items before it committed.
+    """
+    batch = Batch(settings, source=source, fingerprint=fingerprint, dry_run=dry_run)
+    for index, raw in enumerate(items):
+        yield batch.run(index, raw)
