@@ -1,4 +1,6 @@
-"""Command-line interface: ``flask api-keys …``. Commands call services, nothing more."""
+"""Command-line interface: ``flask api-keys …``, ``idempotency``, ``catalog``, ``customers``.
+
+Commands call services, nothing more."""
 
 from __future__ import annotations
 
@@ -80,5 +82,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(idempotency_cli)
 
     from .catalog.cli import catalog_cli
+    from .customers.cli import customers_cli
 
     app.cli.add_command(catalog_cli)
+    app.cli.add_command(customers_cli)

@@ -64,7 +64,8 @@ class ItemOutcome:
 
 @dataclass
 class _DryRunMemory:
-    """What a dry run would have written so far (hashes only: bounded memory per row)."""
+    """What a dry run would have written so far: the unique keys alone (an email, an id, a
+    64-character fingerprint per row), never the rows."""
 
     emails: set[str] = field(default_factory=set)
     wordpress_user_ids: set[int] = field(default_factory=set)

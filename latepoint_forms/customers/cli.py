@@ -1,0 +1,93 @@
+"""``flask customers import FILE``: the importer (customers/importer.py) at the command line.
+
+Shows a progress bar (on stderr), writes every rejected row to ``--report`` as CSV (row = the
+file's line number, field, message) as it goes, and ends with a summary. Exit status 0 when
+the file was read, whatever its rows held; 1 when it cannot be read at all (not UTF-8, bad
+header, unknown format); 2 for a missing file or a bad option (click's usage error).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .importer import FORMATS, ImportFileError, detect_format, start_import
+from .input import RuleSettings
+
+customers_cli = AppGroup("customers", help="Import customers.")
+
+REPORT_HEADER = ("row", "field", "message")
+
+
+def _open_report(path: Path | None) -> Any:
+    if path is None:
+        return contextlib.nullcontext()
+    try:
+        return path.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        message = f"cannot write {path}: {exc.strerror}"
+        raise click.BadParameter(message, param_hint="--report") from exc
+
+
+@customers_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(FORMATS),
+    help="csv or jsonl (JSON lines). Default: from the extension (.csv, .jsonl, .ndjson).",
+)
+@click.option("--dry-run", is_flag=True, help="Run every check, uniqueness too; write nothing.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every rejected row (row, field, message) to this CSV file.",
+)
+def import_command(file: Path, file_format: str | None, dry_run: bool, report: Path | None) -> None:
+    """Import customers from a CSV or JSON-lines FILE; each valid row is created on its own.
+
+    Running the same file again creates nothing new: rows already imported (or whose email
+    is registered) are counted as already present.
+    """
+    settings = RuleSettings.from_config(current_app.config)
+    try:
+        run = start_import(file, detect_format(file, file_format), settings, dry_run=dry_run)
+    except ImportFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    counts: Counter[str] = Counter()
+    with run, _open_report(report) as report_file:
+        writer: Any = csv.writer(report_file) if report_file is not None else None
+        if writer is not None:
+            writer.writerow(REPORT_HEADER)
+        line = 0
+        # On stderr, so the summary on stdout stays clean to read or pipe.
+        with click.progressbar(length=run.lines, label="Importing", file=sys.stderr) as bar:
+            for result in run.results:
+                counts[result.kind] += 1
+                if writer is not None:
+                    for field, message in result.rejections():
+                        writer.writerow((result.line, field, message))
+                bar.update(result.last_line - line)
+                line = result.last_line
+
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+        click.echo(f"Would create: {counts['valid']}")
+    else:
+        click.echo(f"Created: {counts['created']}")
+    click.echo(f"Already present: {counts['already_present']}")
+    rejected = f"Rejected: {counts['rejected']}"
+    if counts["rejected"] and report is not None:
+        rejected += f" (see {report})"
+    elif counts["rejected"]:
+        rejected += " (use --report FILE to see why)"
+    click.echo(rejected)
