@@ -227,6 +227,7 @@ def test_format_option_overrides_the_extension(runner: Any, app: Flask, tmp_path
         ("typo.csv", "first_name,last_name,zip\nAnn,Lee,123\n", "utf-8", "Unknown column(s)"),
         ("twice.csv", "first_name,last_name,last_name\n", "utf-8", "named twice"),
         ("nameless.csv", "email\nann@example.com\n", "utf-8", "no first_name and no last_name"),
+        ("custom.csv", "first_name,last_name,custom_fields.vip\n", "utf-8", "custom_fields.vip"),
         ("cut.jsonl", '{"first_name": "Zo\xc3', "bytes", "not valid UTF-8"),
     ],
 )
@@ -266,3 +267,32 @@ def test_progress_bar_in_a_non_tty_and_a_large_file(
     assert summary(result) == ["Created: 300", "Already present: 0", "Rejected: 0"]
     assert "Importing" in result.stderr
     assert customer_count(app) == 300
+
+
+def test_custom_field_cells_are_checked_by_their_definitions(
+    runner: Any, app: Flask, tmp_path: Path
+) -> None:
+    add_custom_fields(app)
+    file = write(
+        tmp_path / "custom.csv",
+        "first_name,last_name,custom_fields.membership_level,custom_fields.visits,"
+        "custom_fields.newsletter\n"
+        "Ann,Lee,platinum,many,perhaps\n"
+        "Bo,Kim,basic,52,no\n",
+    )
+    report = tmp_path / "report.csv"
+
+    result = run_import(runner, file, "--report", report)
+
+    assert summary(result)[0] == "Created: 1"
+    assert [row[:2] for row in read_report(report)[1:]] == [
+        ["2", "custom_fields.membership_level"],
+        ["2", "custom_fields.newsletter"],
+        ["2", "custom_fields.visits"],
+    ]
+    assert read_report(report)[1][2] == "Must be one of: basic, gold"
+    assert stored(app)[0].custom_fields == {
+        "visits": 52,
+        "membership_level": "basic",
+        "newsletter": False,
+    }

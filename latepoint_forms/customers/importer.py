@@ -10,8 +10,9 @@ File formats
     skipped in both.
 
 What cannot be read at all
-    A file that is not UTF-8, an empty file, a CSV header with an unknown or repeated column
-    or without ``first_name`` and ``last_name``: ``ImportFileError`` before anything is
+    A file that is not UTF-8, an empty file, a CSV header with an unknown or repeated column,
+    a custom-field column no active definition has, or no ``first_name`` and ``last_name``
+    column: ``ImportFileError`` before anything is
     written (the encoding is checked by a first streaming pass, which also counts the lines
     for the progress bar). A single unreadable row (a broken JSON line, a CSV row with more
     cells than the header) is that row's rejection; the others go on.
@@ -131,9 +132,7 @@ def _integer(cell: str) -> int | str:
     return int(text) if _INTEGER_RE.fullmatch(text) else cell
 
 
-def _custom_value(cell: str, definition: FieldDefinition | None) -> Any:
-    if definition is None:
-        return cell  # an unknown key: the rules report it
+def _custom_value(cell: str, definition: FieldDefinition) -> Any:
     if definition.type == "checkbox":
         return _boolean(cell)
     if definition.type == "number":
@@ -178,6 +177,18 @@ class CsvRows:
         except csv.Error as exc:
             raise ImportFileError(f"The header row is not valid CSV: {exc}") from exc
         self.columns = check_header(header)
+        unknown = [
+            name
+            for name in self.columns
+            if name.startswith(CUSTOM_FIELD_PREFIX)
+            and name[len(CUSTOM_FIELD_PREFIX) :] not in self._definitions
+        ]
+        if unknown:
+            # Every row would be refused for it: say so once, before anything is written.
+            raise ImportFileError(
+                f"No active custom field for the column(s): {', '.join(unknown)} "
+                "(see flask catalog show)"
+            )
 
     def _record(self, cells: list[str]) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -187,7 +198,7 @@ class CsvRows:
                 continue  # empty cell: not given
             if name.startswith(CUSTOM_FIELD_PREFIX):
                 key = name[len(CUSTOM_FIELD_PREFIX) :]
-                custom[key] = _custom_value(cell, self._definitions.get(key))
+                custom[key] = _custom_value(cell, self._definitions[key])
             elif name == "is_guest":
                 record[name] = _boolean(cell)
             elif name == "wordpress_user_id":
