@@ -398,6 +398,18 @@ def test_availability_parameters_are_checked(
     assert error["details"] == details
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-06-01"])
+def test_availability_dates_outside_the_horizon_are_422(
+    api: ApiClient, catalog: Catalog, day: str
+) -> None:
+    query = f"service_id={catalog.haircut}&location_id={catalog.new_york}&date={day}"
+    response = api.get(f"/availability?{query}")
+    assert response.status_code == 422
+    details = response.get_json()["error"]["details"]
+    assert list(details) == ["date"]
+    assert details["date"].startswith("Choose a date from today to ")
+
+
 def test_availability_references_are_checked(api: ApiClient, catalog: Catalog) -> None:
     response = api.get(
         f"/availability?service_id={catalog.colour}&location_id={catalog.london}"

@@ -141,6 +141,10 @@ NOT_OPEN = "London Soho is not open for the whole 30 minutes from this time"
         ("2027-03-02T16:45", NOT_OPEN),
         ("2027-03-07T10:00", NOT_OPEN),  # Sunday: closed
         ("2027-03-06T14:00", NOT_OPEN),  # Saturday: closes at 14:00
+        # Past the booking horizon (NOW + 366 days), and at the calendar's ends: no overflow.
+        ("2028-03-03T10:00", "Choose a date from today to 2028-03-01"),
+        ("9999-12-31T20:00", "Choose a date from today to 2028-03-01"),
+        ("0001-01-01T00:30", "This time is in the past"),
     ],
 )
 def test_time_slot_rules(check: Any, catalog: Catalog, slot: Any, message: str) -> None:

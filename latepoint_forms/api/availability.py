@@ -8,7 +8,6 @@ are a 422 ``validation_failed`` with one message per parameter.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,13 +16,11 @@ from flask.typing import ResponseReturnValue
 
 from ..bookings.availability import Slot, available_starts, checked_references
 from ..catalog import hours
+from ..customers import rules
 from ..customers.errors import ValidationFailed
+from ..ids import parse_id
 from . import bp
 from .auth import require_key
-
-_ID_RE = re.compile(r"[0-9]{1,19}")
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_MAX_ID = 2**63 - 1
 
 
 def _id_param(name: str, errors: dict[str, str], *, required: bool) -> int | None:
@@ -32,24 +29,23 @@ def _id_param(name: str, errors: dict[str, str], *, required: bool) -> int | Non
         if required:
             errors[name] = "This parameter is required"
         return None
-    if not _ID_RE.fullmatch(raw) or not 0 < int(raw) <= _MAX_ID:
+    value = parse_id(raw)
+    if value is None:
         errors[name] = "Must be a positive integer"
-        return None
-    return int(raw)
+    return value
 
 
 def _date_param(errors: dict[str, str]) -> date | None:
     raw = request.args.get("date", "").strip()
     if not raw:
         return None
-    if not _DATE_RE.fullmatch(raw):
-        errors["date"] = "Use the form YYYY-MM-DD"
-        return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors["date"] = "This is not a real date"
+        day = rules.parse_iso_date(raw)
+        hours.check_horizon(day, datetime.now(UTC).date())
+    except (rules.RuleError, hours.LocalTimeError) as exc:
+        errors["date"] = str(exc)
         return None
+    return day
 
 
 def _slot_as_json(slot: Slot) -> dict[str, Any]:

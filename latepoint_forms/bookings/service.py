@@ -24,6 +24,7 @@ from ..catalog.service import agents_for, slot_problem
 from ..customers.errors import ValidationFailed
 from ..customers.service import get_customer, violated_unique_column
 from ..extensions import db
+from ..ids import is_valid_id
 from ..models import GRANULE_MINUTES, Agent, Booking, BookingSlotClaim, Customer
 from ..models.types import utcnow
 from .availability import busy_intervals, checked_references
@@ -161,7 +162,7 @@ def book(
 
 
 def _get_own_booking(booking_id: int, customer_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id) if 0 < booking_id < 2**63 else None
+    booking = db.session.get(Booking, booking_id) if is_valid_id(booking_id) else None
     # Someone else's booking is "not found" too: its existence is not theirs to learn.
     if booking is None or booking.customer_id != customer_id:
         raise BookingNotFound()

