@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
-from .conftest import ApiClient
+from latepoint_forms import create_app
+from latepoint_forms.customers.service import list_customers
+from latepoint_forms.extensions import db
+from latepoint_forms.models import Customer
+
+from .conftest import ApiClient, base_config
 from .test_api import assert_error
 from .test_openapi import conforms
 
@@ -181,3 +189,37 @@ def test_a_real_page_matches_the_document(api: ApiClient) -> None:
 
     conforms(document, "/customers", "get", api.get("/customers?per_page=3&search=example"))
     conforms(document, "/customers", "get", api.get("/customers?page=0"))
+
+
+def test_search_follows_a_changed_name(api: ApiClient) -> None:
+    created = create_people(api)
+    with api.app.app_context():
+        customer = db.session.get(Customer, created[-1]["id"])
+        assert customer is not None
+        customer.last_name = "Petrová"
+        db.session.commit()
+
+    assert names(api.get("/customers?search=petrova")) == ["Ivan Petrová"]
+
+
+def test_migration_fills_search_text_of_existing_rows(tmp_path: Path) -> None:
+    """Rows stored before migration 0003 are found by search after it."""
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    with app.app_context():
+        upgrade(revision="0002_catalog_bookings")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (uuid, customer_code, first_name, last_name, email,"
+                    " status, custom_fields, is_guest, source, created_at, updated_at) VALUES"
+                    " ('u-1', 'CUS-AAAAA-BBBBB', 'Zoë', 'Straße', 'zoe@example.com', 'active',"
+                    " '{}', 0, 'api', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade()
+        customers, total = list_customers(1, 20, search="STRASSE")
+        assert [c.email for c in customers] == ["zoe@example.com"]
+        assert total == 1
+        assert customers[0].search_text == "zoe strasse\x1fzoe@example.com\x1fcus-aaaaa-bbbbb"
+        db.session.remove()
+        db.engine.dispose()

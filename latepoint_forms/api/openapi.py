@@ -201,6 +201,8 @@ def _list_operation(customer: dict[str, Any]) -> dict[str, Any]:
     return {
         "operationId": "listCustomers",
         "summary": "List customers, newest first, a page at a time",
+        "description": "Each parameter at most once; an unknown parameter is a 422 (a typo "
+        "must not quietly widen the list).",
         "security": [{"ApiKey": []}],
         "parameters": [
             query(
