@@ -16,6 +16,10 @@ or host) and ``SECRET_KEY`` (required when ``LATEPOINT_ENV=production``).
 import multiprocessing
 import os
 
+# gunicorn is how we serve production: fail closed (SECRET_KEY required, secure cookies)
+# unless the operator says otherwise.
+os.environ.setdefault("LATEPOINT_ENV", "production")
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import load_config
+from .config import instance_secret_key, load_config
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, migrate
 
@@ -28,6 +28,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(environment))
     if config:
         app.config.update(config)
+    if not app.config.get("SECRET_KEY"):  # development only: load_config refuses elsewhere
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "latepoint_forms.sqlite3")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
-DEV_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - refused outside development below
+DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "testing"})
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -81,8 +82,30 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
             "connect_timeout": _int(env, "DATABASE_CONNECT_TIMEOUT", 5)
         }
-    if config["SECRET_KEY"] is None:
-        if environment not in {"development", "testing"}:
-            raise RuntimeError("SECRET_KEY must be set outside development")
-        config["SECRET_KEY"] = DEV_SECRET_KEY
+    if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
+        raise RuntimeError("SECRET_KEY must be set outside development")
     return config
+
+
+def instance_secret_key(folder: str) -> str:
+    """A random key kept in the instance folder, made on first use.
+
+    Development gets a working key with nothing to configure, and never one that anybody
+    else knows: there is no hard-coded fallback to forge sessions with. Created by linking a
+    complete file into place, so concurrent first starts agree on one key.
+    """
+    path = os.path.join(folder, "secret_key")
+    os.makedirs(folder, exist_ok=True)
+    if not os.path.exists(path):
+        staging = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(staging, path)  # fails if another process got there first: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(staging)
+    with open(path, encoding="ascii") as file:
+        return file.read().strip()

@@ -1,0 +1,64 @@
+"""Settings from the environment; no secret anybody else knows, ever."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from latepoint_forms.config import instance_secret_key, load_config
+
+
+def test_development_has_no_built_in_secret() -> None:
+    config = load_config({})
+    assert config["ENV_NAME"] == "development"
+    assert config["SECRET_KEY"] is None  # the factory takes one from the instance folder
+
+
+@pytest.mark.parametrize("environment", ["production", "staging", ""])
+def test_outside_development_a_secret_key_is_required(environment: str) -> None:
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+        load_config({"LATEPOINT_ENV": environment})
+    assert load_config({"LATEPOINT_ENV": environment, "SECRET_KEY": "s3"})["SECRET_KEY"] == "s3"
+
+
+def test_production_cookies_are_secure() -> None:
+    config = load_config({"LATEPOINT_ENV": "production", "SECRET_KEY": "s3"})
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_instance_secret_is_random_private_and_stable(tmp_path: Path) -> None:
+    first = instance_secret_key(str(tmp_path / "a"))
+
+    assert len(first) == 64
+    assert int(first, 16) >= 0
+    assert instance_secret_key(str(tmp_path / "a")) == first
+    assert instance_secret_key(str(tmp_path / "b")) != first
+    mode = stat.S_IMODE(os.stat(tmp_path / "a" / "secret_key").st_mode)
+    assert mode == 0o600
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["secret_key"]
+
+
+def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
+    folder = str(tmp_path / "instance")
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: instance_secret_key(folder), range(32)))
+    assert len(keys) == 1
+
+
+def test_gunicorn_serves_as_production_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config_file = Path(__file__).parent.parent / "gunicorn.conf.py"
+    monkeypatch.delenv("LATEPOINT_ENV", raising=False)
+    runpy.run_path(str(config_file))
+    assert os.environ["LATEPOINT_ENV"] == "production"
+
+    monkeypatch.setenv("LATEPOINT_ENV", "staging")
+    runpy.run_path(str(config_file))
+    assert os.environ["LATEPOINT_ENV"] == "staging"
