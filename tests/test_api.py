@@ -430,3 +430,30 @@ def test_unexpected_failure_is_a_bare_500(api: ApiClient, monkeypatch: Any) -> N
     assert "details" not in error
     assert "hunter2" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        (b'{"first_name": "Ann", "first_name": "Bob", "last_name": "Lee"}', "first_name"),
+        (b'{"first_name": "Ann", "last_name": "Lee", "custom_fields": {"a": 1, "a": 2}}', "a"),
+        (
+            b'{"first_name": "Ann", "last_name": "Lee",'
+            b' "preferences": {"marketing_emails": true, "marketing_emails": false}}',
+            "marketing_emails",
+        ),
+    ],
+)
+def test_a_name_given_twice_in_an_object_is_400(
+    client: Any, api_key: str, raw: bytes, name: str
+) -> None:
+    # Which of the two did the client mean? Keeping either silently loses the other.
+    response = client.post(
+        "/api/v1/customers",
+        data=raw,
+        headers={"X-API-Key": api_key, "Content-Type": "application/json"},
+    )
+
+    error = assert_error(response, 400, "invalid_json")
+    assert f"'{name}' more than once" in error["message"]
+    assert customer_count(client.application) == 0
