@@ -265,6 +265,21 @@ def test_strict_json_types_name_the_field(
     assert error["details"] == {field: message}
 
 
+@pytest.mark.parametrize("char", ["\x1f", "\x85", "\t", "\u2028"])
+def test_control_characters_at_the_ends_are_refused_not_trimmed(api: ApiClient, char: str) -> None:
+    # Python's str.strip() counts these as whitespace; the API must refuse them as the web
+    # form does, not quietly drop them.
+    body = {**BASIC, "first_name": "Ann" + char, "city": char + "London"}
+    error = assert_error(api.post("/customers", body), 422, "validation_failed")
+    assert set(error["details"]) == {"first_name", "city"}
+
+
+def test_blank_optional_fields_are_not_given(api: ApiClient) -> None:
+    body = {**BASIC, "phone": "   ", "city": "", "notes": " ", "email": "  "}
+    data = api.post("/customers", body).get_json()["data"]
+    assert (data["phone"], data["city"], data["notes"], data["email"]) == (None, None, None, None)
+
+
 def test_control_characters_are_refused(api: ApiClient) -> None:
     body = {**BASIC, "city": "Lon\x00don", "address": "Main St\x1b[31m", "notes": "ok\nfine\x07"}
     error = assert_error(api.post("/customers", body), 422, "validation_failed")

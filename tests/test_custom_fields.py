@@ -48,7 +48,7 @@ DEFINITIONS = {
 # (type, raw value, stored value)
 VALID: list[tuple[str, Any, Any]] = [
     ("text", "  A friend ", "A friend"),
-    ("text", "Zoë\tand Łukasz", "Zoë and Łukasz"),
+    ("text", "  Zoë and Łukasz ", "Zoë and Łukasz"),
     ("textarea", "Latex\r\nNuts", "Latex\nNuts"),
     ("number", 3, 3),
     ("number", 0, 0),

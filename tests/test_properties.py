@@ -151,7 +151,7 @@ def test_free_text(rule: Callable[[str], str], limit: int, multiline: bool, valu
     assert len(text) <= limit
     assert text == text.strip()
     assert unicodedata.is_normalized("NFC", text)
-    allowed = "\n\t" if multiline else ""
+    allowed = "\n" if multiline else ""
     assert not any(
         unicodedata.category(c) in {"Cc", "Cs", "Zl", "Zp"} and c not in allowed for c in text
     )

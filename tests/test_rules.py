@@ -43,7 +43,6 @@ TODAY = datetime.date(2025, 6, 15)
         # normalisation
         ("Zoe\u0308", "Zoë"),  # decomposed -> NFC
         ("  Anne   Marie  ", "Anne Marie"),
-        ("Anne\tMarie", "Anne Marie"),
         ("José\u00a0\u3000María", "José María"),  # no-break and ideographic spaces
         ("O’Brien", "O'Brien"),  # U+2019
         ("OʼBrien", "O'Brien"),  # U+02BC
@@ -546,7 +545,6 @@ def test_free_text_max_length(rule: Callable[[str], str], max_length: int) -> No
     ("raw", "stored"),
     [
         ("  221B Baker Street ", "221B Baker Street"),
-        ("Flat 2\t12 High St", "Flat 2 12 High St"),  # a pasted tab is a space
         ("Calle Mayor, 3º 2ª", "Calle Mayor, 3º 2ª"),
         ("Rue de l’Église", "Rue de l’Église"),  # free text keeps typography
         ("Cafe\u0301 Street", "Café Street"),  # NFC
@@ -563,7 +561,6 @@ def test_address_valid(raw: str, stored: str) -> None:
         ("line one\nline two", "line one\nline two"),
         ("windows\r\nline", "windows\nline"),
         ("old mac\rline", "old mac\nline"),
-        ("col\tumn", "col\tumn"),
         ("\n  trimmed  \n", "trimmed"),
         ("Allergic to latex.\n\nPrefers mornings.", "Allergic to latex.\n\nPrefers mornings."),
     ],
@@ -579,6 +576,7 @@ def test_clean_text_single_line_refuses_newlines() -> None:
 
 
 CONTROL_CHARACTERS = [
+    "\t",  # TAB: a control character too (SPEC section 2)
     "\x00",  # NUL
     "\x1b",  # ESC
     "\x7f",  # DEL

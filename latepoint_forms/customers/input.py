@@ -133,10 +133,8 @@ def parse_customer_input(
         if not _has_type(value, expected):
             errors[name] = _TYPE_MESSAGES[expected]
             continue
-        if expected is str:
-            value = value.strip()
-            if value == "":
-                continue
+        if expected is str and _blank(value):
+            continue
         values[name] = value
 
     if defaults:
@@ -153,6 +151,12 @@ def parse_customer_input(
     if errors:
         raise ValidationFailed(dict(sorted(errors.items())))
     return CustomerInput(**cleaned)
+
+
+def _blank(text: str) -> bool:
+    """Nothing but spaces: "not given". The value is *not* trimmed here: the rules trim after
+    refusing control characters, which str.strip() would quietly remove (\x1f, \x85)."""
+    return text.isprintable() and text.strip() == ""
 
 
 def _label(name: str) -> str:

@@ -72,10 +72,11 @@ class RuleError(ValueError):
 
 
 def _is_forbidden_char(char: str, *, multiline: bool) -> bool:
-    """Cc controls (bar \\n and \\t in multiline text), surrogates, line/paragraph separators
-    and bidi controls. Private-use (Co) and unassigned (Cn) characters are allowed: they are
-    harmless to store, and Cn would otherwise reject text newer than Python's Unicode tables."""
-    if multiline and char in "\n\t":
+    """Cc controls (bar \\n in multiline text), surrogates, line/paragraph separators and bidi
+    controls. Tabs are controls too, as SPEC section 2 says: refused, not silently changed.
+    Private-use (Co) and unassigned (Cn) characters are allowed: they are harmless to store,
+    and Cn would otherwise reject text newer than Python's Unicode tables."""
+    if multiline and char == "\n":
         return False
     # Cs: a lone surrogate (possible via JSON "\ud800") cannot be encoded to UTF-8 for the DB.
     # Zl/Zp (U+2028/U+2029) are invisible line breaks; single-line fields must stay one line.
@@ -87,9 +88,6 @@ def _clean(value: str, *, label: str, multiline: bool = False) -> str:
     value = unicodedata.normalize("NFC", value)
     if multiline:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    else:
-        # A tab pasted from a spreadsheet is plain whitespace to the person who typed it.
-        value = value.replace("\t", " ")
     if any(_is_forbidden_char(char, multiline=multiline) for char in value):
         raise RuleError(f"{label} must not contain control characters")
     return value.strip()
@@ -98,8 +96,8 @@ def _clean(value: str, *, label: str, multiline: bool = False) -> str:
 def clean_text(value: str, *, label: str, max_length: int, multiline: bool = False) -> str:
     """Strip and NFC-normalise free text; refuse control characters; "" for blank.
 
-    Single-line text turns tabs into spaces and refuses line breaks; multiline text keeps
-    "\\n" and tabs and turns "\\r\\n" and "\\r" into "\\n".
+    Single-line text refuses line breaks; multiline text keeps "\\n" and turns "\\r\\n"
+    and "\\r" into "\\n". Tabs are refused in both.
     """
     value = _clean(value, label=label, multiline=multiline)
     if len(value) > max_length:
