@@ -83,3 +83,35 @@ def test_revoke_unknown_key_fails_clearly(runner: Any, target: str) -> None:
     result = runner.invoke(args=["api-keys", "revoke", target])
     assert result.exit_code != 0
     assert "API key" in result.output or "key" in result.output
+
+
+def test_revoke_by_the_listed_prefix(runner: Any, client: Any) -> None:
+    key = create_key(runner, "--name", "One", "--permissions", "customers:read")
+
+    result = runner.invoke(args=["api-keys", "revoke", key[:12]])
+
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/v1/status", headers={"X-API-Key": key}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "mistyped",
+    [
+        lambda key: key[:12] + "X",  # a longer prefix with a typo after the 12th character
+        lambda key: key[:20],  # a longer prefix: cannot be confirmed, only a hash is stored
+        lambda key: key[:-1] + ("A" if key[-1] != "A" else "B"),  # the whole key, mistyped
+    ],
+    ids=["typo-after-the-prefix", "longer-prefix", "mistyped-key"],
+)
+def test_revoke_never_guesses_from_more_than_the_prefix(
+    runner: Any, client: Any, mistyped: Any
+) -> None:
+    key = create_key(runner, "--name", "One", "--permissions", "customers:read")
+
+    result = runner.invoke(args=["api-keys", "revoke", mistyped(key)])
+
+    assert result.exit_code != 0
+    assert "not a whole API key" in result.output
+    assert "first 12 characters" in result.output
+    assert key not in result.output
+    assert client.get("/api/v1/status", headers={"X-API-Key": key}).status_code == 200

@@ -189,20 +189,35 @@ def list_api_keys() -> list[ApiKey]:
 
 
 def revoke_api_key(id_or_prefix: str) -> ApiKey:
-    """Revoke by numeric id or by a unique prefix of the key; effective immediately."""
+    """Revoke by numeric id, by the stored prefix (its first ``PREFIX_LENGTH`` characters,
+    when unique) or by the whole key; effective immediately.
+
+    Only the prefix and a hash are stored, so anything longer than the prefix can only be
+    confirmed as the whole key: a longer prefix (or a mistyped key) cannot be told from
+    another key sharing its first characters, and is refused rather than guessed at.
+    """
     if id_or_prefix.isdigit():
         key = db.session.get(ApiKey, int(id_or_prefix))
         matches = [key] if key is not None else []
-    else:
-        if len(id_or_prefix) < PREFIX_LENGTH:
-            raise ApiKeyError(f"Give the key's id or at least its first {PREFIX_LENGTH} characters")
+    elif len(id_or_prefix) == PREFIX_LENGTH:
+        matches = list(
+            db.session.execute(select(ApiKey).where(ApiKey.prefix == id_or_prefix)).scalars()
+        )
+    elif len(id_or_prefix) > PREFIX_LENGTH:
         matches = list(
             db.session.execute(
-                select(ApiKey).where(ApiKey.prefix == id_or_prefix[:PREFIX_LENGTH])
+                select(ApiKey).where(ApiKey.key_hash == hash_key(id_or_prefix))
             ).scalars()
         )
-        if len(id_or_prefix) > PREFIX_LENGTH:
-            matches = [k for k in matches if k.key_hash == hash_key(id_or_prefix)] or matches
+        if not matches:
+            raise ApiKeyError(
+                f"That is not a whole API key. Give the key's id, its first {PREFIX_LENGTH} "
+                "characters (as `flask api-keys list` shows them) or the whole key"
+            )
+    else:
+        raise ApiKeyError(
+            f"Give the key's id, its first {PREFIX_LENGTH} characters or the whole key"
+        )
     if not matches:
         raise ApiKeyError(f"No API key matches {id_or_prefix!r}")
     if len(matches) > 1:
