@@ -27,12 +27,5 @@ class ApiKey(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-    def allows(self, permission: str) -> bool:
-        return permission in self.permissions
-
     def __repr__(self) -> str:
         return f"<ApiKey {self.id} {self.prefix}… {self.name!r}>"
