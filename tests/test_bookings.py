@@ -290,6 +290,37 @@ def test_the_database_refuses_an_overlap_a_stale_check_let_through(
     assert book(second, ctx.haircut, ctx.london, ctx.alice, at(TUESDAY, "11:30"), now=NOW)
 
 
+def test_any_agent_moves_on_when_its_first_choice_was_taken_meanwhile(
+    ctx: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent "any agent" requests pick the same agent first; the loser of that claim
+    must get the next free agent, not "taken" (and in quick booking keep its customer)."""
+    start = at(TUESDAY, "10:00")
+    book(new_customer("Ann"), ctx.haircut, ctx.london, ctx.alice, start, now=NOW)
+    # As if both requests had checked before Ann's booking committed, and ranked Alice first.
+    monkeypatch.setattr(
+        booking_service, "busy_intervals", lambda ids, start, end: {i: [] for i in ids}
+    )
+    monkeypatch.setattr(
+        booking_service, "_least_busy", lambda agents, start: sorted(agents, key=lambda a: a.id)
+    )
+    booked: list[Booking] = []
+
+    def reserve(customer: Customer) -> None:
+        booked.append(reserve_booking(customer, ctx.haircut, ctx.london, None, start, now=NOW))
+
+    guest = CustomerInput(first_name="Bea", last_name="Lee", email="bea@example.com")
+    customer = create_customer(guest, source="quick_booking", before_commit=reserve)
+
+    assert booked[0].agent_id != ctx.alice
+    assert booked[0].customer_id == customer.id
+    rows = db.session.execute(select(Booking.agent_id).order_by(Booking.id)).scalars().all()
+    assert rows == [ctx.alice, booked[0].agent_id]
+    assert db.session.get(Customer, customer.id) is not None
+    claims = db.session.execute(select(BookingSlotClaim.booking_id)).scalars().all()
+    assert set(claims) == {b.id for b in db.session.execute(select(Booking)).scalars()}
+
+
 def test_concurrent_bookings_of_one_agent_and_time_make_exactly_one(
     app: Flask, catalog: Catalog
 ) -> None:

@@ -118,26 +118,46 @@ def reserve_booking(
     free = [a for a in candidates if not busy[a.id]]
     if not free:
         raise SlotTaken()
-    agent = _least_busy(free, start)[0]
+    for agent in _least_busy(free, start):
+        booking = _claim(agent, customer, service.id, location.id, start, end)
+        if booking is not None:
+            return booking
+    raise SlotTaken()
+
+
+def _claim(
+    agent: Agent,
+    customer: Customer,
+    service_id: int,
+    location_id: int,
+    start: datetime,
+    end: datetime,
+) -> Booking | None:
+    """Insert the booking and its claims in a savepoint; None if the agent was taken meanwhile.
+
+    Concurrent "any agent" requests see the same free agents in the same order; the savepoint
+    lets the loser move on to the next free agent instead of failing the whole request (and,
+    in quick booking, the customer inserted before it in the same transaction).
+    """
     booking = Booking(
         booking_code=_unused_booking_code(),
         customer_id=customer.id,
-        service_id=service.id,
+        service_id=service_id,
         agent_id=agent.id,
-        location_id=location.id,
+        location_id=location_id,
         start_at=start,
         end_at=end,
         status="confirmed",
         claims=[BookingSlotClaim(agent_id=agent.id, slot_start=g) for g in granules(start, end)],
     )
-    db.session.add(booking)
     try:
-        db.session.flush()
+        with db.session.begin_nested():  # flushed on leaving: the claims' unique index decides
+            db.session.add(booking)
     except IntegrityError as exc:
         # Another booking committed a claim on one of these granules after our check.
-        if violated_unique_column(exc, "booking_slot_claims") is not None:
-            raise SlotTaken() from exc
-        raise
+        if violated_unique_column(exc, "booking_slot_claims") is None:
+            raise
+        return None
     return booking
 
 
