@@ -212,7 +212,7 @@ def test_definitions_carry_what_a_form_needs(app: Flask) -> None:
     assert by_key["visits"].min == 0
     assert by_key["visits"].max == 52
     assert by_key["anniversary"].max == datetime.date(2030, 12, 31)
-    assert by_key["mobile"].html_input_type == "tel"
+    assert by_key["mobile"].type == "phone"  # rendered as <input type="tel">: see test_web.py
     assert by_key["referral"].effective_max_length == 20
 
 

@@ -21,6 +21,7 @@ from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer, CustomFieldDefinition
 from latepoint_forms.passwords import verify_password
 from latepoint_forms.web.auth import safe_next
+from latepoint_forms.web.registration import EMAIL_USED_BY_GUEST
 
 from .conftest import base_config
 from .web_support import (
@@ -187,6 +188,25 @@ def test_duplicate_email_says_so_plainly_and_offers_sign_in(
     assert customer.first_name == "Original"
 
 
+def test_a_guest_email_is_refused_honestly_without_a_sign_in_offer(
+    app: Flask, client: FlaskClient
+) -> None:
+    make_customer(app, password=None, is_guest=True, email="zoe.obrien@example.com")
+
+    response = register(client, first_name="Zoey")
+
+    assert response.status_code == 422
+    html = page(response)
+    assert field_error(html, "email") == EMAIL_USED_BY_GUEST
+    assert "register with another email address" in EMAIL_USED_BY_GUEST
+    assert 'href="/sign-in?next=/account"' not in html  # that guest cannot sign in
+    assert 'value="Zoe.OBrien@Example.com"' in input_tag(html, "email")
+    assert 'value="Zoey"' in input_tag(html, "first_name")
+    [customer] = customers(app)
+    assert customer.first_name == "Ada"
+    assert customer.password_hash is None
+
+
 def test_mismatched_password_confirmation_is_refused(app: Flask, client: FlaskClient) -> None:
     response = register(client, confirm_password="something else entirely")
 
@@ -239,6 +259,25 @@ def test_custom_fields_are_rendered_from_definitions_and_validated(
     assert accepted.status_code == 302
     [customer] = customers(app)
     assert customer.custom_fields == {"membership": "gold", "visits": 12, "newsletter": True}
+
+
+def test_each_custom_field_type_gets_its_input(app: Flask, client: FlaskClient) -> None:
+    kinds = ("text", "textarea", "number", "date", "select", "checkbox", "email", "phone", "url")
+    with app.app_context():
+        db.session.add_all(
+            CustomFieldDefinition(key=f"f_{kind}", label=kind.title(), type=kind, position=n)
+            for n, kind in enumerate(kinds)
+        )
+        db.session.commit()
+
+    html = page(client.get("/register"))
+
+    assert input_tag(html, "cf_f_textarea").startswith("<textarea")
+    assert input_tag(html, "cf_f_select").startswith("<select")
+    expected = {"text": "text", "number": "number", "date": "date", "checkbox": "checkbox"}
+    expected |= {"email": "email", "phone": "tel", "url": "url"}
+    for kind, input_type in expected.items():
+        assert f'type="{input_type}"' in input_tag(html, f"cf_f_{kind}"), kind
 
 
 # --- CSRF ------------------------------------------------------------------------------------

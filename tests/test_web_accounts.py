@@ -10,7 +10,7 @@ from latepoint_forms.accounts.service import (
     PASSWORD_MIN_LENGTH,
     authenticate_customer,
     check_password,
-    email_registered,
+    email_status,
     set_password,
 )
 from latepoint_forms.customers.errors import CustomerNotFound
@@ -85,9 +85,11 @@ def test_authentication(app: Flask) -> None:
         assert authenticate_customer("gone@example.com", PASSWORD) is None
 
 
-def test_email_registered_compares_normalised_addresses(app: Flask) -> None:
+def test_email_status_tells_an_account_from_a_guest(app: Flask) -> None:
     make_customer(app)
+    make_customer(app, password=None, is_guest=True, email="guest@example.com")
     with app.app_context():
-        assert email_registered("Ada@EXAMPLE.com")
-        assert not email_registered("bea@example.com")
-        assert not email_registered("not an email")
+        assert email_status("Ada@EXAMPLE.com") == "account"
+        assert email_status(" GUEST@example.com") == "guest"
+        assert email_status("bea@example.com") is None
+        assert email_status("not an email") is None

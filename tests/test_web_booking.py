@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -11,9 +13,9 @@ from sqlalchemy import select
 
 from latepoint_forms.bookings.service import book
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking, Customer
+from latepoint_forms.models import Booking, Customer, CustomFieldDefinition
 from latepoint_forms.passwords import verify_password
-from latepoint_forms.web.booking import SET_PASSWORD_WINDOW_SECONDS
+from latepoint_forms.web.booking import EMAIL_USED_BY_GUEST, PRIVATE_WINDOW_SECONDS
 
 from .web_support import (
     PASSWORD,
@@ -262,7 +264,7 @@ def test_the_offer_to_set_a_password_expires(
     book_as_guest(client, catalog.book_path(catalog.start()))
     token = csrf_token(client, "/book/confirmation")
     with client.session_transaction() as session:
-        session["guest_since"] -= SET_PASSWORD_WINDOW_SECONDS + 1  # as if booked long ago
+        session["guest_since"] -= PRIVATE_WINDOW_SECONDS + 1  # as if booked long ago
 
     html = page(client.get("/book/confirmation"))
     assert "Booking confirmed" in html
@@ -296,3 +298,143 @@ def test_booking_with_a_chosen_person(app: Flask, client: FlaskClient, catalog: 
     when = f"start={start:%Y-%m-%dT%H:%MZ}"
     assert when not in ben_times
     assert when in any_times
+
+
+# --- required custom fields on the guest form ------------------------------------------------
+
+
+def test_required_custom_fields_are_asked_of_a_guest(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    with app.app_context():
+        db.session.add_all(
+            [
+                CustomFieldDefinition(
+                    key="consent", label="I agree to the terms", type="checkbox", required=True
+                ),
+                CustomFieldDefinition(key="referral", label="How did you hear of us?", type="text"),
+            ]
+        )
+        db.session.commit()
+    path = catalog.book_path(catalog.start())
+
+    html = page(client.get(path))
+    consent = input_tag(html, "cf_consent")
+    assert 'type="checkbox"' in consent
+    assert "required" in consent
+    assert 'id="cf_referral"' not in html  # optional: not asked while booking
+
+    left = book_as_guest(client, path, first_name="Mallory")
+    assert left.status_code == 422
+    html = page(left)
+    assert field_error(html, "cf_consent") == "I agree to the terms is required"
+    assert 'value="Mallory"' in input_tag(html, "first_name")
+    assert rows(app, Customer) == []
+    assert rows(app, Booking) == []
+
+    ticked = book_as_guest(client, path, cf_consent="y")
+    assert ticked.status_code == 302
+    [guest] = rows(app, Customer)
+    assert guest.custom_fields == {"consent": True}
+    [booking] = rows(app, Booking)
+    assert booking.customer_id == guest.id
+
+
+# --- a known email that is only a guest's -----------------------------------------------------
+
+
+def test_a_guest_email_gets_an_honest_message_and_no_sign_in_offer(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    make_customer(app, password=None, is_guest=True, email="grace@example.com")
+    path = catalog.book_path(catalog.start())
+
+    response = book_as_guest(client, path, email="GRACE@example.com", first_name="Gracie")
+
+    assert response.status_code == 422
+    html = page(response)
+    assert field_error(html, "email") == EMAIL_USED_BY_GUEST
+    assert "book with another email address" in EMAIL_USED_BY_GUEST
+    assert 'value="GRACE@example.com"' in input_tag(html, "email")
+    assert 'value="Gracie"' in input_tag(html, "first_name")
+    [customer] = rows(app, Customer)
+    assert customer.first_name == "Ada"
+    assert rows(app, Booking) == []
+
+
+# --- links edited by hand --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "question"),
+    [
+        ("service=%C2%B2", "What would you like to book?"),  # "²" passes str.isdigit()
+        ("service=%EF%BC%91", "What would you like to book?"),  # full-width "1"
+        ("service=99999999999999999999", "What would you like to book?"),
+        ("service={service}&location=%C2%B9", "Who would you like to see?"),
+        ("service={service}&agent=%C2%B3", "Who would you like to see?"),
+        ("service={service}&agent=any&date=2026-W49-2", "Pick a day and time"),
+        ("service={service}&agent=any&date=20261201", "Pick a day and time"),
+        ("service={service}&agent=any&date=%C2%B2026-12-01", "Pick a day and time"),
+        ("service={service}&agent=any&date=9999-12-31", "Pick a day and time"),
+    ],
+)
+def test_an_edited_link_lands_on_the_question_to_answer(
+    client: FlaskClient, catalog: WebCatalog, query: str, question: str
+) -> None:
+    response = client.get("/book?" + query.format(service=catalog.service))
+
+    assert response.status_code == 200
+    assert question in page(response)
+
+
+def test_only_a_plain_iso_date_picks_the_day(client: FlaskClient, catalog: WebCatalog) -> None:
+    day = datetime.now(ZoneInfo(catalog.timezone)).date() + timedelta(days=3)
+    week_year, week, weekday = day.isocalendar()
+    path = f"/book?service={catalog.service}&agent=any&date="
+
+    chosen = page(client.get(path + day.isoformat()))
+    assert f'value="{day.isoformat()}"' in input_tag(chosen, "date")
+    for spelling in (f"{week_year}-W{week:02d}-{weekday}", f"{day:%Y%m%d}"):
+        response = client.get(path + spelling)
+        assert response.status_code == 200
+        # Not read as that day: the first day with free times is offered instead.
+        assert f'value="{day.isoformat()}"' not in input_tag(page(response), "date"), spelling
+
+
+# --- personal pages do not linger ------------------------------------------------------------
+
+
+def test_the_confirmation_is_shown_for_an_hour_and_never_cached(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    book_as_guest(client, catalog.book_path(catalog.start()))
+    [booking] = rows(app, Booking)
+
+    shown = client.get("/book/confirmation")
+    assert booking.booking_code in page(shown)
+    assert shown.headers["Cache-Control"] == "no-store"
+
+    with client.session_transaction() as session:
+        session["booked_since"] -= PRIVATE_WINDOW_SECONDS + 1  # as if booked long ago
+    expired = client.get("/book/confirmation")
+    assert expired.status_code == 302
+    assert expired.headers["Location"] == "/book"
+    assert booking.booking_code not in page(client.get("/book/confirmation", follow_redirects=True))
+
+
+def test_pages_naming_a_signed_in_customer_are_never_cached(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    path = catalog.book_path(catalog.start())
+    assert "Cache-Control" not in client.get(path).headers  # nobody's details on it yet
+    make_customer(app)
+    sign_in(client)
+
+    booking_page = client.get(path)
+    assert "You are booking as" in page(booking_page)
+    assert booking_page.headers["Cache-Control"] == "no-store"
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    client.post(path, data={"csrf_token": csrf_token(client, path)})
+    assert client.get("/book/confirmation").headers["Cache-Control"] == "no-store"
+    assert client.get("/account").headers["Cache-Control"] == "no-store"

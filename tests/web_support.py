@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -43,7 +44,8 @@ def input_tag(html: str, field_id: str) -> str:
 def field_error(html: str, field_id: str) -> str:
     match = re.search(rf'<p class="field-error" id="{re.escape(field_id)}-error">(.*?)</p>', html)
     assert match, f"no error beside #{field_id}"
-    return re.sub(r"<[^>]+>", "", match.group(1)).replace("Error:", "").strip()
+    text = re.sub(r"<[^>]+>", "", match.group(1)).replace("Error:", "").strip()
+    return html_text.unescape(text)  # as a person reads it: "can't", not "can&#39;t"
 
 
 @dataclass(frozen=True)

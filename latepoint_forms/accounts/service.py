@@ -6,6 +6,8 @@ The password rule lives here once; the web forms take their HTML limits from the
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -96,15 +98,23 @@ def signed_in_customer(customer_id: int) -> Customer | None:
     return None if customer.status == "inactive" else customer
 
 
-def email_registered(email: str) -> bool:
-    """Is this address (in any spelling that normalises alike) already a customer's?
+EmailStatus = Literal["account", "guest"]
 
-    For telling a person at once, beside their other mistakes; the unique index on the email
-    column stays what actually prevents a duplicate.
+
+def email_status(email: str) -> EmailStatus | None:
+    """Whose is this address (in any spelling that normalises alike), if anyone's?
+
+    ``"account"``: a customer who can sign in with a password. ``"guest"``: a record nobody can
+    sign in to (a guest who booked without a password, or a customer the business added).
+    ``None``: no customer has it. For telling a person at once, beside their other mistakes;
+    the unique index on the email column stays what actually prevents a duplicate.
     """
     try:
         address = normalise_email(email)
     except RuleError:
-        return False
-    query = select(Customer.id).where(Customer.email == address).limit(1)
-    return db.session.execute(query).first() is not None
+        return None
+    query = select(Customer.password_hash).where(Customer.email == address).limit(1)
+    row = db.session.execute(query).first()
+    if row is None:
+        return None
+    return "account" if row.password_hash else "guest"

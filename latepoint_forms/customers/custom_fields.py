@@ -31,18 +31,6 @@ URL_MAX_LENGTH = 2000
 # Beyond 2**53 a JSON number is no longer exact in JavaScript (and in a float column).
 NUMBER_LIMIT = 2**53
 ERROR_KEY_MAX_LENGTH = 120
-# The <input type> a form renders for each field type.
-HTML_INPUT_TYPES = {
-    "text": "text",
-    "textarea": "textarea",
-    "number": "number",
-    "date": "date",
-    "select": "select",
-    "checkbox": "checkbox",
-    "email": "email",
-    "phone": "tel",
-    "url": "url",
-}
 
 
 @dataclass(frozen=True)
@@ -64,10 +52,6 @@ class FieldDefinition:
     min: float | datetime.date | None = None  # number or date
     max: float | datetime.date | None = None
     help_text: str | None = None
-
-    @property
-    def html_input_type(self) -> str:
-        return HTML_INPUT_TYPES[self.type]
 
     @property
     def effective_max_length(self) -> int | None:

@@ -22,5 +22,8 @@ def csrf_refused(error: CSRFError) -> ResponseReturnValue:
 
 from . import account, auth, booking, registration, views  # noqa: E402,F401  (attach routes)
 from .display import register_filters  # noqa: E402
+from .responses import no_store_while_signed_in  # noqa: E402
 
 register_filters(bp)
+# App-wide: error pages outside this blueprint (a 404) show the header too.
+bp.after_app_request(no_store_while_signed_in)

@@ -14,13 +14,14 @@ from . import bp
 from .auth import current_customer, login_required
 from .custom_fields import load_custom_fields
 from .forms import ActionForm
-from .responses import database_unavailable, rollback_quietly
+from .responses import database_unavailable, private_page, rollback_quietly
 
 NOT_CANCELLED = "We could not cancel the booking just now. It is unchanged — please try again."
 
 
 @bp.get("/account", endpoint="account")
 @login_required
+@private_page
 def account() -> ResponseReturnValue:
     customer = current_customer()
     assert customer is not None  # login_required

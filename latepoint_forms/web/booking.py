@@ -7,7 +7,8 @@ the customer and the booking are written in one transaction (``create_customer``
 ``reserve_booking`` as ``before_commit``).
 
 A visitor who is not signed in can never reach an existing customer's record through this
-form: a known email stops the booking and offers to sign in instead.
+form: a known email stops the booking, offering to sign in when the address has an account,
+and saying plainly that it cannot be used here when it belongs to a guest without a password.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..accounts.service import email_registered, set_password
+from ..accounts.service import email_status, set_password
 from ..bookings.availability import Slot, available_starts
 from ..bookings.errors import SlotTaken
 from ..bookings.service import book as book_for_customer
@@ -35,19 +36,28 @@ from ..models import Booking, Customer
 from . import bp
 from .auth import TOO_MANY_ATTEMPTS, current_customer, sign_in
 from .booking_steps import START_FORMAT, Selection, read_selection
+from .custom_fields import load_custom_fields
 from .forms import GuestDetailsForm, SetPasswordForm
-from .responses import DATABASE_UNAVAILABLE, database_unavailable, rollback_quietly
+from .responses import DATABASE_UNAVAILABLE, database_unavailable, private_page, rollback_quietly
 
 DAYS_SHOWN = 14
 BOOKING_LIMIT = "10 per minute"
 EMAIL_KNOWN = "This email is already registered. Sign in to book with your account."
+# A guest's address: nobody can sign in with it, and booking under it would show a stranger's
+# booking page to whoever typed it. Say so, promise no sign-in, keep what was typed.
+EMAIL_USED_BY_GUEST = (
+    "This email was used for an earlier booking. To keep that booking's details private we "
+    "can't use it here: please book with another email address, or contact us."
+)
 SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another time."
 # The session remembers the booking this browser just made, and the guest it created: only
-# this browser may see that confirmation or turn that guest into an account.
+# this browser may see that confirmation or turn that guest into an account, and only for a
+# while: a shared computer should not show a later visitor someone else's booking or account.
 BOOKED_KEY = "booked_id"
+BOOKED_SINCE_KEY = "booked_since"
 GUEST_KEY = "guest_customer_id"
 GUEST_SINCE_KEY = "guest_since"
-SET_PASSWORD_WINDOW_SECONDS = 60 * 60
+PRIVATE_WINDOW_SECONDS = 60 * 60
 
 
 def start_param(slot: Slot) -> str:
@@ -101,7 +111,7 @@ def book() -> ResponseReturnValue:
         rollback_quietly()
         signed_in = session.get("customer_id") is not None
         settings = RuleSettings.from_config(current_app.config)
-        form = None if signed_in else GuestDetailsForm(settings)
+        form = None if signed_in else GuestDetailsForm(settings)  # no definitions to read
         _add_form_error(form, DATABASE_UNAVAILABLE)
         action = request.full_path.rstrip("?")
         return _render(Selection(), 503, step="details", form=form, customer=None, action=action)
@@ -121,7 +131,7 @@ def _book_step() -> ResponseReturnValue:
 
     slot = _chosen_slot(selection)
     customer = current_customer()
-    form = None if customer else GuestDetailsForm(RuleSettings.from_config(current_app.config))
+    form = None if customer else _guest_form()
     if slot is None:
         if request.method == "GET":
             flash(SLOT_TAKEN, "warning")
@@ -132,6 +142,13 @@ def _book_step() -> ResponseReturnValue:
     if request.method == "GET":
         return _render(selection, step="details", slot=slot, form=form)
     return _submit(selection, slot, customer, form)
+
+
+def _guest_form() -> GuestDetailsForm:
+    """Name, email, phone, and the custom fields a customer record cannot be created without
+    (the service enforces required definitions on every new customer, guests included)."""
+    required = load_custom_fields().required_only()
+    return GuestDetailsForm(RuleSettings.from_config(current_app.config), custom_fields=required)
 
 
 def _submit(
@@ -150,7 +167,7 @@ def _submit(
             form.validate()
             data = form.customer_input(defaults={"is_guest": True})
             # Said beside the other mistakes at once; the unique index still decides on create.
-            if not form.email.errors and email_registered(form.email.data or ""):
+            if not form.email.errors and email_status(form.email.data or "") is not None:
                 raise EmailExists(form.email.data or "")
             if data is None:
                 return _render(selection, 422, **context)
@@ -166,8 +183,10 @@ def _submit(
             booking = reserved[0]
     except EmailExists:
         assert form is not None
-        form.email.errors = [EMAIL_KNOWN]
-        return _render(selection, 422, email_known=True, **context)
+        # Also reached when the address was registered while this form was filled in.
+        account = email_status(form.email.data or "") != "guest"
+        form.email.errors = [EMAIL_KNOWN if account else EMAIL_USED_BY_GUEST]
+        return _render(selection, 422, email_known=account, **context)
     except ValidationFailed as failed:
         # Customer fields (custom fields included), or the time no longer bookable ("start").
         if form is not None:
@@ -185,10 +204,12 @@ def _submit(
         rollback_quietly()
         _add_form_error(form, DATABASE_UNAVAILABLE)
         return _render(selection, 503, **context)
+    now = int(time.time())
     session[BOOKED_KEY] = booking.id
+    session[BOOKED_SINCE_KEY] = now
     if customer is None:
         session[GUEST_KEY] = guest.id
-        session[GUEST_SINCE_KEY] = int(time.time())
+        session[GUEST_SINCE_KEY] = now
     return redirect(url_for("web.booking_confirmation"))
 
 
@@ -208,13 +229,21 @@ def _add_form_error(form: GuestDetailsForm | None, message: str) -> None:
         flash(message, "error")
 
 
+def _remembered_id(key: str, since_key: str) -> int | None:
+    """An id this session remembers, while it is fresh (see ``PRIVATE_WINDOW_SECONDS``)."""
+    remembered, since = session.get(key), session.get(since_key)
+    if not isinstance(remembered, int) or not isinstance(since, int | float):
+        return None
+    if time.time() - since > PRIVATE_WINDOW_SECONDS:
+        return None
+    return remembered
+
+
 def _guest_of_this_browser() -> Customer | None:
     """The guest this browser created while booking, while they are still a guest, and only
     for a while: a shared computer should not offer a later visitor someone else's account."""
-    guest_id, since = session.get(GUEST_KEY), session.get(GUEST_SINCE_KEY)
-    if not isinstance(guest_id, int) or not isinstance(since, int | float):
-        return None
-    if time.time() - since > SET_PASSWORD_WINDOW_SECONDS:
+    guest_id = _remembered_id(GUEST_KEY, GUEST_SINCE_KEY)
+    if guest_id is None:
         return None
     guest = db.session.get(Customer, guest_id)
     return guest if guest is not None and guest.is_guest else None
@@ -222,6 +251,7 @@ def _guest_of_this_browser() -> Customer | None:
 
 @bp.route("/book/confirmation", methods=["GET", "POST"], endpoint="booking_confirmation")
 @limiter.limit(BOOKING_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
+@private_page
 def confirmation() -> ResponseReturnValue:
     try:
         return _confirmation()
@@ -233,9 +263,11 @@ def confirmation() -> ResponseReturnValue:
 
 
 def _confirmation() -> ResponseReturnValue:
-    booked_id = session.get(BOOKED_KEY)
-    booking = db.session.get(Booking, booked_id) if isinstance(booked_id, int) else None
+    booked_id = _remembered_id(BOOKED_KEY, BOOKED_SINCE_KEY)
+    booking = db.session.get(Booking, booked_id) if booked_id is not None else None
     if booking is None:
+        for key in (BOOKED_KEY, BOOKED_SINCE_KEY, GUEST_KEY, GUEST_SINCE_KEY):
+            session.pop(key, None)  # nothing left worth remembering
         return redirect(url_for("web.book"))
     guest = _guest_of_this_browser()
     if guest is not None and guest.id != booking.customer_id:

@@ -13,19 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..catalog.hours import BOOKING_HORIZON_DAYS
 from ..catalog.service import active_services, agents_for, locations_for_service
+from ..customers.rules import RuleError, parse_iso_date
+from ..ids import parse_id
 from ..models import Agent, Location, Service
 
 START_FORMAT = "%Y-%m-%dT%H:%MZ"
 ANY_AGENT = "any"
-# How far ahead the date picker lets a person look.
-BOOKING_HORIZON_DAYS = 180
-
-
-def _int(value: str | None) -> int | None:
-    if value is None or not value.isdigit() or len(value) > 18:
-        return None
-    return int(value)
 
 
 def _pick(items: list[Any], item_id: int | None) -> Any:
@@ -60,7 +55,9 @@ class Selection:
         return datetime.now(ZoneInfo(self.location.timezone)).date()
 
     def last_bookable_day(self) -> date:
-        return self.local_today() + timedelta(days=BOOKING_HORIZON_DAYS)
+        """How far ahead the date picker lets a person look: as far as a booking may be
+        (``catalog.hours.check_horizon`` counts from today in UTC, whatever the local date)."""
+        return datetime.now(UTC).date() + timedelta(days=BOOKING_HORIZON_DAYS)
 
     def query(self, **overrides: Any) -> dict[str, str]:
         """Query parameters for a link; an override of None drops that choice."""
@@ -77,11 +74,11 @@ class Selection:
 
 def read_selection(args: Mapping[str, str]) -> Selection:
     selection = Selection(services=active_services())
-    selection.service = _pick(selection.services, _int(args.get("service")))
+    selection.service = _pick(selection.services, parse_id(args.get("service")))
     if selection.service is None:
         return selection
     selection.locations = locations_for_service(selection.service.id)
-    selection.location = _pick(selection.locations, _int(args.get("location")))
+    selection.location = _pick(selection.locations, parse_id(args.get("location")))
     if selection.location is None and len(selection.locations) == 1:
         selection.location = selection.locations[0]  # nothing to choose
     if selection.location is None:
@@ -91,7 +88,7 @@ def read_selection(args: Mapping[str, str]) -> Selection:
     if agent == ANY_AGENT and len(selection.agents) > 1:
         selection.any_agent = True
     else:
-        selection.agent = _pick(selection.agents, _int(agent))
+        selection.agent = _pick(selection.agents, parse_id(agent))
         if selection.agent is None and len(selection.agents) == 1:
             selection.agent = selection.agents[0]
     if selection.agent is None and not selection.any_agent:
@@ -104,8 +101,8 @@ def read_selection(args: Mapping[str, str]) -> Selection:
 
 def _day(value: str | None, selection: Selection) -> date | None:
     try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
+        day = parse_iso_date(value or "")
+    except RuleError:
         return None
     if not selection.local_today() <= day <= selection.last_bookable_day():
         return None

@@ -1,9 +1,11 @@
-"""Custom fields on the registration form, rendered from their definitions (SPEC section 4).
+"""Custom fields on the customer forms, rendered from their definitions (SPEC section 4).
 
-Each definition becomes an input of the fitting type (``number``, ``date``, ``select``, …) with
-its limits as HTML attributes. The values are judged by the service's custom-field rules, whose
-errors (keyed ``custom_fields.<key>``) land back on these inputs through
-``CustomerForm.apply_errors``: the rules are not repeated here.
+The registration form shows every active definition; the quick-booking details form shows the
+required ones (a guest record cannot be created without them). Each definition becomes an input
+of the fitting type (``number``, ``date``, ``select``, …; ``_unbound_field`` is the one mapping
+from field type to input) with its limits as HTML attributes. The values are judged by the
+service's business rules, whose errors (keyed ``custom_fields.<key>``) land back on these inputs
+through ``CustomerForm.apply_errors``: the rules are not repeated here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from ..customers.custom_fields import (
     FieldDefinition,
     active_custom_field_definitions,
     form_values_to_json,
-    validate_custom_fields,
 )
 
 PREFIX = "cf_"
@@ -86,6 +87,9 @@ class CustomFieldSet:
     def empty(cls) -> CustomFieldSet:
         return cls(())
 
+    def required_only(self) -> CustomFieldSet:
+        return CustomFieldSet(tuple(d for d in self.definitions if d.required))
+
     def form_name(self, error_key: str) -> str | None:
         key = error_key.removeprefix("custom_fields.")
         known = any(d.key == key for d in self.definitions)
@@ -125,10 +129,6 @@ class CustomFieldSet:
         values = form_values_to_json(raw, self.definitions)
         # An unticked optional checkbox is "not given", as a blank text input is.
         return {k: v for k, v in values.items() if v is not False}
-
-    def errors(self, form: Any, region: str | None) -> dict[str, str]:
-        """The custom-field rules' verdict on the inputs, keyed ``custom_fields.<key>``."""
-        return validate_custom_fields(self.values(form), self.definitions, region=region)[1]
 
 
 def _as_text(value: Any) -> str | None:

@@ -5,7 +5,8 @@ Two layers check a submission, and both run the same rule functions:
 1. field validators (``Rule``) give each field the rule's own message — the one the API gives;
 2. ``CustomerForm.customer_input`` passes the whole form through ``parse_customer_input``, which
    adds what a single field cannot know (a postcode or phone read against the chosen country),
-   then the service adds business errors (custom fields, duplicate email) via ``apply_errors``.
+   and through the service's ``check_business_rules`` (custom fields against their definitions);
+   the service says the same again on create, and adds a duplicate email, via ``apply_errors``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..accounts.service import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_p
 from ..customers import rules
 from ..customers.errors import ValidationFailed
 from ..customers.input import STRING_FIELDS, CustomerInput, RuleSettings, parse_customer_input
+from ..customers.service import check_business_rules
 from . import fields as markup
 from .custom_fields import CustomFieldSet
 
@@ -138,12 +140,11 @@ class CustomerForm(PageForm):
             )
         except ValidationFailed as failed:
             self.apply_errors(failed.details or {})
-        # The service checks custom fields too; asking here as well reports them together with
-        # the other fields' errors instead of one round later.
-        if self.custom_fields.definitions:
-            country = self._fields["country"].data if "country" in self._fields else None
-            region = (country or "").upper() or self.settings.default_phone_region
-            self.apply_errors(self.custom_fields.errors(self, region))
+        # The service's own verdict on the custom fields (read against the country, as the
+        # service reads them), asked now so it comes beside the field rules' errors. It needs
+        # the checked input, so custom fields are judged once the customer's fields pass.
+        if data is not None and self.custom_fields.definitions:
+            self.apply_errors(check_business_rules(data))
         return None if self.has_errors() else data
 
     def apply_errors(self, details: Mapping[str, str]) -> None:
@@ -211,7 +212,12 @@ class RegistrationForm(CustomerForm):
 
 
 class GuestDetailsForm(CustomerForm):
-    """The few details quick booking asks for: name, email, phone."""
+    """The few details quick booking asks for: name, email, phone, and the required custom
+    fields it is given (see ``booking._guest_form``)."""
+
+    def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        self.custom_fields.bind(self)
 
 
 class SignInForm(PageForm):

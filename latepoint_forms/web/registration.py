@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..accounts.service import email_registered
+from ..accounts.service import email_status
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.input import RuleSettings
 from ..customers.service import create_customer
@@ -18,6 +18,12 @@ from .responses import DATABASE_UNAVAILABLE, database_unavailable, rollback_quie
 
 SIGN_UP_LIMIT = "10 per minute"
 EMAIL_REGISTERED = "This email address is already registered. Sign in to use your account."
+# A record without a password (a guest who booked): its owner cannot sign in, and we cannot
+# hand it to whoever types the address, so say so without promising a way in.
+EMAIL_USED_BY_GUEST = (
+    "This email was used for an earlier booking. To keep that booking's details private we "
+    "can't use it for a new account: please register with another email address, or contact us."
+)
 
 
 def _custom_fields() -> tuple[CustomFieldSet, bool]:
@@ -48,13 +54,14 @@ def register() -> ResponseReturnValue:
         return render_template("register.html", form=form), 503
 
     form.validate()  # the field rules; customer_input adds the rest
-    data = form.customer_input()
-    email_taken = False
+    taken_by = None
     try:
+        data = form.customer_input()  # reads the custom-field definitions again
         # Said beside the other mistakes at once; the unique index still decides on create.
-        if not form.email.errors and email_registered(form.email.data or ""):
+        if not form.email.errors:
+            taken_by = email_status(form.email.data or "")
+        if taken_by is not None:
             data = None
-            email_taken = True
         if data is not None:
             customer = create_customer(data, source="web_form", password=form.password.data)
             sign_in(customer)
@@ -63,13 +70,15 @@ def register() -> ResponseReturnValue:
     except ValidationFailed as failed:
         form.apply_errors(failed.details or {})
     except EmailExists:
-        email_taken = True
+        # Registered by someone else since the check above: ask again whose it is.
+        taken_by = email_status(form.email.data or "") or "account"
     except Exception as exc:
         if not database_unavailable(exc):
             raise
         rollback_quietly()
         form.form_errors.append(DATABASE_UNAVAILABLE)
         return render_template("register.html", form=form), 503
-    if email_taken:
-        form.email.errors = [EMAIL_REGISTERED]
+    if taken_by is not None:
+        form.email.errors = [EMAIL_REGISTERED if taken_by == "account" else EMAIL_USED_BY_GUEST]
+    email_taken = taken_by == "account"  # only an account holder is offered to sign in
     return render_template("register.html", form=form, email_taken=email_taken), 422
