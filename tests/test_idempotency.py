@@ -182,6 +182,46 @@ def test_expired_key_starts_afresh(api: ApiClient) -> None:
     assert count(api.app, IdempotencyRecord) == 1
 
 
+def test_expired_key_with_another_invalid_body_gets_its_own_422(api: ApiClient) -> None:
+    """The 422 rolls the request's transaction back: the expired record must not survive
+    that and be taken for the answer (422 idempotency_key_reused)."""
+    headers = key_header()
+    assert api.post("/customers", NO_EMAIL, headers).status_code == 201
+    _expire_all(api.app)
+    invalid = {"first_name": "J0hn", "last_name": "Doe"}
+
+    fresh = api.post("/customers", invalid, headers)
+    retry = api.post("/customers", invalid, headers)
+
+    error = assert_error(fresh, 422, "validation_failed")
+    assert "first_name" in error["details"]
+    assert "Idempotent-Replayed" not in fresh.headers
+    assert_error(retry, 422, "validation_failed")
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert count(api.app, IdempotencyRecord) == 1
+
+
+def test_expired_key_with_the_same_body_is_answered_anew(api: ApiClient) -> None:
+    """After expiry the same body is a new request: its email is taken now (by the first
+    one), so 409, not the old 201 replayed."""
+    headers = key_header()
+    assert api.post("/customers", BASIC, headers).status_code == 201
+    _expire_all(api.app)
+
+    fresh = api.post("/customers", BASIC, headers)
+    retry = api.post("/customers", BASIC, headers)
+
+    assert_error(fresh, 409, "email_exists")
+    assert "Idempotent-Replayed" not in fresh.headers
+    assert_error(retry, 409, "email_exists")
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert count(api.app, Customer) == 1
+    with api.app.app_context():
+        record = db.session.execute(select(IdempotencyRecord)).scalar_one()
+        assert record.response_status == 409
+        assert record.expires_at > utcnow()
+
+
 def test_records_are_kept_24_hours(api: ApiClient) -> None:
     api.post("/customers", NO_EMAIL, key_header())
     with api.app.app_context():
@@ -253,3 +293,32 @@ def test_concurrent_retries_create_one_customer(app: Flask, api_key: str) -> Non
     assert all(body["error"]["code"] == "idempotency_conflict" for body in conflicts)
     assert count(app, Customer) == 1
     assert count(app, IdempotencyRecord) == 1
+
+
+def test_concurrent_retries_of_an_expired_key_create_one_customer(app: Flask, api_key: str) -> None:
+    """Eight threads race with an expired key: one new customer, one live record."""
+    headers = {"X-API-Key": api_key, **key_header()}
+    client = app.test_client()
+    assert client.post("/api/v1/customers", json=NO_EMAIL, headers=headers).status_code == 201
+    _expire_all(app)
+    barrier = threading.Barrier(8)
+
+    def post(_: int) -> tuple[int, dict[str, Any]]:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = client.post("/api/v1/customers", json=NO_EMAIL, headers=headers)
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(post, range(8)))
+
+    created = [body for status, body in replies if status == 201]
+    conflicts = [body for status, body in replies if status == 409]
+    assert len(created) + len(conflicts) == 8, replies
+    assert created, replies
+    assert all(body == created[0] for body in created)
+    assert all(body["error"]["code"] == "idempotency_conflict" for body in conflicts)
+    assert count(app, Customer) == 2
+    with app.app_context():
+        record = db.session.execute(select(IdempotencyRecord)).scalar_one()
+        assert record.expires_at > utcnow()

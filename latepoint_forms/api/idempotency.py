@@ -32,9 +32,13 @@ What is stored
     (the request was never read as a command), 429, and 5xx (a retry must get a fresh try).
 
 Expiry
-    Records are kept ``IDEMPOTENCY_TTL_SECONDS`` (24 h). An expired record is ignored and
-    replaced; after each new record up to ``PURGE_BATCH`` expired rows are deleted, and
-    ``flask idempotency purge`` deletes them all (for a cron job).
+    Records are kept ``IDEMPOTENCY_TTL_SECONDS`` (24 h). An expired record is ignored: the
+    request runs afresh, and the expired record is deleted in the transaction that stores
+    the new one, right before its insert. (Deleting it when the key is read would not do:
+    a 422 or 409 rolls that transaction back, the delete with it, and the old record would
+    then win the unique index and be replayed.) Only a live record is ever replayed, also
+    after a lost race. After each new record up to ``PURGE_BATCH`` expired rows are
+    deleted, and ``flask idempotency purge`` deletes them all (for a cron job).
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class Claim:
     key: str
     fingerprint: str
     stored: bool = False
+    replaces_expired: bool = False  # an expired record holds the key until the new one is stored
 
 
 def _relative_path() -> str:
@@ -124,8 +129,6 @@ def _find(api_key_id: int, key: str) -> IdempotencyRecord | None:
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    if record.response_status is None:  # never committed by this module; kept for safety
-        raise IdempotencyConflict()
     response = current_app.response_class(record.response_body or "", status=record.response_status)
     response.headers.update(record.response_headers or {})
     response.headers[REPLAYED_HEADER] = "true"
@@ -155,14 +158,25 @@ def _begin() -> Claim | Response | None:
     if record.expires_at > utcnow():
         db.session.rollback()  # releases the advisory lock
         return _replay(record, claim.fingerprint)
-    db.session.delete(record)  # expired: this request starts afresh under the same key
-    db.session.flush()
+    claim.replaces_expired = True  # this request starts afresh; _store deletes the old record
     return claim
 
 
 def _store(claim: Claim, response: Response) -> None:
     now = utcnow()
     ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"])
+    if claim.replaces_expired:
+        # Only while still expired: if a concurrent request replaced it meanwhile, its live
+        # record stays, our insert fails on the unique index, and we replay that record.
+        db.session.execute(
+            delete(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.api_key_id == claim.api_key_id,
+                IdempotencyRecord.key == claim.key,
+                IdempotencyRecord.expires_at <= now,
+            )
+            .execution_options(synchronize_session=False)
+        )
     db.session.add(
         IdempotencyRecord(
             api_key_id=claim.api_key_id,
@@ -213,11 +227,14 @@ def _error_response(error: AppError) -> Response:
 
 
 def _lost_race(claim: Claim) -> Response | None:
-    """After our insert of the claim was refused: the winner's committed record, replayed."""
+    """After our insert of the claim was refused: the winner's committed record, replayed
+    (never an expired one: it answered another request, long ago)."""
     db.session.rollback()
     record = _find(claim.api_key_id, claim.key)
     db.session.rollback()
-    return _replay(record, claim.fingerprint) if record is not None else None
+    if record is None or record.expires_at <= utcnow():
+        return None
+    return _replay(record, claim.fingerprint)
 
 
 def idempotent(view: F) -> F:
