@@ -12,7 +12,6 @@ claim becomes ``SlotTaken``.
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..catalog import hours
 from ..catalog.service import agents_for, slot_problem
+from ..codes import readable_code
 from ..customers.errors import ValidationFailed
 from ..customers.service import get_customer, violated_unique_column
 from ..extensions import db
@@ -30,14 +30,12 @@ from ..models.types import utcnow
 from .availability import busy_intervals, checked_references
 from .errors import BookingNotCancellable, BookingNotFound, SlotTaken
 
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # as customer codes: no 0/O, 1/I/L, U
 _CODE_ATTEMPTS = 5
 _GRANULE = timedelta(minutes=GRANULE_MINUTES)
 
 
 def new_booking_code() -> str:
-    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
-    return f"BK-{chars[:4]}-{chars[4:]}"
+    return readable_code("BK", 4, 4)
 
 
 def _unused_booking_code() -> str:

@@ -16,7 +16,6 @@ from ..extensions import db
 from ..ids import is_valid_id
 from ..models import Agent, AgentOffer, Location, Service
 from . import hours
-from .errors import CatalogItemNotFound
 
 
 @dataclass(frozen=True)
@@ -74,25 +73,6 @@ def offers(agent_id: int, service_id: int, location_id: int) -> bool:
         AgentOffer.location_id == location_id,
     )
     return db.session.execute(query.limit(1)).first() is not None
-
-
-def _get(model: Any, item_id: int, *, active_only: bool) -> Any:
-    item = db.session.get(model, item_id) if is_valid_id(item_id) else None
-    if item is None or (active_only and not item.active):
-        raise CatalogItemNotFound(f"{model.__name__} not found")
-    return item
-
-
-def get_service(service_id: int, *, active_only: bool = True) -> Service:
-    return _get(Service, service_id, active_only=active_only)  # type: ignore[no-any-return]
-
-
-def get_location(location_id: int, *, active_only: bool = True) -> Location:
-    return _get(Location, location_id, active_only=active_only)  # type: ignore[no-any-return]
-
-
-def get_agent(agent_id: int, *, active_only: bool = True) -> Agent:
-    return _get(Agent, agent_id, active_only=active_only)  # type: ignore[no-any-return]
 
 
 def _reference(model: Any, item_id: int | None, noun: str, errors: dict[str, str], key: str) -> Any:

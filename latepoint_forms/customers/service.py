@@ -11,7 +11,6 @@ win, whatever any pre-check saw.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
@@ -20,6 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..codes import readable_code
 from ..extensions import db
 from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
@@ -30,16 +30,13 @@ from .errors import CustomerNotFound, EmailExists, ValidationFailed
 from .input import CustomerInput
 from .preferences import validate_preferences
 
-# Unambiguous when read aloud or typed from a confirmation e-mail: no 0/O, 1/I/L, U.
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_ATTEMPTS = 5
 
 WORDPRESS_USER_TAKEN = "This WordPress user is already linked to another customer"
 
 
 def new_customer_code() -> str:
-    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
-    return f"CUS-{chars[:5]}-{chars[5:]}"
+    return readable_code("CUS", 5, 5)
 
 
 def apply_business_rules(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:

@@ -1,0 +1,14 @@
+"""Human-readable codes people read aloud or type from a confirmation e-mail."""
+
+from __future__ import annotations
+
+import secrets
+
+# No 0/O, 1/I/L or U: nothing to confuse when spoken or handwritten.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def readable_code(prefix: str, *groups: int) -> str:
+    """``readable_code("BK", 4, 4)`` -> "BK-7KQ2-M9XD": random groups after a prefix."""
+    parts = ["".join(secrets.choice(CODE_ALPHABET) for _ in range(size)) for size in groups]
+    return "-".join((prefix, *parts))
