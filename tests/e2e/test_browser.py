@@ -122,7 +122,9 @@ def test_server_only_errors_come_back_beside_the_fields(
 
     summary = page.locator(".error-summary")
     assert summary.is_visible()
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # app.js is deferred: it moves the focus after the page has parsed, which under load comes
+    # a moment after the response. Waits for that (fails after Playwright's timeout if never).
+    page.wait_for_function("document.activeElement.classList.contains('error-summary')")
     assert summary.locator("a[href='#email']").count() == 1
     assert summary.locator("a[href='#zipcode']").count() == 1
     email_error = page.locator("#email-error").inner_text()
