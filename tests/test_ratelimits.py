@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from latepoint_forms import create_app
-from latepoint_forms.api.keys import hash_key
+from latepoint_forms.api.keys import create_api_key, hash_key, revoke_api_key
 from latepoint_forms.extensions import db, limiter
 from latepoint_forms.models import Customer
 
@@ -87,6 +88,82 @@ def test_requests_without_a_key_are_limited_per_address(client: Any) -> None:
 
     elsewhere = client.get("/api/v1/status", environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert_error(elsewhere, 401, "unauthorized")
+
+
+def invented_key(mode: str = "live") -> str:
+    return f"lp_{mode}_{secrets.token_urlsafe(30)}"  # shaped like a real one, known to none
+
+
+def test_invented_keys_spend_the_address_budget(client: Any) -> None:
+    """A fresh made-up key per request does not buy a fresh budget: every failed
+    authentication spends its address's anonymous budget (2/minute here)."""
+    statuses = [
+        client.get("/api/v1/status", headers={"X-API-Key": invented_key(mode)}).status_code
+        for mode in ["live", "test"] * 25
+    ]
+
+    assert statuses == [401, 401] + [429] * 48
+    refused = client.get("/api/v1/status", headers={"X-API-Key": invented_key()})
+    assert_error(refused, 429, "rate_limit_exceeded")
+    assert refused.headers["X-RateLimit-Limit"] == "2"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    elsewhere = {"X-API-Key": invented_key()}
+    other_address = client.get(
+        "/api/v1/status", headers=elsewhere, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
+    assert_error(other_address, 401, "unauthorized")
+
+
+def test_requests_without_a_key_and_with_a_wrong_one_share_one_budget(client: Any) -> None:
+    assert client.get("/api/v1/status").status_code == 401
+    assert client.get("/api/v1/status", headers={"X-API-Key": invented_key()}).status_code == 401
+
+    assert client.get("/api/v1/status").status_code == 429
+
+
+def test_a_revoked_key_spends_the_address_budget(app: Flask, client: Any) -> None:
+    with app.app_context():
+        key, plaintext = create_api_key("gone", ["customers:read"])
+        revoke_api_key(str(key.id))
+    headers = {"X-API-Key": plaintext}
+
+    statuses = [client.get("/api/v1/status", headers=headers).status_code for _ in range(4)]
+
+    assert statuses == [401, 401, 429, 429]
+
+
+def test_others_failed_attempts_leave_a_real_key_its_own_budget(api: ApiClient) -> None:
+    """From the same address, after its anonymous budget is spent on made-up keys, a real
+    key still gets exactly its own budget (3/minute here), no more and no less."""
+    for _ in range(5):
+        api.client.get("/api/v1/status", headers={"X-API-Key": invented_key()})
+    assert api.client.get("/api/v1/status").status_code == 429  # the address is spent
+
+    responses = [api.get("/status") for _ in range(4)]
+
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses[:3]] == ["2", "1", "0"]
+    assert all(r.headers["X-RateLimit-Limit"] == "3" for r in responses)
+
+
+def test_preflights_spend_the_address_budget(app: Flask, client: Any) -> None:
+    origin = "https://shop.example.com"
+    with app.app_context():
+        create_api_key("widget", ["customers:create"], allowed_origins=[origin])
+
+    def preflight(address: str) -> Any:
+        return client.options(
+            "/api/v1/customers",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+            environ_base={"REMOTE_ADDR": address},
+        )
+
+    replies = [preflight("203.0.113.1") for _ in range(3)]
+
+    assert [r.status_code for r in replies[:2]] == [204, 204]
+    assert replies[0].headers["Access-Control-Allow-Origin"] == origin
+    assert_error(replies[2], 429, "rate_limit_exceeded")
+    assert preflight("203.0.113.2").status_code == 204
 
 
 @pytest.mark.parametrize("app_config", [{**LIMITS, "TRUSTED_PROXY_HOPS": 1}])

@@ -2,7 +2,8 @@
 
 - A preflight (``OPTIONS`` with ``Access-Control-Request-Method``) carries no key, so it is
   allowed when *some* active key lists the origin; the browser then sends the real request
-  with its key.
+  with its key. Answering one reads every active key's origins, so preflights spend their
+  client address's anonymous rate-limit budget (api/ratelimits.py).
 - A cross-origin request with a key gets ``Access-Control-Allow-Origin`` only when *that*
   key lists the origin. When it does not, the request is refused with 403 before the view
   runs: a key meant for another site (or for servers only) cannot be used from a page that

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from flask import has_request_context, request
 from sqlalchemy import or_, select, update
 
 from ..extensions import db
@@ -24,6 +25,8 @@ KEY_RANDOM_LENGTH = 40
 PREFIX_LENGTH = 12  # "lp_live_" and four random characters: enough to tell keys apart
 # last_used_at is a hint for people, not an audit log: write it at most once a minute.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Where a request keeps the keys it looked up (see _active_key).
+_LOOKUPS_ENVIRON_KEY = "latepoint_forms.api_key_lookups"
 
 
 class ApiKeyError(ValueError):
@@ -93,13 +96,8 @@ def normalise_origin(value: str) -> str:
 
 
 def looks_like_key(plaintext: str) -> bool:
-    """Shaped like a key we issue (cheap, no database): what lookups and rate limits trust."""
+    """Shaped like a key we issue (cheap, no database): anything else is not looked up."""
     return plaintext.startswith(("lp_live_", "lp_test_")) and len(plaintext) <= 64
-
-
-def key_mode(plaintext: str) -> str | None:
-    """The mode a well-formed key announces in its prefix ("live"/"test"), else None."""
-    return plaintext[3:7] if looks_like_key(plaintext) else None
 
 
 def allowed_origins_of(plaintext: str) -> list[str] | None:
@@ -133,11 +131,29 @@ class ActiveKey:
         return permission in self.permissions
 
 
+def presented_key() -> ActiveKey | None:
+    """The active key in this request's ``X-API-Key`` header, if any (no write)."""
+    return _active_key(request.headers.get("X-API-Key", "").strip())
+
+
 def _active_key(plaintext: str) -> ActiveKey | None:
-    # Columns, not an entity: this runs on every API request, and the ORM's identity map and
-    # change tracking buy nothing for a read-only record.
     if not looks_like_key(plaintext):
         return None
+    key_hash = hash_key(plaintext)
+    if not has_request_context():
+        return _load_active_key(key_hash)
+    # The rate limiter, the CORS check and authentication all need the request's key before
+    # the view runs: one look-up serves them. Kept in the WSGI environ, which lives exactly
+    # as long as the request (``g`` outlives it when a caller holds an app context).
+    lookups = request.environ.setdefault(_LOOKUPS_ENVIRON_KEY, {})
+    if key_hash not in lookups:
+        lookups[key_hash] = _load_active_key(key_hash)
+    return lookups[key_hash]
+
+
+def _load_active_key(key_hash: str) -> ActiveKey | None:
+    # Columns, not an entity: this runs on every API request, and the ORM's identity map and
+    # change tracking buy nothing for a read-only record.
     row = db.session.execute(
         select(
             ApiKey.id,
@@ -146,7 +162,7 @@ def _active_key(plaintext: str) -> ActiveKey | None:
             ApiKey.permissions,
             ApiKey.allowed_origins,
             ApiKey.last_used_at,
-        ).where(ApiKey.key_hash == hash_key(plaintext), ApiKey.revoked_at.is_(None))
+        ).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     ).first()
     if row is None:
         return None

@@ -1,9 +1,14 @@
 """Rate limits for the JSON API: one budget per API key, by its mode (SPEC section 3).
 
-Flask-Limiter checks limits in ``before_request``, before the view authenticates, so the
-budget is keyed by the SHA-256 of the ``X-API-Key`` header (the hash the database stores)
-without a database lookup. Requests without a well-formed key share a per-client-address
-budget. The counters live in Redis when ``REDIS_URL`` is set (the factory points
+A request that carries an active API key spends that key's budget (keyed by the SHA-256 the
+database stores). Every other request spends the anonymous budget of its client address:
+no key, a malformed, unknown or revoked key, and CORS preflights. So a client cannot buy
+itself fresh budgets by inventing a key per request, and its failed attempts never touch a
+real key's budget. Flask-Limiter checks limits in ``before_request``, before the view
+authenticates, so the key is looked up there; authentication and the CORS check reuse that
+look-up (api/keys.py keeps it for the request), so a request still reads its key once.
+
+The counters live in Redis when ``REDIS_URL`` is set (the factory points
 ``RATELIMIT_STORAGE_URI`` at it), so every gunicorn worker and host spends one budget; in
 memory otherwise. Both URL prefixes of the API count against the same budget (one scope).
 
@@ -16,46 +21,62 @@ and ``X-RateLimit-Limit/-Remaining/-Reset``.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import limiter
-from .keys import hash_key, key_mode, looks_like_key
+from ..extensions import db, limiter
+from .keys import ActiveKey, hash_key, presented_key
 
 API_SCOPE = "api"
 LIMIT_SETTINGS = ("RATE_LIMIT_LIVE", "RATE_LIMIT_TEST", "RATE_LIMIT_ANONYMOUS")
 
+log = logging.getLogger(__name__)
 
-def _presented_key() -> str:
-    return request.headers.get("X-API-Key", "").strip()
+
+_LOOKUP_FAILED = "latepoint_forms.ratelimit_key_lookup_failed"  # in the request's environ
+
+
+def _active_key() -> ActiveKey | None:
+    if request.environ.get(_LOOKUP_FAILED):
+        return None
+    try:
+        return presented_key()
+    except SQLAlchemyError:
+        # The database is away: count the request per address, and do not wait for it again
+        # for this request's other limits; authentication answers 503 (errors.py).
+        request.environ[_LOOKUP_FAILED] = True
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            log.debug("Rollback after a failed API key look-up failed", exc_info=True)
+        return None
 
 
 def api_rate_key() -> str:
-    """Whose budget a request spends: its API key's hash, or else its client address."""
-    plaintext = _presented_key()
-    if looks_like_key(plaintext):
-        return f"key:{hash_key(plaintext)}"
+    """Whose budget a request spends: its active API key's, or else its client address's."""
+    if _active_key() is not None:
+        return "key:" + hash_key(request.headers.get("X-API-Key", "").strip())
     return f"addr:{get_remote_address()}"
 
 
 def api_rate_limit() -> str:
     """The limits for this request's key mode, from the config ("60/minute;3600/hour")."""
-    mode = key_mode(_presented_key())
-    name = {"live": "RATE_LIMIT_LIVE", "test": "RATE_LIMIT_TEST"}.get(mode or "")
+    key = _active_key()
+    name = {"live": "RATE_LIMIT_LIVE", "test": "RATE_LIMIT_TEST"}.get(key.mode if key else "")
     return str(current_app.config[name or "RATE_LIMIT_ANONYMOUS"])
 
 
-def _is_preflight() -> bool:
-    # A CORS preflight carries no key and is answered without touching any data.
-    return request.method == "OPTIONS"
-
-
 def limit_api(bp: Blueprint) -> None:
-    """Put the per-key budget on every route of the API blueprint (both registrations)."""
-    limiter.shared_limit(
-        api_rate_limit, scope=API_SCOPE, key_func=api_rate_key, exempt_when=_is_preflight
-    )(bp)
+    """Put the per-key budget on every route of the API blueprint (both registrations).
+
+    Preflights are not exempt: each one reads every active key's origins (api/cors.py), so
+    they spend their address's anonymous budget like any other request without a key.
+    """
+    limiter.shared_limit(api_rate_limit, scope=API_SCOPE, key_func=api_rate_key)(bp)
 
 
 def init_app(app: Flask) -> None:
