@@ -111,7 +111,8 @@ def book() -> ResponseReturnValue:
         rollback_quietly()
         signed_in = session.get("customer_id") is not None
         settings = RuleSettings.from_config(current_app.config)
-        form = None if signed_in else GuestDetailsForm(settings)  # no definitions to read
+        # The custom-field definitions cannot be read either: the form comes back without them.
+        form = None if signed_in else GuestDetailsForm(settings)
         _add_form_error(form, DATABASE_UNAVAILABLE)
         action = request.full_path.rstrip("?")
         return _render(Selection(), 503, step="details", form=form, customer=None, action=action)
