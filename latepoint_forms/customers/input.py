@@ -36,6 +36,10 @@ class RuleSettings:
             check_deliverability=config["EMAIL_CHECK_DELIVERABILITY"],
         )
 
+    def current_date(self) -> date:
+        """The date the rules judge by: ``today`` if fixed, else today's date in UTC."""
+        return self.today or datetime.now(UTC).date()
+
 
 @dataclass(frozen=True)
 class CustomerInput:
@@ -166,7 +170,7 @@ def _label(name: str) -> str:
 def _apply_rules(
     values: dict[str, Any], errors: dict[str, str], settings: RuleSettings
 ) -> dict[str, Any]:
-    today = settings.today or datetime.now(UTC).date()
+    today = settings.current_date()
     # The country decides how phone, state and postcode are read, so it goes first.
     country: str | None = None
     if "country" in values:

@@ -48,10 +48,6 @@ class Rule:
             raise StopValidation(err.message) from None
 
 
-def _today(settings: RuleSettings) -> datetime.date:
-    return settings.today or datetime.datetime.now(datetime.UTC).date()
-
-
 def _first_name(value: str, settings: RuleSettings) -> str:
     return rules.normalise_name(value, label="First name", min_length=settings.name_min_length)
 
@@ -66,7 +62,7 @@ def _email(value: str, settings: RuleSettings) -> str:
 
 def _date_of_birth(value: str, settings: RuleSettings) -> datetime.date:
     return rules.normalise_date_of_birth(
-        value, today=_today(settings), min_age=settings.min_customer_age
+        value, today=settings.current_date(), min_age=settings.min_customer_age
     )
 
 
@@ -187,7 +183,9 @@ class RegistrationForm(CustomerForm):
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
         self.country.choices = markup.country_choices()
-        earliest, latest = markup.date_of_birth_bounds(_today(settings), settings.min_customer_age)
+        earliest, latest = markup.date_of_birth_bounds(
+            settings.current_date(), settings.min_customer_age
+        )
         self.date_of_birth.render_kw = {"min": earliest, "max": latest, "autocomplete": "bday"}
         self.gender.render_kw = {"autocomplete": "sex"}
         self.address.render_kw = {
