@@ -271,10 +271,10 @@ def test_request_in_flight_elsewhere_gets_409(api: ApiClient) -> None:
         engine.dispose()
 
 
-def test_concurrent_retries_create_one_customer(app: Flask, api_key: str) -> None:
-    """Eight threads race with one key: one customer; every reply is its 201 or a 409."""
-    headers = {"X-API-Key": api_key, **key_header()}
-    barrier = threading.Barrier(8)
+def race_retries(app: Flask, headers: dict[str, str], racers: int = 8) -> None:
+    """``racers`` threads send one request with one key at once; every reply must be the
+    same stored 201 or a 409 ``idempotency_conflict``."""
+    barrier = threading.Barrier(racers)
 
     def post(_: int) -> tuple[int, dict[str, Any]]:
         client = app.test_client()
@@ -282,15 +282,20 @@ def test_concurrent_retries_create_one_customer(app: Flask, api_key: str) -> Non
         response = client.post("/api/v1/customers", json=NO_EMAIL, headers=headers)
         return response.status_code, response.get_json()
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        replies = list(pool.map(post, range(8)))
+    with ThreadPoolExecutor(max_workers=racers) as pool:
+        replies = list(pool.map(post, range(racers)))
 
     created = [body for status, body in replies if status == 201]
     conflicts = [body for status, body in replies if status == 409]
-    assert len(created) + len(conflicts) == 8, replies
+    assert len(created) + len(conflicts) == racers, replies
     assert created, replies
     assert all(body == created[0] for body in created)
     assert all(body["error"]["code"] == "idempotency_conflict" for body in conflicts)
+
+
+def test_concurrent_retries_create_one_customer(app: Flask, api_key: str) -> None:
+    """Eight threads race with one key: one customer; every reply is its 201 or a 409."""
+    race_retries(app, {"X-API-Key": api_key, **key_header()})
     assert count(app, Customer) == 1
     assert count(app, IdempotencyRecord) == 1
 
@@ -301,23 +306,9 @@ def test_concurrent_retries_of_an_expired_key_create_one_customer(app: Flask, ap
     client = app.test_client()
     assert client.post("/api/v1/customers", json=NO_EMAIL, headers=headers).status_code == 201
     _expire_all(app)
-    barrier = threading.Barrier(8)
 
-    def post(_: int) -> tuple[int, dict[str, Any]]:
-        client = app.test_client()
-        barrier.wait(timeout=10)
-        response = client.post("/api/v1/customers", json=NO_EMAIL, headers=headers)
-        return response.status_code, response.get_json()
+    race_retries(app, headers)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        replies = list(pool.map(post, range(8)))
-
-    created = [body for status, body in replies if status == 201]
-    conflicts = [body for status, body in replies if status == 409]
-    assert len(created) + len(conflicts) == 8, replies
-    assert created, replies
-    assert all(body == created[0] for body in created)
-    assert all(body["error"]["code"] == "idempotency_conflict" for body in conflicts)
     assert count(app, Customer) == 2
     with app.app_context():
         record = db.session.execute(select(IdempotencyRecord)).scalar_one()
