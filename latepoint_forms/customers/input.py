@@ -36,6 +36,11 @@ class RuleSettings:
             check_deliverability=config["EMAIL_CHECK_DELIVERABILITY"],
         )
 
+    def phone_region(self, country: str | None) -> str | None:
+        """The region national phone numbers are read in: the customer's country, else the
+        configured default."""
+        return country or self.default_phone_region
+
     def current_date(self) -> date:
         """The date the rules judge by: ``today`` if fixed, else today's date in UTC."""
         return self.today or datetime.now(UTC).date()
@@ -176,7 +181,7 @@ def _apply_rules(
     if "country" in values:
         country = _run(errors, "country", rules.normalise_country, values["country"])
     country_known = "country" not in errors
-    region = country or settings.default_phone_region
+    region = settings.phone_region(country)
     address_country = country or settings.default_country
 
     field_rules: dict[str, Callable[[Any], Any]] = {

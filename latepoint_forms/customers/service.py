@@ -27,7 +27,7 @@ from ..models.customer import fold_for_search
 from ..passwords import hash_password
 from .custom_fields import active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
-from .input import CustomerInput
+from .input import CustomerInput, RuleSettings
 from .preferences import validate_preferences
 
 _CODE_ATTEMPTS = 5
@@ -43,12 +43,12 @@ def apply_business_rules(data: CustomerInput) -> tuple[CustomerInput, dict[str, 
     """Rules that need configuration or the catalog: custom fields against their definitions,
     booking preferences against the catalog. Returns the input with both normalised (what is
     stored) and the errors, keyed ``custom_fields.<key>`` / ``preferences.<key>``."""
-    config = current_app.config
+    settings = RuleSettings.from_config(current_app.config)
     custom_fields, errors = validate_custom_fields(
         data.custom_fields,
         active_custom_field_definitions(),
-        region=data.country or config.get("DEFAULT_PHONE_REGION"),
-        check_deliverability=config.get("EMAIL_CHECK_DELIVERABILITY", False),
+        region=settings.phone_region(data.country),
+        check_deliverability=settings.check_deliverability,
     )
     preferences = None
     if data.preferences is not None:
