@@ -58,7 +58,7 @@ def list_command() -> None:
 @api_keys_cli.command("revoke")
 @click.argument("id_or_prefix")
 def revoke_command(id_or_prefix: str) -> None:
-    """Revoke a key by id or prefix; requests with it fail at once."""
+    """Revoke a key by id, by the 12-character prefix `list` shows, or by the whole key."""
     try:
         key = revoke_api_key(id_or_prefix)
     except ApiKeyError as exc:

@@ -186,13 +186,14 @@ def test_json_lines_with_broken_lines(runner: Any, app: Flask, tmp_path: Path) -
         '{"first_name": "Ed", "last_name": "Ng", "wordpress_user_id": NaN}',  # 6: not JSON
         json.dumps({"first_name": "Fay", "last_name": "Po", "is_guest": True}),
         json.dumps({"first_name": "Guy", "last_name": "Ho", "is_guest": "yes"}),  # 8: JSON types
+        '{"first_name": "Hal", "last_name": "Ek", "first_name": "Ian"}',  # 9: a name twice
     ]
     file = write(tmp_path / "people.ndjson", "\n".join(lines))  # no newline at the end
     report = tmp_path / "report.csv"
 
     result = run_import(runner, file, "--report", report)
 
-    assert summary(result) == ["Created: 2", "Already present: 0", f"Rejected: 5 (see {report})"]
+    assert summary(result) == ["Created: 2", "Already present: 0", f"Rejected: 6 (see {report})"]
     rows = read_report(report)
     assert [(row[0], row[1]) for row in rows[1:]] == [
         ("2", "line"),
@@ -200,7 +201,9 @@ def test_json_lines_with_broken_lines(runner: Any, app: Flask, tmp_path: Path) -
         ("5", "zip"),
         ("6", "line"),
         ("8", "is_guest"),
+        ("9", "line"),
     ]
+    assert "'first_name' more than once" in rows[6][2]
     assert rows[1][2].startswith("Not valid JSON")
     assert rows[3][2] == "Unknown field"
     assert rows[5][2] == "Must be true or false"

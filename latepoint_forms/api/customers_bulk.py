@@ -98,8 +98,8 @@ def _result(outcome: ItemOutcome) -> dict[str, Any]:
 def bulk_create() -> ResponseReturnValue:
     items = _items(read_json_object())
     claim: Claim | None = g.get("idempotency_claim")
-    # What the claim's look-up did (an expired record deleted) is committed now, so that an
-    # item's rollback cannot undo it before the response is stored under the same key.
+    # End the claim's read transaction (and release PostgreSQL's advisory lock on the key)
+    # before the items run, each in a transaction of its own.
     db.session.commit()
     outcomes = create_many(
         items,

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import strict_json
 from ..errors import AppError
 from .bulk import Batch, ItemOutcome, record_fingerprint
 from .custom_fields import FieldDefinition, active_custom_field_definitions, form_values_to_json
@@ -233,17 +233,13 @@ class CsvRows:
             yield first_line, last_line, self._record(cells)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def json_lines(file: Any) -> Iterator[tuple[int, int, Any]]:
     """Each non-blank line's JSON value (or why it is not JSON), with its line number."""
     for number, line in enumerate(file, start=1):
         if not line.strip():
             continue
         try:
-            value = json.loads(line, parse_constant=_refuse_constant)
+            value = strict_json.loads(line)
         except (ValueError, RecursionError) as exc:
             yield number, number, ValidationFailed({"line": f"Not valid JSON: {exc}"})
             continue
