@@ -74,6 +74,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATE_LIMIT_LIVE": _optional(env, "RATE_LIMIT_LIVE") or "60/minute;3600/hour",
         "RATE_LIMIT_TEST": _optional(env, "RATE_LIMIT_TEST") or "100/minute;1000/hour",
         "RATE_LIMIT_ANONYMOUS": _optional(env, "RATE_LIMIT_ANONYMOUS") or "30/minute",
+        # CORS preflights, per client address: a widget preflights each URL it fetches.
+        "RATE_LIMIT_PREFLIGHT": _optional(env, "RATE_LIMIT_PREFLIGHT") or "600/minute",
         # How long an Idempotency-Key and its stored response are kept (SPEC: 24 hours).
         "IDEMPOTENCY_TTL_SECONDS": _int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 60 * 60),
     }

@@ -23,6 +23,7 @@ LIMITS = {
     "RATE_LIMIT_LIVE": "3/minute;100/hour",
     "RATE_LIMIT_TEST": "5/minute;100/hour",
     "RATE_LIMIT_ANONYMOUS": "2/minute",
+    "RATE_LIMIT_PREFLIGHT": "3/minute",
 }
 
 
@@ -146,7 +147,10 @@ def test_others_failed_attempts_leave_a_real_key_its_own_budget(api: ApiClient) 
     assert all(r.headers["X-RateLimit-Limit"] == "3" for r in responses)
 
 
-def test_preflights_spend_the_address_budget(app: Flask, client: Any) -> None:
+def test_preflights_have_their_own_budget_per_address(app: Flask, client: Any) -> None:
+    """Each preflight reads every key's origins, so they are limited; but apart from the
+    anonymous budget: others' failed attempts from one address (NAT, a proxy) must not
+    block a widget's preflights."""
     origin = "https://shop.example.com"
     with app.app_context():
         create_api_key("widget", ["customers:create"], allowed_origins=[origin])
@@ -158,11 +162,19 @@ def test_preflights_spend_the_address_budget(app: Flask, client: Any) -> None:
             environ_base={"REMOTE_ADDR": address},
         )
 
-    replies = [preflight("203.0.113.1") for _ in range(3)]
+    def invented_key(address: str) -> int:
+        headers = {"X-API-Key": "lp_live_" + secrets.token_urlsafe(30)}
+        return client.get(
+            "/api/v1/status", headers=headers, environ_base={"REMOTE_ADDR": address}
+        ).status_code
 
-    assert [r.status_code for r in replies[:2]] == [204, 204]
+    # Someone at the widget's address spends the whole anonymous budget ...
+    assert [invented_key("203.0.113.1") for _ in range(3)] == [401, 401, 429]
+    # ... and the widget's preflights still pass, within their own budget.
+    replies = [preflight("203.0.113.1") for _ in range(4)]
+    assert [r.status_code for r in replies[:3]] == [204, 204, 204]
     assert replies[0].headers["Access-Control-Allow-Origin"] == origin
-    assert_error(replies[2], 429, "rate_limit_exceeded")
+    assert_error(replies[3], 429, "rate_limit_exceeded")
     assert preflight("203.0.113.2").status_code == 204
 
 

@@ -2,7 +2,8 @@
 
 A request that carries an active API key spends that key's budget (keyed by the SHA-256 the
 database stores). Every other request spends the anonymous budget of its client address:
-no key, a malformed, unknown or revoked key, and CORS preflights. So a client cannot buy
+no key, a malformed, unknown or revoked key. CORS preflights spend a separate, larger budget
+of their address (``RATE_LIMIT_PREFLIGHT``). So a client cannot buy
 itself fresh budgets by inventing a key per request, and its failed attempts never touch a
 real key's budget. Flask-Limiter checks limits in ``before_request``, before the view
 authenticates, so the key is looked up there; authentication and the CORS check reuse that
@@ -32,7 +33,12 @@ from ..extensions import db, limiter
 from .keys import ActiveKey, hash_key, presented_key
 
 API_SCOPE = "api"
-LIMIT_SETTINGS = ("RATE_LIMIT_LIVE", "RATE_LIMIT_TEST", "RATE_LIMIT_ANONYMOUS")
+LIMIT_SETTINGS = (
+    "RATE_LIMIT_LIVE",
+    "RATE_LIMIT_TEST",
+    "RATE_LIMIT_ANONYMOUS",
+    "RATE_LIMIT_PREFLIGHT",
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +62,15 @@ def _active_key() -> ActiveKey | None:
         return None
 
 
+def _is_preflight() -> bool:
+    return request.method == "OPTIONS"
+
+
 def api_rate_key() -> str:
-    """Whose budget a request spends: its active API key's, or else its client address's."""
+    """Whose budget a request spends: its active API key's, or else its client address's
+    (preflights have a budget of their own per address)."""
+    if _is_preflight():
+        return f"preflight:{get_remote_address()}"
     if _active_key() is not None:
         return "key:" + hash_key(request.headers.get("X-API-Key", "").strip())
     return f"addr:{get_remote_address()}"
@@ -65,6 +78,8 @@ def api_rate_key() -> str:
 
 def api_rate_limit() -> str:
     """The limits for this request's key mode, from the config ("60/minute;3600/hour")."""
+    if _is_preflight():
+        return str(current_app.config["RATE_LIMIT_PREFLIGHT"])
     key = _active_key()
     name = {"live": "RATE_LIMIT_LIVE", "test": "RATE_LIMIT_TEST"}.get(key.mode if key else "")
     return str(current_app.config[name or "RATE_LIMIT_ANONYMOUS"])
@@ -73,8 +88,10 @@ def api_rate_limit() -> str:
 def limit_api(bp: Blueprint) -> None:
     """Put the per-key budget on every route of the API blueprint (both registrations).
 
-    Preflights are not exempt: each one reads every active key's origins (api/cors.py), so
-    they spend their address's anonymous budget like any other request without a key.
+    Preflights are not exempt: each one reads every active key's origins (api/cors.py). They
+    get a budget of their own per address, generous enough for a widget that preflights every
+    URL it fetches, and kept apart from the anonymous budget, so someone else's failed
+    attempts from the same address (NAT, a proxy) cannot block a widget's preflights.
     """
     limiter.shared_limit(api_rate_limit, scope=API_SCOPE, key_func=api_rate_key)(bp)
 
