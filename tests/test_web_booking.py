@@ -388,6 +388,19 @@ def test_an_edited_link_lands_on_the_question_to_answer(
     assert question in page(response)
 
 
+@pytest.mark.parametrize("start", ["0001-01-01T00:00Z", "9999-12-31T23:45Z", "{day}T25:00Z"])
+def test_an_edited_start_lands_on_the_day_to_pick_again(
+    client: FlaskClient, catalog: WebCatalog, start: str
+) -> None:
+    day = datetime.now(ZoneInfo(catalog.timezone)).date() + timedelta(days=3)
+    query = f"service={catalog.service}&agent=any&date={day.isoformat()}&start="
+
+    response = client.get("/book?" + query + start.format(day=day.isoformat()))
+
+    assert response.status_code == 200
+    assert "Pick a day and time" in page(response)
+
+
 def test_only_a_plain_iso_date_picks_the_day(client: FlaskClient, catalog: WebCatalog) -> None:
     day = datetime.now(ZoneInfo(catalog.timezone)).date() + timedelta(days=3)
     week_year, week, weekday = day.isocalendar()

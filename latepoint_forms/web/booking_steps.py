@@ -117,6 +117,10 @@ def _start(value: str | None, selection: Selection) -> datetime | None:
         start = datetime.strptime(value or "", START_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
+    # Within a day of the chosen day (whatever the zone) before converting: a hand-edited
+    # year 1 or 9999 would overflow the conversion.
+    if abs(start.date() - selection.day) > timedelta(days=1):
+        return None
     if start.astimezone(ZoneInfo(selection.location.timezone)).date() != selection.day:
         return None
     return start
