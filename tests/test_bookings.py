@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -319,6 +320,28 @@ def test_any_agent_moves_on_when_its_first_choice_was_taken_meanwhile(
     assert db.session.get(Customer, customer.id) is not None
     claims = db.session.execute(select(BookingSlotClaim.booking_id)).scalars().all()
     assert set(claims) == {b.id for b in db.session.execute(select(Booking)).scalars()}
+
+
+def test_a_reserved_booking_is_not_committed_before_its_caller_commits(
+    app: Flask, ctx: Catalog
+) -> None:
+    """The claim's savepoint must nest inside the caller's transaction on every database
+    (on SQLite a SAVEPOINT outside a transaction would commit at its RELEASE)."""
+    customer_id = new_customer("Ann")  # committed: what follows is a fresh transaction,
+    customer = db.session.get(Customer, customer_id)  # with nothing but SELECTs so far
+
+    reserve_booking(customer, ctx.haircut, ctx.london, None, at(TUESDAY, "10:00"), now=NOW)
+
+    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other.connect() as conn:
+            seen = conn.execute(select(func.count()).select_from(Booking)).scalar_one()
+        assert seen == 0
+        db.session.rollback()
+        with other.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(Booking)).scalar_one() == 0
+    finally:
+        other.dispose()
 
 
 def test_concurrent_bookings_of_one_agent_and_time_make_exactly_one(

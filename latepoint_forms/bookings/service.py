@@ -123,6 +123,21 @@ def reserve_booking(
     raise SlotTaken()
 
 
+def _begin_for_real() -> None:
+    """Make sure the database itself is inside a transaction before a SAVEPOINT.
+
+    Python's sqlite3 sends BEGIN only before its first write. A SAVEPOINT outside a
+    transaction starts one of its own on SQLite, and its RELEASE commits it: the booking
+    would be committed before the caller's own commit (``book`` after mere SELECTs). So on
+    SQLite, open the transaction explicitly when the driver has not yet.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver_connection = connection.connection.driver_connection
+        if driver_connection is not None and not driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN")
+
+
 def _claim(
     agent: Agent,
     customer: Customer,
@@ -148,6 +163,7 @@ def _claim(
         status="confirmed",
         claims=[BookingSlotClaim(agent_id=agent.id, slot_start=g) for g in granules(start, end)],
     )
+    _begin_for_real()
     try:
         with db.session.begin_nested():  # flushed on leaving: the claims' unique index decides
             db.session.add(booking)
