@@ -256,6 +256,20 @@ def test_a_retry_after_a_crash_part_way_creates_each_item_once(
     assert replay.headers["Idempotent-Replayed"] == "true"
 
 
+def test_the_same_batch_under_a_new_key_gets_email_exists(api: ApiClient) -> None:
+    """Only a retry of the same item under the same Idempotency-Key finds its customer; the
+    same body under another key is a new request, and a taken email is that item's error."""
+    api.post("/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-4"})
+
+    again = api.post("/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-5"})
+
+    results = again.get_json()["data"]["results"]
+    assert [r["status"] for r in results] == ["error", "created", "error", "error", "created"]
+    assert results[0]["error"]["code"] == results[3]["error"]["code"] == "email_exists"
+    assert results[0]["error"]["details"] == {"email": "This email address is already registered"}
+    assert customer_count(api.app) == 6
+
+
 def test_the_same_batch_without_a_key_is_a_new_request(api: ApiClient) -> None:
     api.post("/customers/bulk", {"customers": BATCH})
     again = api.post("/customers/bulk", {"customers": BATCH}).get_json()

@@ -86,7 +86,7 @@ MIXED_CSV = (
     "\n"  # 5: blank, skipped
     "Bo,Kim,,,true,7\n"  # 6: created
     "Cy,Ray,cy@example.com,,,7\n"  # 7: rejected: WordPress user taken by line 6
-    "Di,Fox,ANN@example.com,,,\n"  # 8: already present (line 2's email)
+    "Di,Fox,ANN@example.com,,,\n"  # 8: rejected: line 2's email, another person
     "Ed,Ng,ed@example.com,,,,surplus\n"  # 9: rejected: more cells than the header
     "Fay,Po\n"  # 10: created (missing cells are not given)
 )
@@ -97,6 +97,7 @@ MIXED_REPORT = [
     ["3", "is_guest", "Must be true or false"],
     ["3", "wordpress_user_id", "Must be an integer"],
     ["7", "wordpress_user_id", "This WordPress user is already linked to another customer"],
+    ["8", "email", "This email address is already registered"],
     ["9", "row", "This row has 7 cells; the header has 6"],
 ]
 
@@ -109,8 +110,8 @@ def test_mixed_rows_with_report(runner: Any, app: Flask, tmp_path: Path) -> None
 
     assert summary(result) == [
         "Created: 3",
-        "Already present: 1",
-        f"Rejected: 3 (see {report})",
+        "Already present: 0",
+        f"Rejected: 4 (see {report})",
     ]
     assert read_report(report) == MIXED_REPORT
     # Rejected rows are not half-written: only the valid rows are stored.
@@ -128,8 +129,8 @@ def test_dry_run_writes_nothing_and_judges_like_the_real_run(
     assert summary(result) == [
         "Dry run: nothing was written.",
         "Would create: 3",
-        "Already present: 1",
-        f"Rejected: 3 (see {report})",
+        "Already present: 0",
+        f"Rejected: 4 (see {report})",
     ]
     assert read_report(report) == MIXED_REPORT
     assert customer_count(app) == 0
@@ -146,14 +147,16 @@ def test_rerunning_a_file_creates_nothing_new(runner: Any, app: Flask, tmp_path:
     )
     first = run_import(runner, file)
 
-    # The same rows, spelled differently (case, spaces, order of columns): the same records.
+    # The same rows, spelled differently (email case, spaces, order of columns): the same
+    # normalised records. (A name in other letter case would be another record: names keep
+    # their case, and its taken email would make it a rejected row.)
     respelled = write(
         tmp_path / "respelled.csv",
         "city,last_name,first_name,email\n"
         ",Quinn,  Zoë ,\n"
         "Paris,In,Walk,\n"
         " London ,In,Walk,\n"
-        ",LEE,Ann,ANN@example.com\n",
+        ",Lee,Ann,ANN@example.com\n",
     )
     second = run_import(runner, file)
     third = run_import(runner, respelled)
@@ -166,14 +169,60 @@ def test_rerunning_a_file_creates_nothing_new(runner: Any, app: Flask, tmp_path:
     assert customer_count(app) == 4
 
 
-def test_email_registered_before_the_import_is_already_present(
+def test_email_registered_before_the_import_is_a_reported_rejection(
     runner: Any, api: ApiClient, tmp_path: Path
 ) -> None:
+    """Registered through the API (no import fingerprint): the row is not "already present",
+    whoever it names; it is rejected and reported, and the stored customer is untouched."""
     assert api.post("/customers", BASIC).status_code == 201
     file = write(tmp_path / "one.jsonl", json.dumps({**BASIC, "first_name": "Johnny"}) + "\n")
+    report = tmp_path / "report.csv"
 
-    assert summary(run_import(runner, file)) == ["Created: 0", "Already present: 1", "Rejected: 0"]
+    result = run_import(runner, file, "--report", report)
+
+    assert summary(result) == ["Created: 0", "Already present: 0", f"Rejected: 1 (see {report})"]
+    assert read_report(report)[1:] == [["1", "email", "This email address is already registered"]]
     assert [c.first_name for c in stored(api.app)] == ["John"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_another_person_with_a_taken_email_is_rejected_not_dropped(
+    runner: Any, app: Flask, tmp_path: Path, dry_run: bool
+) -> None:
+    file = write(
+        tmp_path / "shared.csv",
+        "first_name,last_name,email\nAnn,Lee,ann@example.com\nBob,Smith,ann@example.com\n",
+    )
+    report = tmp_path / "report.csv"
+    options = ["--dry-run"] if dry_run else []
+
+    lines = summary(run_import(runner, *options, file, "--report", report))
+
+    assert lines[-3:] == [
+        "Would create: 1" if dry_run else "Created: 1",
+        "Already present: 0",
+        f"Rejected: 1 (see {report})",
+    ]
+    assert read_report(report)[1:] == [["3", "email", "This email address is already registered"]]
+    assert [c.first_name for c in stored(app)] == ([] if dry_run else ["Ann"])
+
+
+def test_a_rerun_after_a_taken_email_still_reports_it(
+    runner: Any, app: Flask, tmp_path: Path
+) -> None:
+    """Ann's row is already present on the second run (same record); Bob's is rejected again."""
+    file = write(
+        tmp_path / "shared.csv",
+        "first_name,last_name,email\nAnn,Lee,ann@example.com\nBob,Smith,ann@example.com\n",
+    )
+    run_import(runner, file)
+    report = tmp_path / "report.csv"
+
+    second = run_import(runner, file, "--report", report)
+
+    assert summary(second) == ["Created: 0", "Already present: 1", f"Rejected: 1 (see {report})"]
+    assert read_report(report)[1:] == [["3", "email", "This email address is already registered"]]
+    assert customer_count(app) == 1
 
 
 def test_json_lines_with_broken_lines(runner: Any, app: Flask, tmp_path: Path) -> None:

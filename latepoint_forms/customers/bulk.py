@@ -12,6 +12,10 @@ passes ``fingerprint``. It is stored in ``customers.import_fingerprint`` (unique
 item's own transaction, so running the same items again finds the earlier customer instead of
 creating a second one, even for a row without an email. A dry run remembers what it would
 have created, so a duplicate later in the same batch is judged as the real run would judge it.
+
+Only the fingerprint makes an item "already present". An item whose email belongs to another
+customer (another person, or the same person registered by another route, which stored no
+fingerprint) is an ``EmailExists`` error, never silently counted as done.
 """
 
 from __future__ import annotations
@@ -58,8 +62,10 @@ class ItemOutcome:
 
     @property
     def already_present(self) -> bool:
-        """Created by an earlier run: found by fingerprint, or its email is registered."""
-        return self.existing or isinstance(self.error, EmailExists)
+        """The same item was created before: found by its fingerprint. An email registered
+        to another record is not that: it stays the item's ``EmailExists`` error, which the
+        importer reports as a rejected row and the API as that item's ``email_exists``."""
+        return self.existing
 
 
 @dataclass

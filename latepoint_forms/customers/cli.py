@@ -54,8 +54,8 @@ def _open_report(path: Path | None) -> Any:
 def import_command(file: Path, file_format: str | None, dry_run: bool, report: Path | None) -> None:
     """Import customers from a CSV or JSON-lines FILE; each valid row is created on its own.
 
-    Running the same file again creates nothing new: rows already imported (or whose email
-    is registered) are counted as already present.
+    Running the same file again creates nothing new: rows already imported are counted as
+    already present. A row whose email is registered to another customer is rejected.
     """
     settings = RuleSettings.from_config(current_app.config)
     try:

@@ -21,7 +21,9 @@ Each row goes through ``customers.bulk.Batch`` (so the API's rules, in its own t
 source ``import``) with a fingerprint of its normalised record: running the same file again
 finds every earlier row, with or without an email, and creates nothing. (Two rows that are
 the same record, e.g. a name alone, count as one customer: without an email there is nothing
-else to tell them apart by.)
+else to tell them apart by.) Only that counts as "already present": a row whose email is
+registered to a different record (another person, or a customer registered on the web or by
+the API) is rejected with an ``email`` message, so no row is lost without a report line.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from .. import strict_json
 from ..errors import AppError
 from .bulk import Batch, ItemOutcome, record_fingerprint
 from .custom_fields import FieldDefinition, active_custom_field_definitions, form_values_to_json
-from .errors import EmailExists, ValidationFailed
+from .errors import ValidationFailed
 from .input import STRING_FIELDS, CustomerInput, RuleSettings
 
 FORMATS = ("csv", "jsonl")
@@ -80,7 +82,7 @@ class RowResult:
     def rejections(self) -> list[tuple[str, str]]:
         """(field, message) for every reason the row was rejected."""
         error: AppError | None = self.read_error or (self.outcome and self.outcome.error)
-        if error is None or isinstance(error, EmailExists):
+        if error is None:
             return []
         if not error.details:
             return [("", error.message)]
