@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -93,8 +94,9 @@ def instance_secret_key(folder: str) -> str:
     """A random key kept in the instance folder, made on first use.
 
     Development gets a working key with nothing to configure, and never one that anybody
-    else knows: there is no hard-coded fallback to forge sessions with. Created by linking a
-    complete file into place, so concurrent first starts agree on one key.
+    else knows: there is no hard-coded fallback to forge sessions with. The file is written
+    whole under another name and then linked into place, so concurrent first starts agree on
+    one key and nobody reads a half-written file.
     """
     path = os.path.join(folder, "secret_key")
     os.makedirs(folder, exist_ok=True)
@@ -104,10 +106,20 @@ def instance_secret_key(folder: str) -> str:
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_hex(32))
         try:
-            os.link(staging, path)  # fails if another process got there first: use theirs
+            os.link(staging, path)
         except FileExistsError:
-            pass
+            pass  # another process got there first: use theirs
+        except OSError:
+            # A file system without hard links: an exclusive create is the next best thing.
+            with contextlib.suppress(FileExistsError):
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "w") as file:
+                    file.write(secrets.token_hex(32))
         finally:
-            os.unlink(staging)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staging)
     with open(path, encoding="ascii") as file:
-        return file.read().strip()
+        key = file.read().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable key: delete it to have a new one made")
+    return key

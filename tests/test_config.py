@@ -62,3 +62,23 @@ def test_gunicorn_serves_as_production_unless_told_otherwise(
     monkeypatch.setenv("LATEPOINT_ENV", "staging")
     runpy.run_path(str(config_file))
     assert os.environ["LATEPOINT_ENV"] == "staging"
+
+
+def test_an_empty_key_file_is_refused_clearly(tmp_path: Path) -> None:
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    (folder / "secret_key").write_text("\n")
+    with pytest.raises(RuntimeError, match="holds no usable key: delete it"):
+        instance_secret_key(str(folder))
+
+
+def test_without_hard_links_the_key_is_still_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(source: str, target: str) -> None:
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    key = instance_secret_key(str(tmp_path / "instance"))
+    assert len(key) == 64
+    assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == ["secret_key"]
