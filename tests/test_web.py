@@ -21,7 +21,7 @@ from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer, CustomFieldDefinition
 from latepoint_forms.passwords import verify_password
 from latepoint_forms.web.auth import safe_next
-from latepoint_forms.web.registration import EMAIL_USED_BY_GUEST
+from latepoint_forms.web.messages import EMAIL_ON_FILE_REGISTRATION
 
 from .conftest import base_config
 from .web_support import (
@@ -197,8 +197,8 @@ def test_a_guest_email_is_refused_honestly_without_a_sign_in_offer(
 
     assert response.status_code == 422
     html = page(response)
-    assert field_error(html, "email") == EMAIL_USED_BY_GUEST
-    assert "register with another email address" in EMAIL_USED_BY_GUEST
+    assert field_error(html, "email") == EMAIL_ON_FILE_REGISTRATION
+    assert "register with another email address" in EMAIL_ON_FILE_REGISTRATION
     assert 'href="/sign-in?next=/account"' not in html  # that guest cannot sign in
     assert 'value="Zoe.OBrien@Example.com"' in input_tag(html, "email")
     assert 'value="Zoey"' in input_tag(html, "first_name")

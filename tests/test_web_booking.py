@@ -15,7 +15,8 @@ from latepoint_forms.bookings.service import book
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer, CustomFieldDefinition
 from latepoint_forms.passwords import verify_password
-from latepoint_forms.web.booking import EMAIL_USED_BY_GUEST, PRIVATE_WINDOW_SECONDS
+from latepoint_forms.web.booking import PRIVATE_WINDOW_SECONDS
+from latepoint_forms.web.messages import EMAIL_ON_FILE_BOOKING
 
 from .web_support import (
     PASSWORD,
@@ -353,8 +354,8 @@ def test_a_guest_email_gets_an_honest_message_and_no_sign_in_offer(
 
     assert response.status_code == 422
     html = page(response)
-    assert field_error(html, "email") == EMAIL_USED_BY_GUEST
-    assert "book with another email address" in EMAIL_USED_BY_GUEST
+    assert field_error(html, "email") == EMAIL_ON_FILE_BOOKING
+    assert "book with another email address" in EMAIL_ON_FILE_BOOKING
     assert 'value="GRACE@example.com"' in input_tag(html, "email")
     assert 'value="Gracie"' in input_tag(html, "first_name")
     [customer] = rows(app, Customer)

@@ -38,17 +38,11 @@ from .auth import TOO_MANY_ATTEMPTS, current_customer, sign_in
 from .booking_steps import START_FORMAT, Selection, read_selection
 from .custom_fields import load_custom_fields
 from .forms import GuestDetailsForm, SetPasswordForm
+from .messages import EMAIL_KNOWN, EMAIL_ON_FILE_BOOKING
 from .responses import DATABASE_UNAVAILABLE, database_unavailable, private_page, rollback_quietly
 
 DAYS_SHOWN = 14
 BOOKING_LIMIT = "10 per minute"
-EMAIL_KNOWN = "This email is already registered. Sign in to book with your account."
-# A guest's address: nobody can sign in with it, and booking under it would show a stranger's
-# booking page to whoever typed it. Say so, promise no sign-in, keep what was typed.
-EMAIL_USED_BY_GUEST = (
-    "This email was used for an earlier booking. To keep that booking's details private we "
-    "can't use it here: please book with another email address, or contact us."
-)
 SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another time."
 # The session remembers the booking this browser just made, and the guest it created: only
 # this browser may see that confirmation or turn that guest into an account, and only for a
@@ -186,7 +180,7 @@ def _submit(
         assert form is not None
         # Also reached when the address was registered while this form was filled in.
         account = email_status(form.email.data or "") != "guest"
-        form.email.errors = [EMAIL_KNOWN if account else EMAIL_USED_BY_GUEST]
+        form.email.errors = [EMAIL_KNOWN if account else EMAIL_ON_FILE_BOOKING]
         return _render(selection, 422, email_known=account, **context)
     except ValidationFailed as failed:
         # Customer fields (custom fields included), or the time no longer bookable ("start").

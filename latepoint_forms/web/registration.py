@@ -14,16 +14,10 @@ from . import bp
 from .auth import TOO_MANY_ATTEMPTS, sign_in
 from .custom_fields import CustomFieldSet, load_custom_fields
 from .forms import RegistrationForm
+from .messages import EMAIL_ON_FILE_REGISTRATION, EMAIL_REGISTERED
 from .responses import DATABASE_UNAVAILABLE, database_unavailable, rollback_quietly
 
 SIGN_UP_LIMIT = "10 per minute"
-EMAIL_REGISTERED = "This email address is already registered. Sign in to use your account."
-# A record without a password (a guest who booked): its owner cannot sign in, and we cannot
-# hand it to whoever types the address, so say so without promising a way in.
-EMAIL_USED_BY_GUEST = (
-    "This email was used for an earlier booking. To keep that booking's details private we "
-    "can't use it for a new account: please register with another email address, or contact us."
-)
 
 
 def _custom_fields() -> tuple[CustomFieldSet, bool]:
@@ -79,6 +73,8 @@ def register() -> ResponseReturnValue:
         form.form_errors.append(DATABASE_UNAVAILABLE)
         return render_template("register.html", form=form), 503
     if taken_by is not None:
-        form.email.errors = [EMAIL_REGISTERED if taken_by == "account" else EMAIL_USED_BY_GUEST]
+        form.email.errors = [
+            EMAIL_REGISTERED if taken_by == "account" else EMAIL_ON_FILE_REGISTRATION
+        ]
     email_taken = taken_by == "account"  # only an account holder is offered to sign in
     return render_template("register.html", form=form, email_taken=email_taken), 422
