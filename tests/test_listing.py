@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from latepoint_forms import create_app
+from latepoint_forms.api.listing import SEARCH_MAX_LENGTH, SEARCH_PATTERN
+from latepoint_forms.customers import rules
 from latepoint_forms.customers.service import list_customers
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
@@ -145,10 +148,19 @@ def test_status_filter_and_search_together(api: ApiClient) -> None:
         ("per_page=1.5", {"per_page": "Must be a whole number from 1 to 100"}),
         ("status=deleted", {"status": "Must be one of: active, inactive, pending"}),
         ("status=", {"status": "Must be one of: active, inactive, pending"}),
-        ("search=" + "a" * 101, {"search": "Must be at most 100 characters"}),
-        ("search=a%00b", {"search": "Must not contain control characters"}),
+        ("search=" + "a" * 101, {"search": "Search must be at most 100 characters"}),
+        ("search=" + "+" * 101, {"search": "Search must be at most 100 characters"}),  # spaces
+        ("search=a%00b", {"search": "Search must not contain control characters"}),
+        # The rule of free text (rules.clean_text), not a narrower copy of it: C1 controls,
+        # Unicode line/paragraph separators and bidi overrides too, however they are placed.
+        ("search=%C2%85", {"search": "Search must not contain control characters"}),
+        ("search=%E2%80%A8", {"search": "Search must not contain control characters"}),
+        ("search=ann%E2%80%A9", {"search": "Search must not contain control characters"}),
+        ("search=%E2%80%AEnna", {"search": "Search must not contain control characters"}),
+        ("search=%09", {"search": "Search must not contain control characters"}),
         ("page=1&page=2", {"page": "Give this parameter once"}),
         ("statu=pending", {"statu": "Unknown parameter"}),
+        ("locale=user", {"locale": "Unknown parameter"}),  # only "_" names are ignored
         (
             "page=0&per_page=0&status=x",
             {
@@ -163,6 +175,33 @@ def test_invalid_parameters(api: ApiClient, query: str, details: dict[str, str])
     error = assert_error(api.get(f"/customers?{query}"), 422, "validation_failed")
 
     assert error["details"] == details
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", "/wp-json/latepoint-api/v1"])
+def test_parameters_clients_add_on_their_own_are_ignored(api: ApiClient, prefix: str) -> None:
+    """WordPress apiFetch adds _locale=user, jQuery a cache-buster _=<ms>, a page _wpnonce."""
+    create_people(api)
+    client = ApiClient(api.client, api.key, prefix=prefix)
+
+    response = client.get("/customers?search=petrov&_locale=user&_=1764216000000&_wpnonce=ab12")
+
+    assert names(response) == ["Ivan Petrov"]
+
+
+def test_the_documented_search_pattern_is_the_free_text_rule() -> None:
+    """The OpenAPI pattern describes rules.clean_text exactly (over the BMP), so neither a
+    fuzzer nor a client reading the document is told something the API does not do."""
+    pattern = re.compile(SEARCH_PATTERN)
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # a lone surrogate cannot arrive in a decoded URL
+        char = chr(code)
+        try:
+            rules.clean_text(f"a{char}a", label="Search", max_length=SEARCH_MAX_LENGTH)
+            accepted = True
+        except rules.RuleError:
+            accepted = False
+        assert bool(pattern.fullmatch(f"a{char}a")) == accepted, hex(code)
 
 
 def test_a_search_of_100_characters_is_accepted(api: ApiClient) -> None:

@@ -2,10 +2,17 @@
 
 Query parameters, each given at most once, and no others: ``page`` (1 to ``MAX_PAGE``, default 1),
 ``per_page`` (1 to ``MAX_PER_PAGE``, default ``DEFAULT_PER_PAGE``), ``search`` (up to
-``SEARCH_MAX_LENGTH`` characters, no control characters; blank means no filter; matches part
-of the name, email, phone or customer code, ignoring case and accents) and ``status``. Any
-invalid parameter is a 422 ``validation_failed`` with one message per parameter. A page past
-the last one is empty, not an error: the ``meta`` says how many pages there are.
+``SEARCH_MAX_LENGTH`` characters, free text by ``rules.clean_text``: no control characters;
+blank means no filter; matches part of the name, email, phone or customer code, ignoring case
+and accents) and ``status``. Any invalid parameter is a 422 ``validation_failed`` with one
+message per parameter. A page past the last one is empty, not an error: the ``meta`` says how
+many pages there are.
+
+Parameters whose name starts with ``_`` are ignored: clients add them to every request
+without being asked (WordPress ``apiFetch`` adds ``_locale=user``, jQuery's cache-buster
+``_=<timestamp>``, a WordPress nonce ``_wpnonce``), and SPEC section 3 wants a LatePoint widget
+to work unchanged under ``/wp-json``. None of ours starts with ``_``, so a typo of a real
+parameter (``statu=``) is still refused.
 """
 
 from __future__ import annotations
@@ -28,11 +35,14 @@ MAX_PER_PAGE = 100
 # Far beyond any real list; keeps OFFSET inside 64 bits on every database.
 MAX_PAGE = 1_000_000
 SEARCH_MAX_LENGTH = 100
-# Control characters (NUL included, which PostgreSQL refuses in any string).
-SEARCH_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-_SEARCH_RE = re.compile(r"[\x00-\x1f\x7f]")
+# For the OpenAPI document only (the check is ``rules.clean_text``): the characters free text
+# refuses, i.e. C0/C1 controls, line and paragraph separators and bidi controls.
+# tests/test_listing.py holds this to the rule, character by character.
+SEARCH_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$"
 _INTEGER_RE = re.compile(r"[0-9]{1,7}")
 PARAMETERS = ("page", "per_page", "search", "status")
+# Names clients add on their own (see the module docstring): ignored, not refused.
+IGNORED_PREFIX = "_"
 
 
 def _single(name: str, errors: dict[str, str]) -> str | None:
@@ -57,14 +67,15 @@ def _search(errors: dict[str, str]) -> str | None:
     raw = _single("search", errors)
     if raw is None:
         return None
-    # Counted as sent: a term of 101 spaces is too long, not "no filter".
-    if len(raw) > SEARCH_MAX_LENGTH:
-        errors["search"] = f"Must be at most {SEARCH_MAX_LENGTH} characters"
+    try:
+        # Counted as sent too (as the document's maxLength says): a term of 101 spaces is too
+        # long, not "no filter".
+        if len(raw) > SEARCH_MAX_LENGTH:
+            raise rules.RuleError(f"Search must be at most {SEARCH_MAX_LENGTH} characters")
+        return rules.clean_text(raw, label="Search", max_length=SEARCH_MAX_LENGTH) or None
+    except rules.RuleError as exc:
+        errors["search"] = exc.message
         return None
-    if _SEARCH_RE.search(raw):
-        errors["search"] = "Must not contain control characters"
-        return None
-    return raw.strip() or None
 
 
 def _status(errors: dict[str, str]) -> str | None:
@@ -79,9 +90,12 @@ def _status(errors: dict[str, str]) -> str | None:
 @require_key("customers:read")
 def list_() -> ResponseReturnValue:
     # An unknown parameter is refused, not ignored: "?statu=pending" must not quietly
-    # list everyone (as an unknown field of a body is an error, SPEC section 2).
+    # list everyone (as an unknown field of a body is an error, SPEC section 2). Names
+    # starting with "_" are the clients' own (module docstring) and are ignored.
     errors = {
-        str(name)[:100]: "Unknown parameter" for name in request.args if name not in PARAMETERS
+        str(name)[:100]: "Unknown parameter"
+        for name in request.args
+        if name not in PARAMETERS and not name.startswith(IGNORED_PREFIX)
     }
     page = _integer("page", errors, 1, MAX_PAGE)
     per_page = _integer("per_page", errors, DEFAULT_PER_PAGE, MAX_PER_PAGE)

@@ -202,7 +202,8 @@ def _list_operation(customer: dict[str, Any]) -> dict[str, Any]:
         "operationId": "listCustomers",
         "summary": "List customers, newest first, a page at a time",
         "description": "Each parameter at most once; an unknown parameter is a 422 (a typo "
-        "must not quietly widen the list).",
+        "must not quietly widen the list). Parameters whose name starts with `_` (`_locale`, "
+        "`_wpnonce`, a cache-buster `_`) are ignored: WordPress and jQuery clients add them.",
         "security": [{"ApiKey": []}],
         "parameters": [
             query(
