@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from latepoint_forms import create_app
 from latepoint_forms.api.listing import SEARCH_MAX_LENGTH, SEARCH_PATTERN
+from latepoint_forms.config import database_url
 from latepoint_forms.customers import rules
 from latepoint_forms.customers.service import list_customers
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
+from latepoint_forms.models.customer import fold_for_search
 
-from .conftest import ApiClient, base_config
+from .conftest import BACKENDS, ApiClient, base_config
 from .test_api import assert_error
 from .test_openapi import conforms
 
@@ -100,6 +106,14 @@ def test_empty_list(api: ApiClient) -> None:
         ("小明", ["王小明 Straße"]),
         ("o'brien", ["Anne-Marie O'Brien"]),
         ("+44207946", ["Anne-Marie O'Brien"]),  # phone as stored (E.164)
+        ("lukasz", ["Zoë Łukasz"]),  # Ł is no L plus a mark: transliterated
+        # A phone as people write it: separators dropped, national trunk 0 / 00 prefix.
+        ("+44 20 7946", ["Anne-Marie O'Brien"]),
+        ("020 7946 0958", ["Anne-Marie O'Brien"]),
+        ("(020) 7946-0958", ["Anne-Marie O'Brien"]),
+        ("0044 20 7946.0958", ["Anne-Marie O'Brien"]),
+        ("7946 0958", ["Anne-Marie O'Brien"]),
+        ("020 7946 0959", []),
         ("EXAMPLE.ORG", ["José María Núñez"]),
         ("john_doe", ["John Doe"]),  # "_" is not a wildcard
         ("%", []),  # nor is "%"
@@ -119,6 +133,30 @@ def test_search(api: ApiClient, search: str, expected: list[str] | str) -> None:
 
     assert names(response) == expected
     assert response.get_json()["meta"]["total"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name", "term"),
+    [
+        ("Søren", "Kierkegård", "soren kierkegard"),
+        ("Ødegaard", "Lærke", "odegaard laerke"),
+        ("Đorđe", "Đoković", "dorde dokovic"),
+        ("Þórunn", "Guðmundsdóttir", "thorunn gudmundsdottir"),
+        ("Œdipe", "Ærø", "oedipe aero"),
+        ("Iğdır", "Paßmann", "igdir passmann"),
+        ("Ħamrun", "Ŧeo", "hamrun teo"),
+    ],
+)
+def test_search_transliterates_letters_nfkd_keeps_whole(
+    api: ApiClient, first_name: str, last_name: str, term: str
+) -> None:
+    created = api.post("/customers", {"first_name": first_name, "last_name": last_name})
+    assert created.status_code == 201, created.get_json()
+    api.post("/customers", {"first_name": "Other", "last_name": "Person"})
+    full_name = f"{first_name} {last_name}"
+
+    assert names(api.get(f"/customers?search={term.replace(' ', '+')}")) == [full_name]
+    assert names(api.get(f"/customers?search={term.upper().replace(' ', '+')}")) == [full_name]
 
 
 def test_search_by_customer_code(api: ApiClient) -> None:
@@ -262,3 +300,83 @@ def test_migration_fills_search_text_of_existing_rows(tmp_path: Path) -> None:
         assert customers[0].search_text == "zoe strasse\x1fzoe@example.com\x1fcus-aaaaa-bbbbb"
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database of its own (a fresh PostgreSQL one, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    admin_url = database_url(os.environ.get("TEST_DATABASE_URL"))
+    if not admin_url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    name = f"lpf_migration_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migration_0004_refolds_search_text_of_every_row(unmigrated_url: str) -> None:
+    """Rows stored under 0003's folding ("søren") are found as "soren" after 0004, however
+    many batches they take; a downgrade puts 0003's folding back."""
+    app = create_app(base_config(unmigrated_url))
+    rows = 1201  # more than two of the migration's batches of 500
+    with app.app_context():
+        upgrade(revision="0003_import_fingerprint")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (uuid, customer_code, first_name, last_name, email,"
+                    " status, custom_fields, is_guest, source, created_at, updated_at,"
+                    " search_text) VALUES (:uuid, :code, 'Søren', 'Łukasz', NULL, 'active',"
+                    " '{}', false, 'api', '2026-01-01 00:00:00', '2026-01-01 00:00:00',"
+                    " :text)"
+                ),
+                [
+                    {
+                        "uuid": f"u-{i}",
+                        "code": f"CUS-{i:05d}-AAAAA",
+                        "text": f"søren łukasz\x1fcus-{i:05d}-aaaaa",  # 0003's folding
+                    }
+                    for i in range(rows)
+                ],
+            )
+        assert list_customers(1, 1, search="soren")[1] == 0  # the defect, before 0004
+        db.session.remove()
+
+        upgrade()
+        found, total = list_customers(1, 5, search="soren lukasz")
+        assert total == rows
+        assert found[0].search_text == f"soren lukasz\x1fcus-{rows - 1:05d}-aaaaa"
+        db.session.remove()
+
+        downgrade(revision="0003_import_fingerprint")
+        with db.engine.connect() as conn:
+            texts = set(conn.execute(sa.text("SELECT search_text FROM customers")).scalars())
+        assert len(texts) == rows
+        assert "søren łukasz\x1fcus-00000-aaaaa" in texts
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_migration_0004_folds_as_the_model_does() -> None:
+    """0004 holds a frozen copy of fold_for_search. If this fails, the model's folding has
+    changed: stored search_text needs a new migration that recomputes it (and this test
+    pointed at that migration)."""
+    path = Path(__file__).parent.parent / "migrations/versions/0004_search_text_refold.py"
+    spec = importlib.util.spec_from_file_location("migration_0004", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    for code in range(0x3000):
+        if not 0xD800 <= code <= 0xDFFF:
+            assert migration._fold_0004(chr(code)) == fold_for_search(chr(code)), hex(code)

@@ -4,9 +4,9 @@ Query parameters, each given at most once, and no others: ``page`` (1 to ``MAX_P
 ``per_page`` (1 to ``MAX_PER_PAGE``, default ``DEFAULT_PER_PAGE``), ``search`` (up to
 ``SEARCH_MAX_LENGTH`` characters, free text by ``rules.clean_text``: no control characters;
 blank means no filter; matches part of the name, email, phone or customer code, ignoring case
-and accents) and ``status``. Any invalid parameter is a 422 ``validation_failed`` with one
-message per parameter. A page past the last one is empty, not an error: the ``meta`` says how
-many pages there are.
+and accents, a phone also as written: see ``models.customer.search_terms``) and ``status``.
+Any invalid parameter is a 422 ``validation_failed`` with one message per parameter. A page
+past the last one is empty, not an error: the ``meta`` says how many pages there are.
 
 Parameters whose name starts with ``_`` are ignored: clients add them to every request
 without being asked (WordPress ``apiFetch`` adds ``_locale=user``, jQuery's cache-buster

@@ -224,8 +224,9 @@ def _list_operation(customer: dict[str, Any]) -> dict[str, Any]:
             query(
                 "search",
                 {"type": "string", "maxLength": SEARCH_MAX_LENGTH, "pattern": SEARCH_PATTERN},
-                "Part of the name, email, phone (as stored, E.164) or customer code; case "
-                "and accents are ignored",
+                "Part of the name, email, phone or customer code; case and accents are "
+                "ignored (`soren` finds `Søren`). A phone may be written as people do: "
+                "`+44 20 7946`, `020 7946 0958` find `+442079460958`",
             ),
             query("status", {"type": "string", "enum": list(STATUSES)}, "Only this status"),
         ],

@@ -16,14 +16,14 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..codes import readable_code
 from ..extensions import db
 from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
-from ..models.customer import fold_for_search
+from ..models.customer import search_terms
 from ..passwords import hash_password
 from .custom_fields import active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
@@ -166,7 +166,9 @@ def list_customers(
     if status is not None:
         conditions.append(Customer.status == status)
     if search:
-        conditions.append(Customer.search_text.like(_like_pattern(fold_for_search(search)), "\\"))
+        # Any of the term's forms (a phone number is also tried as E.164 digits).
+        patterns = [_like_pattern(term) for term in search_terms(search)]
+        conditions.append(or_(*(Customer.search_text.like(p, "\\") for p in patterns)))
     total = db.session.execute(
         select(func.count()).select_from(Customer).where(*conditions)
     ).scalar_one()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid as uuid_module
 from datetime import date, datetime
@@ -34,11 +35,60 @@ def _new_uuid() -> str:
 SEARCH_FIELD_SEPARATOR = "\x1f"
 
 
+# Latin letters that are not a base letter plus a mark, so NFKD leaves them whole, mapped to
+# what people type on a keyboard without them ("soren" finds "Søren", "lukasz" "Łukasz").
+# Lower case only: the text is case-folded first (ß is folded to "ss" by casefold itself).
+# Changing this table changes stored search_text: add a migration that recomputes it (0004).
+SEARCH_TRANSLITERATION = str.maketrans(
+    {
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+        "ı": "i",
+        "ħ": "h",
+        "ŧ": "t",
+    }
+)
+
+
 def fold_for_search(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` (``Zoë`` -> ``zoe``, ``Straße`` ->
-    ``strasse``), computed in Python so both databases compare the same strings."""
+    ``strasse``, ``Søren Łukasz`` -> ``soren lukasz``), computed in Python so both databases
+    compare the same strings."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.translate(SEARCH_TRANSLITERATION).casefold()
+
+
+# A term made only of digits and the separators people write phone numbers with, "+" first.
+_PHONE_TERM_RE = re.compile(r"\+?[0-9 ().-]*[0-9][0-9 ().-]*")
+_PHONE_SEPARATORS = str.maketrans("", "", " ().-")
+
+
+def search_terms(text: str) -> list[str]:
+    """The folded forms of a search term that ``search_text`` is matched against (any one).
+
+    Phones are stored in E.164 only (``+442079460958``), so a term that looks like a phone
+    number also matches without its separators (``+44 20 7946`` -> ``+44207946``). Heuristic
+    for national forms: a leading ``00`` is the international prefix (``0044 20`` -> ``+4420``);
+    a single leading ``0`` is the trunk prefix most countries use, which E.164 drops
+    (``020 7946 0958`` -> ``2079460958``). The term as typed is always tried too, so a customer
+    code or email with digits and dashes is still found.
+    """
+    folded = fold_for_search(text)
+    terms = [folded]
+    if _PHONE_TERM_RE.fullmatch(folded):
+        digits = folded.translate(_PHONE_SEPARATORS)
+        terms.append(digits)
+        if digits.startswith("00") and len(digits) > 2:
+            terms.append("+" + digits[2:])
+        elif digits.startswith("0") and len(digits) > 1:
+            terms.append(digits[1:])
+    return list(dict.fromkeys(terms))
 
 
 class Customer(db.Model):
