@@ -256,6 +256,48 @@ def test_a_retry_after_a_crash_part_way_creates_each_item_once(
     assert replay.headers["Idempotent-Replayed"] == "true"
 
 
+def test_a_retry_while_the_batch_is_in_flight(
+    api: ApiClient, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry arrives while the first request is between its items (sent from inside it).
+    PostgreSQL: the key is still locked, so the retry is told 409 idempotency_conflict and the
+    first request finishes alone. SQLite (no advisory locks): the retry runs the items, the
+    fingerprints keep each from being created twice, and both answers name the same people."""
+    real_create = bulk_module.create_customer
+    retries: list[Any] = []
+
+    def create_with_a_retry_in_between(*args: Any, **kwargs: Any) -> Customer:
+        if not retries:
+            retries.append(None)  # one retry, not one per nested item
+            retry_client = ApiClient(api.app.test_client(), api.key)
+            retries[0] = retry_client.post(
+                "/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-6"}
+            )
+        return real_create(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_module, "create_customer", create_with_a_retry_in_between)
+    first = api.post("/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-6"})
+    monkeypatch.setattr(bulk_module, "create_customer", real_create)
+    later = api.post("/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-6"})
+
+    retry = retries[0]
+    assert first.status_code == 200
+    assert first.get_json()["message"] == "4 created, 1 failed"
+    assert customer_count(api.app) == 4
+    assert later.headers["Idempotent-Replayed"] == "true"
+    if database.startswith("postgresql"):
+        assert_error(retry, 409, "idempotency_conflict")
+        assert "Idempotent-Replayed" not in first.headers
+        assert later.get_json() == first.get_json()
+    else:
+        assert retry.status_code == 200
+        ids = [
+            [r.get("customer", {}).get("id") for r in response.get_json()["data"]["results"]]
+            for response in (retry, first, later)
+        ]
+        assert ids[0] == ids[1] == ids[2]
+
+
 def test_the_same_batch_under_a_new_key_gets_email_exists(api: ApiClient) -> None:
     """Only a retry of the same item under the same Idempotency-Key finds its customer; the
     same body under another key is a new request, and a taken email is that item's error."""

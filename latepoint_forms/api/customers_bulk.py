@@ -19,6 +19,23 @@ Idempotency-Key
     now; the response is then stored as usual. Two such retries racing each other both end
     on the unique fingerprint, so each item still exists once.
 
+While a bulk request is in flight (PostgreSQL)
+    The claim's transaction-level advisory lock (api/idempotency.py) ends when the view
+    commits before running the items. So the view then takes a session-level advisory lock
+    on the same (API key, Idempotency-Key) id, on a dedicated connection, and holds it until
+    the request ends (``teardown_request``), after the response is stored. A concurrent retry
+    cannot take the claim's lock meanwhile and gets 409 ``idempotency_conflict``, as for a
+    single create. (In the instant between the two locks a retry can win instead: then the
+    first request is the one answered 409.) Each such request uses a second pooled
+    connection while it runs. On SQLite, with no advisory locks, a concurrent retry runs the
+    items again: the fingerprints keep them from being created twice, and it replays.
+
+Known limit: fingerprints outlive the key
+    The per-item fingerprints stay on the customers after the Idempotency-Key expires (24 h).
+    Reusing a key later with the same body runs the batch again (the key is fresh) but finds
+    every earlier item by its fingerprint and reports it ``created`` with the earlier
+    customer, instead of creating it or answering ``email_exists``. Use a new key per batch.
+
 Rate limit
     A bulk request spends one request of the key's budget, like any other. Counting it as N
     would need Flask-Limiter's ``cost`` on the blueprint-wide shared limit, which is computed
@@ -34,6 +51,8 @@ from typing import Any
 
 from flask import current_app, g, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..customers.bulk import ItemOutcome, create_many
 from ..customers.errors import ValidationFailed
@@ -43,7 +62,7 @@ from ..extensions import db
 from . import bp
 from .auth import require_key
 from .body import read_json_object
-from .idempotency import Claim, idempotent
+from .idempotency import Claim, IdempotencyConflict, advisory_lock_id, idempotent
 from .representation import customer_as_json
 
 MAX_ITEMS = 100
@@ -77,6 +96,42 @@ def _retry_fingerprint(claim: Claim) -> Any:
     return fingerprint
 
 
+def _hold_in_flight_lock(claim: Claim) -> None:
+    """PostgreSQL: hold the key's advisory lock at session level on a connection of its own
+    until the request ends (see the docstring); 409 if another request holds it."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    lock_id = advisory_lock_id(claim.api_key_id, claim.key)
+    connection = db.engine.connect()
+    try:
+        taken = connection.execute(select(func.pg_try_advisory_lock(lock_id))).scalar_one()
+        connection.commit()  # a session-level lock outlives the transaction that took it
+    except BaseException:
+        connection.invalidate()
+        connection.close()
+        raise
+    if not taken:
+        connection.close()
+        raise IdempotencyConflict()
+    g.bulk_in_flight_lock = (connection, lock_id)
+
+
+@bp.teardown_request
+def _release_in_flight_lock(error: BaseException | None) -> None:
+    held = g.pop("bulk_in_flight_lock", None)
+    if held is None:
+        return
+    connection, lock_id = held
+    try:
+        connection.execute(select(func.pg_advisory_unlock(lock_id)))
+        connection.commit()
+    except SQLAlchemyError:
+        # Never hand a connection that may still hold the lock back to the pool.
+        connection.invalidate()
+    finally:
+        connection.close()
+
+
 def _result(outcome: ItemOutcome) -> dict[str, Any]:
     if outcome.customer is not None:
         return {
@@ -99,8 +154,11 @@ def bulk_create() -> ResponseReturnValue:
     items = _items(read_json_object())
     claim: Claim | None = g.get("idempotency_claim")
     # End the claim's read transaction (and release PostgreSQL's advisory lock on the key)
-    # before the items run, each in a transaction of its own.
+    # before the items run, each in a transaction of its own; the key stays locked at
+    # session level until the response is stored (see the docstring).
     db.session.commit()
+    if claim is not None:
+        _hold_in_flight_lock(claim)
     outcomes = create_many(
         items,
         RuleSettings.from_config(current_app.config),

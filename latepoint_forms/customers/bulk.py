@@ -13,6 +13,11 @@ item's own transaction, so running the same items again finds the earlier custom
 creating a second one, even for a row without an email. A dry run remembers what it would
 have created, so a duplicate later in the same batch is judged as the real run would judge it.
 
+Known limit: a fingerprint is kept with its customer for good. The API's bulk fingerprints
+are derived from the Idempotency-Key, which expires after 24 h, but they do not: reusing a
+key later with the same body finds the earlier customers and reports them created (see
+api/customers_bulk.py).
+
 Only the fingerprint makes an item "already present". An item whose email belongs to another
 customer (another person, or the same person registered by another route, which stored no
 fingerprint) is an ``EmailExists`` error, never silently counted as done.
