@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from latepoint_forms.customers import bulk as bulk_module
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Customer
+from latepoint_forms.models import Customer, IdempotencyRecord
 
 from .catalog_fixtures import add_custom_fields, build_catalog
 from .conftest import ApiClient
@@ -310,6 +311,32 @@ def test_the_same_batch_under_a_new_key_gets_email_exists(api: ApiClient) -> Non
     assert results[0]["error"]["code"] == results[3]["error"]["code"] == "email_exists"
     assert results[0]["error"]["details"] == {"email": "This email address is already registered"}
     assert customer_count(api.app) == 6
+
+
+def test_a_key_reused_after_it_expired_is_a_new_request(api: ApiClient) -> None:
+    """The items' fingerprints expire with the key: after 24 h the same key and body run as
+    a new request (as with a new key), not as a report of the old customers as created."""
+    first = api.post("/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-7"})
+    with api.app.app_context():  # a day and an hour later
+        for customer in db.session.execute(select(Customer)).scalars():
+            customer.created_at -= timedelta(hours=25)
+        for record in db.session.execute(select(IdempotencyRecord)).scalars():
+            record.expires_at -= timedelta(hours=25)
+        db.session.commit()
+
+    again = api.post("/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-7"})
+    replay = api.post("/customers/bulk", {"customers": BATCH}, {"Idempotency-Key": "bulk-7"})
+
+    assert first.get_json()["message"] == "4 created, 1 failed"
+    results = again.get_json()["data"]["results"]
+    assert "Idempotent-Replayed" not in again.headers
+    assert [r["status"] for r in results] == ["error", "created", "error", "error", "created"]
+    assert results[0]["error"]["code"] == results[3]["error"]["code"] == "email_exists"
+    old_ids = {r["customer"]["id"] for r in first.get_json()["data"]["results"] if "customer" in r}
+    assert {results[1]["customer"]["id"], results[4]["customer"]["id"]}.isdisjoint(old_ids)
+    assert customer_count(api.app) == 6
+    assert replay.get_json() == again.get_json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
 
 
 def test_the_same_batch_without_a_key_is_a_new_request(api: ApiClient) -> None:

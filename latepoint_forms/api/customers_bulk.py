@@ -30,11 +30,12 @@ While a bulk request is in flight (PostgreSQL)
     connection while it runs. On SQLite, with no advisory locks, a concurrent retry runs the
     items again: the fingerprints keep them from being created twice, and it replays.
 
-Known limit: fingerprints outlive the key
-    The per-item fingerprints stay on the customers after the Idempotency-Key expires (24 h).
-    Reusing a key later with the same body runs the batch again (the key is fresh) but finds
-    every earlier item by its fingerprint and reports it ``created`` with the earlier
-    customer, instead of creating it or answering ``email_exists``. Use a new key per batch.
+Fingerprints expire with the key
+    A customer found by its item fingerprint counts only while younger than the key's
+    ``IDEMPOTENCY_TTL_SECONDS``: its item ran before the response was stored, so once that
+    record has expired, so has the customer's claim to the item. Reusing a key after 24 h
+    with the same body is then a new request (``email_exists`` for a taken email, a new
+    customer otherwise), as with a new key.
 
 Rate limit
     A bulk request spends one request of the key's budget, like any other. Counting it as N
@@ -47,6 +48,7 @@ Rate limit
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g, jsonify
@@ -164,6 +166,7 @@ def bulk_create() -> ResponseReturnValue:
         RuleSettings.from_config(current_app.config),
         source="api",
         fingerprint=_retry_fingerprint(claim) if claim is not None else None,
+        fingerprint_max_age=timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"]),
     )
     results = [_result(outcome) for outcome in outcomes]
     created = sum(1 for result in results if result["status"] == "created")

@@ -13,10 +13,11 @@ item's own transaction, so running the same items again finds the earlier custom
 creating a second one, even for a row without an email. A dry run remembers what it would
 have created, so a duplicate later in the same batch is judged as the real run would judge it.
 
-Known limit: a fingerprint is kept with its customer for good. The API's bulk fingerprints
-are derived from the Idempotency-Key, which expires after 24 h, but they do not: reusing a
-key later with the same body finds the earlier customers and reports them created (see
-api/customers_bulk.py).
+Fingerprints that expire: the API's bulk fingerprints name an item of a request under an
+Idempotency-Key, which is kept 24 h. ``fingerprint_max_age`` makes a customer found by its
+fingerprint count only while younger than that: an older one answered an expired key, so
+the item is run as new (its fingerprint moves to the new customer, in the new customer's
+transaction). The importer's fingerprints name a record and never expire.
 
 Only the fingerprint makes an item "already present". An item whose email belongs to another
 customer (another person, or the same person registered by another route, which stored no
@@ -29,15 +30,16 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import AppError
 from ..extensions import db
 from ..models import Customer
+from ..models.types import utcnow
 from .errors import EmailExists, ValidationFailed
 from .input import CustomerInput, RuleSettings, parse_customer_input
 from .service import (
@@ -98,41 +100,65 @@ def _find_by_fingerprint(fingerprint: str) -> Customer | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
-def _store_fingerprint(fingerprint: str) -> Callable[[Customer], None]:
+def _expired(customer: Customer, max_age: timedelta | None) -> bool:
+    return max_age is not None and customer.created_at <= utcnow() - max_age
+
+
+def _store_fingerprint(fingerprint: str, expired_holder: int | None) -> Callable[[Customer], None]:
     def before_commit(customer: Customer) -> None:
+        if expired_holder is not None:
+            # The expired holder gives the fingerprint up in this same transaction. Only that
+            # row: if another run took the fingerprint meanwhile, ours clashes below.
+            db.session.execute(
+                update(Customer)
+                .where(Customer.id == expired_holder, Customer.import_fingerprint == fingerprint)
+                .values(import_fingerprint=None)
+                .execution_options(synchronize_session=False)
+            )
         customer.import_fingerprint = fingerprint
         db.session.flush()  # a clash is raised here, inside create_customer's transaction
 
     return before_commit
 
 
-def _create(data: CustomerInput, index: int, source: str, fingerprint: str | None) -> ItemOutcome:
+def _create(
+    data: CustomerInput,
+    index: int,
+    source: str,
+    fingerprint: str | None,
+    max_age: timedelta | None = None,
+) -> ItemOutcome:
+    before_commit = None
     if fingerprint is not None:
-        existing = _find_by_fingerprint(fingerprint)
+        holder = _find_by_fingerprint(fingerprint)
+        expired_holder = holder.id if holder is not None and _expired(holder, max_age) else None
         db.session.rollback()  # end the read: each item is a transaction of its own
-        if existing is not None:
-            return ItemOutcome(index, customer=existing, existing=True)
-    before_commit = _store_fingerprint(fingerprint) if fingerprint is not None else None
+        if holder is not None and expired_holder is None:
+            return ItemOutcome(index, customer=holder, existing=True)
+        before_commit = _store_fingerprint(fingerprint, expired_holder)
     try:
         customer = create_customer(data, source=source, before_commit=before_commit)
     except IntegrityError as exc:
         # Another run stored the same fingerprint after our look-up: that one stands.
         if fingerprint is None or violated_unique_column(exc, "customers") != FINGERPRINT_COLUMN:
             raise
-        return _created_meanwhile(index, fingerprint, exc)
+        return _created_meanwhile(index, fingerprint, max_age, exc)
     except (EmailExists, ValidationFailed) as exc:
         # A concurrent run of the same item may have won on the email (or WordPress user)
         # index, which is checked before the fingerprint: then it is that run's customer.
         if fingerprint is None:
             raise
-        return _created_meanwhile(index, fingerprint, exc)
+        return _created_meanwhile(index, fingerprint, max_age, exc)
     return ItemOutcome(index, customer=customer)
 
 
-def _created_meanwhile(index: int, fingerprint: str, error: Exception) -> ItemOutcome:
+def _created_meanwhile(
+    index: int, fingerprint: str, max_age: timedelta | None, error: Exception
+) -> ItemOutcome:
     existing = _find_by_fingerprint(fingerprint)
+    expired = existing is not None and _expired(existing, max_age)
     db.session.rollback()
-    if existing is None:
+    if existing is None or expired:
         raise error
     return ItemOutcome(index, customer=existing, existing=True)
 
@@ -168,10 +194,11 @@ class Batch:
         *,
         source: str,
         fingerprint: Fingerprint | None = None,
+        fingerprint_max_age: timedelta | None = None,
         dry_run: bool = False,
     ) -> None:
         self.settings, self.source, self.dry_run = settings, source, dry_run
-        self.fingerprint = fingerprint
+        self.fingerprint, self.fingerprint_max_age = fingerprint, fingerprint_max_age
         self._memory = _DryRunMemory()
 
     def run(self, index: int, raw: Any) -> ItemOutcome:
@@ -184,7 +211,7 @@ class Batch:
             key = self.fingerprint(index, data) if self.fingerprint is not None else None
             if self.dry_run:
                 return _check(data, index, key, self._memory)
-            return _create(data, index, self.source, key)
+            return _create(data, index, self.source, key, self.fingerprint_max_age)
         except (ValidationFailed, EmailExists) as error:
             db.session.rollback()
             return ItemOutcome(index, error=error)
@@ -196,6 +223,7 @@ def create_many(
     *,
     source: str,
     fingerprint: Fingerprint | None = None,
+    fingerprint_max_age: timedelta | None = None,
     dry_run: bool = False,
 ) -> Iterator[ItemOutcome]:
     """Create each item on its own (see ``Batch.run``); yield one outcome per item, in order.
@@ -203,6 +231,12 @@ def create_many(
     Lazy: a caller streaming many items holds one at a time. An error that is not the
     item's (the database gone) is raised, leaving the items before it committed.
     """
-    batch = Batch(settings, source=source, fingerprint=fingerprint, dry_run=dry_run)
+    batch = Batch(
+        settings,
+        source=source,
+        fingerprint=fingerprint,
+        fingerprint_max_age=fingerprint_max_age,
+        dry_run=dry_run,
+    )
     for index, raw in enumerate(items):
         yield batch.run(index, raw)
