@@ -28,7 +28,8 @@ While a bulk request is in flight (PostgreSQL)
     single create. (In the instant between the two locks a retry can win instead: then the
     first request is the one answered 409.) Each such request uses a second pooled
     connection while it runs. On SQLite, with no advisory locks, a concurrent retry runs the
-    items again: the fingerprints keep them from being created twice, and it replays.
+    items again: the fingerprints keep them from being created twice, and whichever of the
+    two stores its answer second replays the first one's.
 
 Fingerprints expire with the key
     A customer found by its item fingerprint counts only while younger than the key's
