@@ -11,7 +11,6 @@ measured in alternating rounds, so machine noise hits both alike; ratios are wha
 from __future__ import annotations
 
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -31,6 +29,7 @@ from latepoint_forms.config import database_url
 from latepoint_forms.customers.service import new_customer_code
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
+from tests.scratch_db import scratch_postgres_database
 
 ROUNDS = 7
 PER_ROUND = 150
@@ -82,16 +81,8 @@ def database(kind: str) -> Iterator[str]:
         return
     admin_url = database_url(os.environ["TEST_DATABASE_URL"])
     assert admin_url is not None
-    name = f"lpf_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(admin_url, "bench") as url:
+        yield url
 
 
 def timed(operation: Callable[[int], None], start: int, count: int) -> float:

@@ -8,12 +8,10 @@ every table is emptied.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -22,6 +20,8 @@ from latepoint_forms import create_app
 from latepoint_forms.api.keys import create_api_key
 from latepoint_forms.config import database_url
 from latepoint_forms.extensions import db
+
+from .scratch_db import scratch_postgres_database
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -53,18 +53,9 @@ def postgresql_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
         pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"lpf_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_postgres_database(admin_url, "test") as url:
         _migrate(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

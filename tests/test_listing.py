@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from latepoint_forms.models import Customer
 from latepoint_forms.models.customer import fold_for_search
 
 from .conftest import BACKENDS, ApiClient, base_config
+from .scratch_db import scratch_postgres_database
 from .test_api import assert_error
 from .test_openapi import conforms
 
@@ -311,16 +311,8 @@ def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     admin_url = database_url(os.environ.get("TEST_DATABASE_URL"))
     if not admin_url:
         pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"lpf_migration_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(admin_url, "migration") as url:
+        yield url
 
 
 def test_migration_0004_refolds_search_text_of_every_row(unmigrated_url: str) -> None:
