@@ -29,6 +29,7 @@ from latepoint_forms.config import database_url
 from latepoint_forms.customers.service import new_customer_code
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
+from latepoint_forms.unit_of_work import unit_of_work
 from tests.scratch_db import scratch_postgres_database
 
 ROUNDS = 7
@@ -96,7 +97,7 @@ def measure(kind: str, url: str) -> tuple[float, float]:
     # The limiter stays in the path (in memory); its budget is raised so it never refuses.
     config = {"SQLALCHEMY_DATABASE_URI": url, "ENV_NAME": "testing"}
     app: Flask = create_app({**config, "RATE_LIMIT_LIVE": "1000000/minute"})
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         upgrade()
         _, key = create_api_key("bench", ["customers:create"])
         engine = db.engine

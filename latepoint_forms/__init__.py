@@ -9,8 +9,10 @@ from typing import Any
 from flask import Flask
 
 from .config import instance_secret_key, load_config
-from .errors import register_error_handlers
-from .extensions import csrf, db, limiter, migrate
+from .customers.input import RuleSettings
+from .errors import API_PREFIXES, register_error_handlers
+from .extensions import csrf, db, limiter, migrate, tune_sqlite
+from .settings import RULES_EXTENSION_KEY
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -40,6 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"))
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
@@ -50,8 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .web import bp as web_bp
 
     csrf.exempt(api_bp)  # the API authenticates with X-API-Key, never the session cookie
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    app.register_blueprint(api_bp, url_prefix="/wp-json/latepoint-api/v1", name="api_wp")
+    for prefix, name in zip(API_PREFIXES, ("api", "api_wp"), strict=True):
+        app.register_blueprint(api_bp, url_prefix=prefix, name=name)
 
     app.register_blueprint(web_bp)
 
@@ -67,4 +71,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+
+    # The rules' settings, read once: the doors hand them to the services explicitly.
+    app.extensions[RULES_EXTENSION_KEY] = RuleSettings.from_config(app.config)
+
+    from . import unit_of_work
+
+    unit_of_work.install(app)  # last: every view above commits (or rolls back) in one place
     return app

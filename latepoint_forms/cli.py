@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .api.keys import PERMISSIONS, ApiKeyError, create_api_key, list_api_keys, revoke_api_key
+from .unit_of_work import commits
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
 
@@ -26,6 +27,7 @@ def _split(value: str) -> list[str]:
 )
 @click.option("--mode", type=click.Choice(["live", "test"]), default="live", show_default=True)
 @click.option("--origins", default="", help="Comma-separated origins allowed for browser use.")
+@commits
 def create_command(name: str, permissions: str, mode: str, origins: str) -> None:
     """Create a key and print it (alone, on the last line). It is never shown again."""
     try:
@@ -57,6 +59,7 @@ def list_command() -> None:
 
 @api_keys_cli.command("revoke")
 @click.argument("id_or_prefix")
+@commits
 def revoke_command(id_or_prefix: str) -> None:
     """Revoke a key by id, by the 12-character prefix `list` shows, or by the whole key."""
     try:
@@ -70,6 +73,7 @@ idempotency_cli = AppGroup("idempotency", help="Maintain stored Idempotency-Key 
 
 
 @idempotency_cli.command("purge")
+@commits
 def purge_idempotency_command() -> None:
     """Delete Idempotency-Key records older than IDEMPOTENCY_TTL_SECONDS (24 h)."""
     from .api.idempotency import purge_expired

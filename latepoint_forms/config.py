@@ -79,6 +79,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATE_LIMIT_PREFLIGHT": _optional(env, "RATE_LIMIT_PREFLIGHT") or "600/minute",
         # How long an Idempotency-Key and its stored response are kept (SPEC: 24 hours).
         "IDEMPOTENCY_TTL_SECONDS": _int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 60 * 60),
+        # How long a claimed key stays "in flight" without an answer before a retry may take
+        # it over (its request died): longer than any request may run (gunicorn's timeout).
+        "IDEMPOTENCY_LEASE_SECONDS": _int(env, "IDEMPOTENCY_LEASE_SECONDS", 60),
     }
     if (config["SQLALCHEMY_DATABASE_URI"] or "").startswith("postgresql"):
         # Fail fast (503) instead of hanging a worker when the database host is unreachable.

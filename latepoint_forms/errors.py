@@ -7,9 +7,11 @@ The choice is made by path, because a 404 or 405 from routing carries no bluepri
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -110,6 +112,32 @@ def _respond(error: AppError) -> Response | tuple[str, int, dict[str, str]]:
     return html, error.status, error.headers
 
 
+_OUTAGE_PAGE = "outage_page"  # in ``g``: set by ``answer_outage_with``
+
+
+def answer_outage_with(render: Callable[[], ResponseReturnValue]) -> None:
+    """How to answer if the database goes away while this request is served.
+
+    A page holding what a visitor typed registers how to show it again; the database-outage
+    handler below then renders it (``render`` gives its status: 503 for a refused submission)
+    instead of the bare error page, so nothing typed is lost. ``render`` must not touch the
+    database. The last registration wins.
+    """
+    setattr(g, _OUTAGE_PAGE, render)
+
+
+def _unavailable() -> Response | tuple[str, int, dict[str, str]]:
+    render: Callable[[], ResponseReturnValue] | None = g.pop(_OUTAGE_PAGE, None)
+    if render is not None and not is_api_path(request.path):
+        try:
+            response = current_app.make_response(render())
+        except Exception:
+            log.exception("The page for a database outage could not be rendered")
+        else:
+            return response
+    return _respond(ServiceUnavailable())
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError):  # type: ignore[no-untyped-def]
@@ -139,7 +167,7 @@ def register_error_handlers(app: Flask) -> None:
             # The database is down or unreachable: a retry later may well succeed.
             # The driver's message, not str(error): that one lists the statement's parameters.
             log.error("Database unavailable on %s %s: %s", request.method, request.path, error.orig)
-            return _respond(ServiceUnavailable())
+            return _unavailable()
         log.exception("Database error on %s %s", request.method, request.path)
         return _respond(AppError())
 
@@ -147,7 +175,8 @@ def register_error_handlers(app: Flask) -> None:
     def handle_pool_timeout(error: PoolTimeout):  # type: ignore[no-untyped-def]
         # Every pooled connection stayed busy past the pool timeout: overloaded, retry later.
         log.error("No database connection free for %s %s", request.method, request.path)
-        return _respond(ServiceUnavailable())
+        _rollback_quietly()
+        return _unavailable()
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):  # type: ignore[no-untyped-def]

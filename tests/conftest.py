@@ -20,6 +20,7 @@ from latepoint_forms import create_app
 from latepoint_forms.api.keys import create_api_key
 from latepoint_forms.config import database_url
 from latepoint_forms.extensions import db
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .scratch_db import scratch_postgres_database
 
@@ -125,7 +126,7 @@ def make_api_key(app: Flask) -> Callable[..., str]:
         mode: str = "live",
         name: str = "tests",
     ) -> str:
-        with app.app_context():
+        with app.app_context(), unit_of_work():
             _, plaintext = create_api_key(name, list(permissions), mode=mode)
         return plaintext
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from latepoint_forms.api.keys import revoke_api_key
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import ApiClient
 
@@ -352,7 +353,7 @@ def test_missing_or_unknown_key_is_401(client: Any, key: str | None) -> None:
 
 def test_revoked_key_is_401_at_once(api: ApiClient, api_key: str) -> None:
     assert api.post("/customers", BASIC).status_code == 201
-    with api.app.app_context():
+    with api.app.app_context(), unit_of_work():
         revoke_api_key(api_key[:12])
 
     assert_error(api.get("/status"), 401, "unauthorized")

@@ -24,10 +24,11 @@ from latepoint_forms.bookings.service import (
     reserve_booking,
 )
 from latepoint_forms.customers.errors import ValidationFailed
-from latepoint_forms.customers.input import CustomerInput
+from latepoint_forms.customers.input import CustomerInput, RuleSettings
 from latepoint_forms.customers.service import create_customer
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, BookingSlotClaim, Customer
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .catalog_fixtures import NOW, Catalog, build_catalog
 from .conftest import ApiClient
@@ -46,10 +47,16 @@ def ctx(app_context: None, catalog: Catalog) -> Catalog:
     return catalog
 
 
+SETTINGS = RuleSettings()
+
+
 def new_customer(name: str = "Ann") -> int:
-    customer = create_customer(
-        CustomerInput(first_name=name, last_name="Lee", is_guest=True), source="quick_booking"
-    )
+    with unit_of_work():
+        customer = create_customer(
+            CustomerInput(first_name=name, last_name="Lee", is_guest=True),
+            source="quick_booking",
+            settings=SETTINGS,
+        )
     return customer.id
 
 
@@ -260,17 +267,20 @@ def test_cancelling_frees_the_time_and_only_the_owner_may(ctx: Catalog) -> None:
 
 def test_customer_and_booking_are_one_transaction(ctx: Catalog) -> None:
     start = at(TUESDAY, "10:00")
-    booked: list[Booking] = []
 
-    def reserve(customer: Customer) -> None:
-        booked.append(reserve_booking(customer, ctx.haircut, ctx.london, ctx.bob, start, now=NOW))
+    def book_as_guest(guest: CustomerInput) -> tuple[Customer, Booking]:
+        with unit_of_work():
+            customer = create_customer(guest, source="quick_booking", settings=SETTINGS)
+            return customer, reserve_booking(
+                customer, ctx.haircut, ctx.london, ctx.bob, start, now=NOW
+            )
 
     guest = CustomerInput(first_name="Cy", last_name="Lee", email="cy@example.com", is_guest=True)
-    customer = create_customer(guest, source="quick_booking", before_commit=reserve)
-    assert booked[0].customer_id == customer.id
+    customer, booking = book_as_guest(guest)
+    assert booking.customer_id == customer.id
     late = CustomerInput(first_name="Di", last_name="Lee", email="di@example.com", is_guest=True)
     with pytest.raises(SlotTaken):
-        create_customer(late, source="quick_booking", before_commit=reserve)
+        book_as_guest(late)
     # The refused booking took its customer with it.
     emails = db.session.execute(select(Customer.email).order_by(Customer.id)).scalars().all()
     assert emails == ["cy@example.com"]
@@ -305,13 +315,10 @@ def test_any_agent_moves_on_when_its_first_choice_was_taken_meanwhile(
     monkeypatch.setattr(
         booking_service, "_least_busy", lambda agents, start: sorted(agents, key=lambda a: a.id)
     )
-    booked: list[Booking] = []
-
-    def reserve(customer: Customer) -> None:
-        booked.append(reserve_booking(customer, ctx.haircut, ctx.london, None, start, now=NOW))
-
     guest = CustomerInput(first_name="Bea", last_name="Lee", email="bea@example.com")
-    customer = create_customer(guest, source="quick_booking", before_commit=reserve)
+    with unit_of_work():
+        customer = create_customer(guest, source="quick_booking", settings=SETTINGS)
+        booked = [reserve_booking(customer, ctx.haircut, ctx.london, None, start, now=NOW)]
 
     assert booked[0].agent_id != ctx.alice
     assert booked[0].customer_id == customer.id
@@ -364,7 +371,8 @@ def test_concurrent_bookings_of_one_agent_and_time_make_exactly_one(
         with app.app_context():
             barrier.wait()
             try:
-                book(customer_id, service_id, catalog.london, catalog.alice, start, now=NOW)
+                with unit_of_work():
+                    book(customer_id, service_id, catalog.london, catalog.alice, start, now=NOW)
                 outcomes.append("booked")
             except SlotTaken:
                 outcomes.append("taken")

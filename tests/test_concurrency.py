@@ -22,6 +22,7 @@ from latepoint_forms import create_app
 from latepoint_forms.api.keys import create_api_key
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer, IdempotencyRecord
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import base_config, empty_all_tables
 from .servers import Gunicorn, Reply, gunicorn, http
@@ -34,9 +35,10 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 def make_key(database_url: str, mode: str = "live") -> str:
     app = create_app(base_config(database_url))
     with app.app_context():
-        _, plaintext = create_api_key(
-            f"{mode} concurrency", ["customers:create", "customers:read"], mode=mode
-        )
+        with unit_of_work():
+            _, plaintext = create_api_key(
+                f"{mode} concurrency", ["customers:create", "customers:read"], mode=mode
+            )
         db.engine.dispose()
     return plaintext
 

@@ -17,6 +17,7 @@ from latepoint_forms.api.keys import (
 )
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .test_api import BASIC, assert_error
 
@@ -27,7 +28,7 @@ OTHER = "https://evil.example.net"
 @pytest.fixture
 def make_widget_key(app: Flask) -> Callable[..., str]:
     def make(origins: list[str], permissions: tuple[str, ...] = ("customers:create",)) -> str:
-        with app.app_context():
+        with app.app_context(), unit_of_work():
             _, plaintext = create_api_key("widget", list(permissions), allowed_origins=origins)
         return plaintext
 
@@ -78,7 +79,7 @@ def test_preflight_from_an_unlisted_origin_gets_no_cors_headers(
 
 def test_revoked_keys_allow_no_origin(app: Flask, client: Any, make_widget_key: Any) -> None:
     key = make_widget_key([WIDGET])
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         revoke_api_key(key)
 
     assert "Access-Control-Allow-Origin" not in preflight(client, WIDGET).headers

@@ -17,6 +17,7 @@ from latepoint_forms import create_app
 from latepoint_forms.api.keys import create_api_key
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer, IdempotencyRecord
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import base_config, empty_all_tables
 from .servers import TcpProxy, gunicorn, http, through_proxy, upstream_of
@@ -60,7 +61,8 @@ def proxied_app(postgresql_url: str, proxy: TcpProxy) -> Iterator[Flask]:
 
 def make_key(app: Flask) -> str:
     with app.app_context():
-        _, plaintext = create_api_key("faults", ["customers:create", "customers:read"])
+        with unit_of_work():
+            _, plaintext = create_api_key("faults", ["customers:create", "customers:read"])
         db.session.remove()
         db.engine.dispose()  # close, not leave to the garbage collector
     return plaintext

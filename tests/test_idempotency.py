@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,11 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from latepoint_forms.api.idempotency import advisory_lock_id
 from latepoint_forms.extensions import db
 from latepoint_forms.models import ApiKey, Customer, IdempotencyRecord
 from latepoint_forms.models.types import utcnow
@@ -252,23 +252,54 @@ def test_purge_command_deletes_expired_records(api: ApiClient, runner: Any) -> N
     assert count(api.app, IdempotencyRecord) == 0
 
 
-@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
-def test_request_in_flight_elsewhere_gets_409(api: ApiClient) -> None:
-    """A request holding the key's lock (as an in-flight one does) makes a retry 409 at once."""
-    key = "in-flight-1"
-    with api.app.app_context():
+def _claim_in_flight(app: Flask, key: str, claimed_at: Any) -> None:
+    """A record as a request in flight leaves it: claimed, no answer yet."""
+    with app.app_context():
         api_key_id = db.session.execute(select(ApiKey.id)).scalar_one()
-        engine = sa.create_engine(db.engine.url)
-    try:
-        with engine.connect() as conn, conn.begin():
-            conn.execute(select(func.pg_advisory_xact_lock(advisory_lock_id(api_key_id, key))))
-            response = api.post("/customers", NO_EMAIL, key_header(key))
-            assert_error(response, 409, "idempotency_conflict")
-            assert count(api.app, Customer) == 0
-        # The other transaction ended: the key is free again.
-        assert api.post("/customers", NO_EMAIL, key_header(key)).status_code == 201
-    finally:
-        engine.dispose()
+        db.session.add(
+            IdempotencyRecord(
+                api_key_id=api_key_id,
+                key=key,
+                fingerprint=fingerprint_of(NO_EMAIL),
+                response_status=None,
+                created_at=claimed_at,
+                expires_at=claimed_at + timedelta(hours=24),
+            )
+        )
+        db.session.commit()
+
+
+def fingerprint_of(body: dict[str, Any]) -> str:
+    """The fingerprint ``ApiClient.post`` sends for ``body`` (the same serialisation)."""
+    digest = hashlib.sha256(b"POST /customers\n")
+    digest.update(json.dumps(body).encode())
+    return digest.hexdigest()
+
+
+def test_request_in_flight_elsewhere_gets_409(api: ApiClient) -> None:
+    """A claim committed by a request still running makes a retry 409 at once, on SQLite and
+    PostgreSQL alike."""
+    _claim_in_flight(api.app, "in-flight-1", utcnow())
+
+    response = api.post("/customers", NO_EMAIL, key_header("in-flight-1"))
+
+    assert_error(response, 409, "idempotency_conflict")
+    assert count(api.app, Customer) == 0
+
+
+def test_a_claim_past_its_lease_is_taken_over(api: ApiClient) -> None:
+    """The request that claimed the key died (no answer after the lease): a retry runs."""
+    lease = api.app.config["IDEMPOTENCY_LEASE_SECONDS"]
+    _claim_in_flight(api.app, "abandoned", utcnow() - timedelta(seconds=lease + 1))
+
+    response = api.post("/customers", NO_EMAIL, key_header("abandoned"))
+    replay = api.post("/customers", NO_EMAIL, key_header("abandoned"))
+
+    assert response.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == response.get_json()
+    assert count(api.app, Customer) == 1
+    assert count(api.app, IdempotencyRecord) == 1
 
 
 def race_retries(app: Flask, headers: dict[str, str], racers: int = 8) -> None:

@@ -15,6 +15,7 @@ from latepoint_forms import create_app
 from latepoint_forms.api.keys import create_api_key, hash_key, revoke_api_key
 from latepoint_forms.extensions import db, limiter
 from latepoint_forms.models import Customer
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import ApiClient, base_config
 from .test_api import assert_error
@@ -123,7 +124,7 @@ def test_requests_without_a_key_and_with_a_wrong_one_share_one_budget(client: An
 
 
 def test_a_revoked_key_spends_the_address_budget(app: Flask, client: Any) -> None:
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         key, plaintext = create_api_key("gone", ["customers:read"])
         revoke_api_key(str(key.id))
     headers = {"X-API-Key": plaintext}
@@ -152,7 +153,7 @@ def test_preflights_have_their_own_budget_per_address(app: Flask, client: Any) -
     anonymous budget: others' failed attempts from one address (NAT, a proxy) must not
     block a widget's preflights."""
     origin = "https://shop.example.com"
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         create_api_key("widget", ["customers:create"], allowed_origins=[origin])
 
     def preflight(address: str) -> Any:

@@ -15,6 +15,7 @@ from latepoint_forms.customers.input import CustomerInput, RuleSettings, parse_c
 from latepoint_forms.customers.service import create_customer, validate_customer
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
+from latepoint_forms.unit_of_work import unit_of_work
 
 SETTINGS = RuleSettings()
 
@@ -31,7 +32,9 @@ def count(app: Flask) -> int:
 
 @pytest.mark.usefixtures("app_context")
 def test_create_stores_generated_fields() -> None:
-    customer = create_customer(person(), source="web_form", password="a long passphrase")
+    customer = create_customer(
+        person(), source="web_form", settings=SETTINGS, password="a long passphrase"
+    )
 
     assert customer.id is not None
     assert len(customer.uuid) == 36
@@ -46,7 +49,9 @@ def test_create_stores_generated_fields() -> None:
 @pytest.mark.usefixtures("app_context")
 def test_customer_codes_are_unique() -> None:
     codes = {
-        create_customer(person(email=f"p{i}@example.com"), source="api").customer_code
+        create_customer(
+            person(email=f"p{i}@example.com"), source="api", settings=SETTINGS
+        ).customer_code
         for i in range(30)
     }
     assert len(codes) == 30
@@ -55,29 +60,30 @@ def test_customer_codes_are_unique() -> None:
 @pytest.mark.usefixtures("app_context")
 def test_unknown_source_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown source"):
-        create_customer(person(), source="fax")
+        create_customer(person(), source="fax", settings=SETTINGS)
 
 
 @pytest.mark.usefixtures("app_context")
 def test_the_unique_index_decides_duplicates_not_a_pre_check() -> None:
     # The service has no "does it exist?" query before inserting: the second insert reaches
     # the database, which refuses it, and the refusal becomes EmailExists.
-    create_customer(person(), source="api")
+    with unit_of_work():
+        create_customer(person(), source="api", settings=SETTINGS)
 
     with pytest.raises(EmailExists):
-        create_customer(person(email="ANN@example.com"), source="api")
-    # The session is usable afterwards (the failed transaction was rolled back).
-    create_customer(person(email="other@example.com"), source="api")
+        create_customer(person(email="ANN@example.com"), source="api", settings=SETTINGS)
+    # The session is usable afterwards (the refused unit of work was rolled back).
+    create_customer(person(email="other@example.com"), source="api", settings=SETTINGS)
     assert db.session.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
 
 
 @pytest.mark.usefixtures("app_context")
 def test_validate_customer_reports_duplicates_without_storing() -> None:
-    create_customer(person(), source="api")
+    create_customer(person(), source="api", settings=SETTINGS)
     with pytest.raises(EmailExists):
-        validate_customer(person())
+        validate_customer(person(), SETTINGS)
     with pytest.raises(ValidationFailed):
-        validate_customer(person(email=None, custom_fields={"nope": 1}))
+        validate_customer(person(email=None, custom_fields={"nope": 1}), SETTINGS)
 
 
 def test_concurrent_creates_with_one_email_make_one_customer(app: Flask) -> None:
@@ -92,7 +98,8 @@ def test_concurrent_creates_with_one_email_make_one_customer(app: Flask) -> None
             data = person(email=email)
             barrier.wait(timeout=10)
             try:
-                create_customer(data, source="api")
+                with unit_of_work():
+                    create_customer(data, source="api", settings=SETTINGS)
             except EmailExists:
                 return "duplicate"
             return "created"

@@ -20,6 +20,7 @@ from latepoint_forms.customers import rules
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer, CustomFieldDefinition
 from latepoint_forms.passwords import verify_password
+from latepoint_forms.unit_of_work import unit_of_work
 from latepoint_forms.web.auth import safe_next
 from latepoint_forms.web.messages import EMAIL_ON_FILE_REGISTRATION
 
@@ -426,7 +427,7 @@ def test_a_customer_sees_and_cancels_only_their_own_bookings(
     catalog = build_web_catalog(app)
     ada = make_customer(app)
     bea = make_customer(app, first_name="Bea", email="bea@example.com")
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         adas = book(ada, catalog.service, catalog.location, None, catalog.start(hour=10))
         beas = book(bea, catalog.service, catalog.location, None, catalog.start(hour=11))
 
@@ -452,7 +453,7 @@ def test_a_customer_sees_and_cancels_only_their_own_bookings(
 def test_cancelling_needs_a_signed_in_owner_and_a_token(app: Flask, client: FlaskClient) -> None:
     catalog = build_web_catalog(app)
     ada = make_customer(app)
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         booking = book(ada, catalog.service, catalog.location, None, catalog.start())
 
     token = csrf_token(client, "/sign-in")

@@ -18,6 +18,7 @@ from latepoint_forms.customers.rules import RuleError
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
 from latepoint_forms.passwords import verify_password
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .web_support import PASSWORD, make_customer
 
@@ -52,7 +53,7 @@ def test_passwords_that_fail(password: str, message: str) -> None:
 
 def test_setting_a_password_turns_a_guest_into_an_account_holder(app: Flask) -> None:
     guest_id = make_customer(app, password=None, is_guest=True)
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         customer = set_password(guest_id, "a brand new password")
         assert customer.is_guest is False
     with app.app_context():

@@ -15,6 +15,7 @@ from latepoint_forms.bookings.service import book
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer, CustomFieldDefinition
 from latepoint_forms.passwords import verify_password
+from latepoint_forms.unit_of_work import unit_of_work
 from latepoint_forms.web.booking import PRIVATE_WINDOW_SECONDS
 from latepoint_forms.web.messages import EMAIL_ON_FILE_BOOKING
 
@@ -235,7 +236,7 @@ def test_a_time_taken_while_typing_keeps_the_details(
     path = catalog.book_path(start)
     token = csrf_token(client, path)
     someone = make_customer(app, email="someone@example.com")
-    with app.app_context():  # both agents get booked at that time
+    with app.app_context(), unit_of_work():  # both agents get booked at that time
         book(someone, catalog.service, catalog.location, catalog.agents[0], start)
         book(someone, catalog.service, catalog.location, catalog.agents[1], start)
 

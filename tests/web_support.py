@@ -16,6 +16,7 @@ from latepoint_forms.customers.input import RuleSettings, parse_customer_input
 from latepoint_forms.customers.service import create_customer
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Agent, AgentOffer, Location, Service
+from latepoint_forms.unit_of_work import unit_of_work
 
 PASSWORD = "correct horse battery"
 ALL_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -89,9 +90,10 @@ def build_web_catalog(app: Flask) -> WebCatalog:
 
 def make_customer(app: Flask, password: str | None = PASSWORD, **fields: Any) -> int:
     raw = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", **fields}
-    with app.app_context():
-        data = parse_customer_input(raw, RuleSettings.from_config(app.config))
-        return create_customer(data, source="web_form", password=password).id
+    with app.app_context(), unit_of_work():
+        settings = RuleSettings.from_config(app.config)
+        data = parse_customer_input(raw, settings)
+        return create_customer(data, source="web_form", settings=settings, password=password).id
 
 
 def sign_in(client: FlaskClient, email: str = "ada@example.com", password: str = PASSWORD) -> Any:

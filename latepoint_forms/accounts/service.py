@@ -1,6 +1,6 @@
 """Customer accounts: the password rule, setting a password, checking credentials.
 
-Transactions: this layer owns them; ``set_password`` commits before it returns.
+Transactions: this layer adds and flushes; the caller's unit of work commits.
 The password rule lives here once; the web forms take their HTML limits from these constants.
 """
 
@@ -40,16 +40,12 @@ def check_password(password: str) -> str:
 
 
 def set_password(customer_id: int, password: str) -> Customer:
-    """Hash and store a password; a guest who sets one becomes an account holder. Commits."""
+    """Hash and store a password; a guest who sets one becomes an account holder."""
     check_password(password)
     customer = get_customer(customer_id)
-    try:
-        customer.password_hash = hash_password(password)
-        customer.is_guest = False
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    customer.password_hash = hash_password(password)
+    customer.is_guest = False
+    db.session.flush()
     return customer
 
 

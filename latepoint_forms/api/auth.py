@@ -9,18 +9,30 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from ..errors import InsufficientPermissions, Unauthorized
-from .keys import ActiveKey, find_active_key
+from .keys import ActiveKey, active_key, note_key_used
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_KEY = "api_key"  # in ``g``; read through ``current_key``
+
+
 def authenticate() -> ActiveKey:
-    """The request's active key, or ``Unauthorized``; also set as ``g.api_key``."""
+    """The request's active key (its use noted), or ``Unauthorized``."""
     plaintext = request.headers.get("X-API-Key", "").strip()
-    key = find_active_key(plaintext) if plaintext else None
+    key = active_key(plaintext) if plaintext else None
     if key is None:
         raise Unauthorized("A valid API key is required in the X-API-Key header")
-    g.api_key = key
+    note_key_used(key)
+    setattr(g, _KEY, key)
+    return key
+
+
+def current_key() -> ActiveKey:
+    """The key ``authenticate`` accepted for this request (views inside ``require_key``)."""
+    key: ActiveKey | None = g.get(_KEY)
+    if key is None:
+        raise RuntimeError("current_key() outside an authenticated request")
     return key
 
 

@@ -7,29 +7,18 @@ single create would give (``validation_failed``, or ``email_exists``: within one
 first item with an email wins, a later one with the same email gets ``email_exists``).
 
 Idempotency-Key
-    Each item commits in its own transaction, so the response cannot be committed with the
-    writes as a single create does. Instead the ``@idempotent`` decorator stores the response
-    after the last item (in its own commit), and each item created under a key carries a
-    fingerprint (SHA-256 of the API key, the Idempotency-Key, the request fingerprint and
-    the item's index) in ``customers.import_fingerprint``, a unique column, committed with
-    the item. A retry after the whole request finished replays the stored response. A retry
-    after a crash part-way (no stored response yet) runs the batch again: an item created by
-    the crashed attempt is found by its fingerprint and reported ``created`` with that same
-    customer — never created twice, with or without an email — and the others are created
-    now; the response is then stored as usual. Two such retries racing each other both end
-    on the unique fingerprint, so each item still exists once.
-
-While a bulk request is in flight (PostgreSQL)
-    The claim's transaction-level advisory lock (api/idempotency.py) ends when the view
-    commits before running the items. So the view then takes a session-level advisory lock
-    on the same (API key, Idempotency-Key) id, on a dedicated connection, and holds it until
-    the request ends (``teardown_request``), after the response is stored. A concurrent retry
-    cannot take the claim's lock meanwhile and gets 409 ``idempotency_conflict``, as for a
-    single create. (In the instant between the two locks a retry can win instead: then the
-    first request is the one answered 409.) Each such request uses a second pooled
-    connection while it runs. On SQLite, with no advisory locks, a concurrent retry runs the
-    items again: the fingerprints keep them from being created twice, and whichever of the
-    two stores its answer second replays the first one's.
+    Each item commits on its own (the documented exception of unit_of_work.py), so the
+    response cannot be committed with the writes as a single create does. The key is claimed
+    in flight before the items run, as for every idempotent POST (api/idempotency.py): a
+    concurrent retry gets 409 ``idempotency_conflict`` while the batch runs, on SQLite and
+    PostgreSQL alike. The response is stored with the request's final commit, after the last
+    item. Each item created under a key also carries a fingerprint (SHA-256 of the API key,
+    the Idempotency-Key, the request fingerprint and the item's index) in
+    ``customers.import_fingerprint``, a unique column, committed with the item. A retry after a
+    crash part-way (the claim left in flight, taken over once its lease has passed) runs the
+    batch again: an item created by the crashed attempt is found by its fingerprint and
+    reported ``created`` with that same customer — never created twice, with or without an
+    email — and the others are created now.
 
 Fingerprints expire with the key
     A customer found by its item fingerprint counts only while younger than the key's
@@ -52,20 +41,18 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, g, jsonify
+from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..customers.bulk import ItemOutcome, create_many
 from ..customers.errors import ValidationFailed
-from ..customers.input import CustomerInput, RuleSettings
+from ..customers.input import CustomerInput
 from ..errors import error_envelope
-from ..extensions import db
+from ..settings import rule_settings
 from . import bp
 from .auth import require_key
 from .body import read_json_object
-from .idempotency import Claim, IdempotencyConflict, advisory_lock_id, idempotent
+from .idempotency import Claim, current_claim, idempotent
 from .representation import customer_as_json
 
 MAX_ITEMS = 100
@@ -99,42 +86,6 @@ def _retry_fingerprint(claim: Claim) -> Any:
     return fingerprint
 
 
-def _hold_in_flight_lock(claim: Claim) -> None:
-    """PostgreSQL: hold the key's advisory lock at session level on a connection of its own
-    until the request ends (see the docstring); 409 if another request holds it."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    lock_id = advisory_lock_id(claim.api_key_id, claim.key)
-    connection = db.engine.connect()
-    try:
-        taken = connection.execute(select(func.pg_try_advisory_lock(lock_id))).scalar_one()
-        connection.commit()  # a session-level lock outlives the transaction that took it
-    except BaseException:
-        connection.invalidate()
-        connection.close()
-        raise
-    if not taken:
-        connection.close()
-        raise IdempotencyConflict()
-    g.bulk_in_flight_lock = (connection, lock_id)
-
-
-@bp.teardown_request
-def _release_in_flight_lock(error: BaseException | None) -> None:
-    held = g.pop("bulk_in_flight_lock", None)
-    if held is None:
-        return
-    connection, lock_id = held
-    try:
-        connection.execute(select(func.pg_advisory_unlock(lock_id)))
-        connection.commit()
-    except SQLAlchemyError:
-        # Never hand a connection that may still hold the lock back to the pool.
-        connection.invalidate()
-    finally:
-        connection.close()
-
-
 def _result(outcome: ItemOutcome) -> dict[str, Any]:
     if outcome.customer is not None:
         return {
@@ -155,16 +106,10 @@ def _result(outcome: ItemOutcome) -> dict[str, Any]:
 @idempotent
 def bulk_create() -> ResponseReturnValue:
     items = _items(read_json_object())
-    claim: Claim | None = g.get("idempotency_claim")
-    # End the claim's read transaction (and release PostgreSQL's advisory lock on the key)
-    # before the items run, each in a transaction of its own; the key stays locked at
-    # session level until the response is stored (see the docstring).
-    db.session.commit()
-    if claim is not None:
-        _hold_in_flight_lock(claim)
+    claim = current_claim()
     outcomes = create_many(
         items,
-        RuleSettings.from_config(current_app.config),
+        rule_settings(),
         source="api",
         fingerprint=_retry_fingerprint(claim) if claim is not None else None,
         fingerprint_max_age=timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"]),

@@ -7,23 +7,23 @@ Scope and fingerprint
     fingerprint: the stored status, body, ``Location`` and ``Content-Type`` are replayed with
     ``Idempotent-Replayed: true``. Same key, another fingerprint: 422 ``idempotency_key_reused``.
 
-The claim is in the write's transaction
-    The record (with the response to replay) is inserted in the same transaction as the
-    write it guards: ``create_customer(before_commit=ResponseInTransaction(...))`` builds the
-    201 response after the flush and adds the record, and one commit stores both. So a key
-    is never claimed without its customer, nor a customer created without its claim.
+The claim is a row, committed before the request runs
+    The first request with a key inserts its record *in flight* (no response yet) and commits
+    that claim in a step of its own (unit_of_work.commit_step) before the view runs. The
+    unique index on (API key, key) makes it a claim: a concurrent retry's insert fails (on
+    PostgreSQL it waits for the claim's commit; on SQLite for the write lock) and it reads the
+    committed row instead, so it gets 409 ``idempotency_conflict`` while the first request is
+    in flight and the replay once it has finished — the same on both databases, with no
+    advisory locks. The response to replay is written into that record in the request's own
+    transaction, so it commits with the write it answers, or not at all: a key never answers
+    for a customer that was not stored, nor a customer created without its answer.
 
-While the first request is in flight
-    On PostgreSQL a request first takes ``pg_try_advisory_xact_lock`` on (API key, key),
-    held by its transaction until commit or rollback. A concurrent retry that cannot take it
-    gets 409 ``idempotency_conflict`` at once; one that takes it after the first committed
-    reads the committed record and replays it (reads are READ COMMITTED, after the lock).
-    On SQLite writers are serialized by the database lock: a concurrent retry waits for the
-    first writer's commit (the busy timeout) and then loses the race below, so it replays.
-    The lock is an early answer, not the guarantee; the unique index is: when two requests
-    do reach the insert (SQLite; or a lock released early by a rollback), the second insert
-    fails, its whole transaction (customer included) is rolled back, and the committed
-    record is replayed. Exactly one write per key can commit.
+A request that ends without an answer to keep
+    (a 5xx, a 400/413/415) deletes its in-flight claim again, so a retry gets a fresh try.
+    If even that is impossible (the database went away, or the worker died), the claim stays
+    in flight for ``IDEMPOTENCY_LEASE_SECONDS`` (60 s, twice gunicorn's worker timeout), after
+    which a retry takes it over. A request whose claim was taken over that way cannot store
+    its answer (the record is matched on its claim time) and is rolled back with a 409.
 
 What is stored
     2xx responses, and the business outcomes 422 ``validation_failed`` and 409
@@ -33,12 +33,9 @@ What is stored
 
 Expiry
     Records are kept ``IDEMPOTENCY_TTL_SECONDS`` (24 h). An expired record is ignored: the
-    request runs afresh, and the expired record is deleted in the transaction that stores
-    the new one, right before its insert. (Deleting it when the key is read would not do:
-    a 422 or 409 rolls that transaction back, the delete with it, and the old record would
-    then win the unique index and be replayed.) Only a live record is ever replayed, also
-    after a lost race. After each new record up to ``PURGE_BATCH`` expired rows are
-    deleted, and ``flask idempotency purge`` deletes them all (for a cron job).
+    request claims the key afresh, deleting the expired record in the claim's step. Only a
+    live record is ever replayed. Each new claim also deletes up to ``PURGE_BATCH`` other
+    expired rows, and ``flask idempotency purge`` deletes them all (for a cron job).
 """
 
 from __future__ import annotations
@@ -48,13 +45,13 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..customers.errors import ValidationFailed
@@ -62,6 +59,8 @@ from ..errors import API_PREFIXES, AppError, error_envelope
 from ..extensions import db
 from ..models import IdempotencyRecord
 from ..models.types import utcnow
+from ..unit_of_work import commit_step, roll_back
+from .auth import current_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,6 +74,8 @@ _KEY_RE = re.compile(KEY_PATTERN)
 STORED_ERROR_CODES = frozenset({"validation_failed", "email_exists"})
 REPLAYED_HEADERS = ("Content-Type", "Location")
 PURGE_BATCH = 100
+_CLAIM_ATTEMPTS = 3
+_CLAIM_KEY = "idempotency_claim"  # in ``g``; read through ``current_claim``
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,21 @@ class IdempotencyKeyReused(AppError):
     message = "This Idempotency-Key was already used with a different request"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Claim:
+    """This request's hold on its key: the in-flight record, known by its claim time."""
+
+    record_id: int
     api_key_id: int
     key: str
     fingerprint: str
-    stored: bool = False
-    replaces_expired: bool = False  # an expired record holds the key until the new one is stored
+    claimed_at: datetime
+
+
+def current_claim() -> Claim | None:
+    """The claim of the request being served, if it came with an ``Idempotency-Key``."""
+    claim: Claim | None = g.get(_CLAIM_KEY)
+    return claim
 
 
 def _relative_path() -> str:
@@ -112,12 +121,6 @@ def request_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def advisory_lock_id(api_key_id: int, key: str) -> int:
-    """A signed 64-bit id for ``pg_try_advisory_xact_lock`` from (API key, Idempotency-Key)."""
-    digest = hashlib.sha256(f"{api_key_id}\0{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def _find(api_key_id: int, key: str) -> IdempotencyRecord | None:
     return db.session.execute(
         select(IdempotencyRecord).where(
@@ -126,17 +129,18 @@ def _find(api_key_id: int, key: str) -> IdempotencyRecord | None:
     ).scalar_one_or_none()
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
-    if record.fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
+def _replay(record: IdempotencyRecord) -> Response:
     response = current_app.response_class(record.response_body or "", status=record.response_status)
     response.headers.update(record.response_headers or {})
     response.headers[REPLAYED_HEADER] = "true"
     return response
 
 
-def _begin() -> Claim | Response | None:
-    """None without the header; the replay of a committed record; else a fresh claim."""
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
+
+
+def _requested_key() -> str | None:
     raw = request.headers.get(HEADER)
     if raw is None:
         return None
@@ -145,78 +149,103 @@ def _begin() -> Claim | Response | None:
         raise ValidationFailed(
             {HEADER: f"Use 1 to {KEY_MAX_LENGTH} visible ASCII characters, such as a UUID"}
         )
-    api_key = g.api_key  # set by require_key, which must wrap this decorator
-    claim = Claim(api_key.id, key, request_fingerprint())
-    if db.session.get_bind().dialect.name == "postgresql":
-        lock = func.pg_try_advisory_xact_lock(advisory_lock_id(api_key.id, key))
-        if not db.session.execute(select(lock)).scalar_one():
-            db.session.rollback()
-            raise IdempotencyConflict()
-    record = _find(api_key.id, key)
-    if record is None:
-        return claim
-    if record.expires_at > utcnow():
-        db.session.rollback()  # releases the advisory lock
-        return _replay(record, claim.fingerprint)
-    claim.replaces_expired = True  # this request starts afresh; _store deletes the old record
-    return claim
+    return key
 
 
-def _store(claim: Claim, response: Response) -> None:
-    now = utcnow()
+def _claim(api_key_id: int, key: str, fingerprint: str) -> Claim | Response:
+    """Claim the key in a committed step of its own, or answer from its record: the replay of
+    a finished request, 409 while one is in flight, 422 for another body under the key."""
     ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"])
-    if claim.replaces_expired:
-        # Only while still expired: if a concurrent request replaced it meanwhile, its live
-        # record stays, our insert fails on the unique index, and we replay that record.
-        db.session.execute(
-            delete(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.api_key_id == claim.api_key_id,
-                IdempotencyRecord.key == claim.key,
-                IdempotencyRecord.expires_at <= now,
+    for _ in range(_CLAIM_ATTEMPTS):
+        now = utcnow()
+        record = _find(api_key_id, key)
+        if record is not None and record.expires_at <= now:
+            # Expired: it answered another request long ago. Free the key (only while still
+            # expired: a concurrent request may have renewed it meanwhile) and claim afresh.
+            _delete_where(IdempotencyRecord.id == record.id, IdempotencyRecord.expires_at <= now)
+            record = None
+        if record is None:
+            claimed = IdempotencyRecord(
+                api_key_id=api_key_id,
+                key=key,
+                fingerprint=fingerprint,
+                response_status=None,
+                created_at=now,
+                expires_at=now + ttl,
             )
+            db.session.add(claimed)
+            try:
+                db.session.flush()
+            except IntegrityError:
+                roll_back()  # claimed by a concurrent request meanwhile: read its record
+                continue
+            _purge_some(now)
+            commit_step()  # the claim, committed before the request runs (see the docstring)
+            return Claim(claimed.id, api_key_id, key, fingerprint, now)
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        if record.response_status is not None:
+            return _replay(record)
+        if record.created_at > now - _lease():
+            raise IdempotencyConflict()
+        # In flight past its lease: the request that claimed it is gone. Take it over (only
+        # if nobody else did meanwhile).
+        taken = db.session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.id == record.id,
+                IdempotencyRecord.response_status.is_(None),
+                IdempotencyRecord.created_at == record.created_at,
+            )
+            .values(created_at=now, expires_at=now + ttl)
             .execution_options(synchronize_session=False)
         )
-    db.session.add(
-        IdempotencyRecord(
-            api_key_id=claim.api_key_id,
-            key=claim.key,
-            fingerprint=claim.fingerprint,
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            commit_step()
+            return Claim(record.id, api_key_id, key, fingerprint, now)
+        roll_back()
+    raise IdempotencyConflict()
+
+
+def _answer(claim: Claim, response: Response) -> bool:
+    """Write the response into the claimed record, in the current transaction; False if the
+    claim was taken over meanwhile (its lease had passed)."""
+    stored = db.session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.id == claim.record_id,
+            IdempotencyRecord.response_status.is_(None),
+            IdempotencyRecord.created_at == claim.claimed_at,
+        )
+        .values(
             response_status=response.status_code,
             response_body=response.get_data(as_text=True),
             response_headers={
                 k: response.headers[k] for k in REPLAYED_HEADERS if k in response.headers
             },
-            created_at=now,
-            expires_at=now + ttl,
         )
+        .execution_options(synchronize_session=False)
     )
-    claim.stored = True
+    return stored.rowcount == 1  # type: ignore[attr-defined]
 
 
-def remember(response: Response) -> None:
-    """Add the request's record with this response to the current transaction (if a key came)."""
-    claim: Claim | None = g.get("idempotency_claim")
-    if claim is not None:
-        _store(claim, response)
-
-
-class ResponseInTransaction:
-    """A ``before_commit`` hook: build the success response inside the write's transaction
-    and store it with the idempotency claim, so the write, the claim and the response to
-    replay commit together. The view returns ``.response``."""
-
-    def __init__(self, build: Callable[..., ResponseReturnValue]) -> None:
-        self._build = build
-        self.response: Response | None = None
-
-    def __call__(self, *args: Any) -> None:
-        self.response = current_app.make_response(self._build(*args))
-        remember(self.response)
-
-
-def _storable(response: Response) -> bool:
-    return 200 <= response.status_code < 300
+def _release(claim: Claim) -> None:
+    """Give the key back after a request with no answer to keep (a 5xx, a 400): a retry gets
+    a fresh try. Never raises: if the database is away, the lease frees the key later."""
+    try:
+        roll_back()
+        _delete_where(
+            IdempotencyRecord.id == claim.record_id,
+            IdempotencyRecord.response_status.is_(None),
+            IdempotencyRecord.created_at == claim.claimed_at,
+        )
+        commit_step()  # the release, on its own: the request's work is already rolled back
+    except SQLAlchemyError:
+        log.warning("Could not release Idempotency-Key claim %s", claim.record_id, exc_info=True)
+        try:
+            roll_back()
+        except SQLAlchemyError:
+            log.debug("Rollback after a failed release failed", exc_info=True)
 
 
 def _error_response(error: AppError) -> Response:
@@ -226,74 +255,59 @@ def _error_response(error: AppError) -> Response:
     return response
 
 
-def _lost_race(claim: Claim) -> Response | None:
-    """After our insert of the claim was refused: the winner's committed record, replayed
-    (never an expired one: it answered another request, long ago)."""
-    db.session.rollback()
-    record = _find(claim.api_key_id, claim.key)
-    db.session.rollback()
-    if record is None or record.expires_at <= utcnow():
-        return None
-    return _replay(record, claim.fingerprint)
-
-
 def idempotent(view: F) -> F:
     """Honour ``Idempotency-Key`` on a POST view (inside ``require_key``)."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-        begun = _begin()
-        if not isinstance(begun, Claim):
-            return begun if begun is not None else view(*args, **kwargs)
-        claim = begun
-        g.idempotency_claim = claim
+        key = _requested_key()
+        if key is None:
+            return view(*args, **kwargs)
+        claimed = _claim(current_key().id, key, request_fingerprint())
+        if isinstance(claimed, Response):
+            return claimed
+        claim = claimed
+        setattr(g, _CLAIM_KEY, claim)
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except AppError as error:
-            db.session.rollback()
             if error.code not in STORED_ERROR_CODES:
+                _release(claim)
                 raise
+            # A business outcome: the same body always deserves the same answer. The refused
+            # write is rolled back; its answer is stored in a step of its own (the request's
+            # unit of work rolls back error responses).
+            roll_back()
             response = _error_response(error)
-        except IntegrityError:
-            replay = _lost_race(claim)
-            if replay is None:
-                raise
-            return replay
+            if _answer(claim, response):
+                commit_step()
+            return response
         except BaseException:
-            db.session.rollback()
+            _release(claim)
             raise
-        if not claim.stored:
-            if not (_storable(response) or response.status_code in (409, 422)):
-                db.session.rollback()
-                return response
-            try:
-                _store(claim, response)
-                db.session.commit()
-            except IntegrityError:
-                return _lost_race(claim) or response
-        purge_expired(limit=PURGE_BATCH)
-        return response
+        if not 200 <= response.status_code < 300:
+            _release(claim)
+            return response
+        if not _answer(claim, response):
+            raise IdempotencyConflict()  # taken over past its lease: this request is undone
+        return response  # committed with the write by the request's unit of work
 
     return wrapped  # type: ignore[return-value]
 
 
-def purge_expired(limit: int | None = None) -> int:
-    """Delete expired records (at most ``limit``); returns how many. Never raises on the
-    opportunistic path: a failed clean-up must not fail the request that triggered it."""
-    expired = select(IdempotencyRecord.id).where(IdempotencyRecord.expires_at <= utcnow())
-    if limit is not None:
-        expired = expired.limit(limit)
-    try:
-        result = db.session.execute(
-            delete(IdempotencyRecord)
-            .where(IdempotencyRecord.id.in_(expired))
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-    except SQLAlchemyError:
-        db.session.rollback()
-        if limit is None:
-            raise
-        log.warning("Purging expired idempotency records failed", exc_info=True)
-        return 0
+def _delete_where(*conditions: Any) -> int:
+    result = db.session.execute(
+        delete(IdempotencyRecord).where(*conditions).execution_options(synchronize_session=False)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _purge_some(now: datetime) -> None:
+    """Delete a few expired records with a new claim, so the table does not grow forever."""
+    expired = select(IdempotencyRecord.id).where(IdempotencyRecord.expires_at <= now)
+    _delete_where(IdempotencyRecord.id.in_(expired.limit(PURGE_BATCH)))
+
+
+def purge_expired() -> int:
+    """Delete every expired record; returns how many (``flask idempotency purge``)."""
+    return _delete_where(IdempotencyRecord.expires_at <= utcnow())

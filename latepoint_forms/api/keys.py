@@ -70,7 +70,7 @@ def create_api_key(
         allowed_origins=origins,
     )
     db.session.add(key)
-    db.session.commit()
+    db.session.flush()
     return key, plaintext
 
 
@@ -103,8 +103,7 @@ def looks_like_key(plaintext: str) -> bool:
 def allowed_origins_of(plaintext: str) -> list[str] | None:
     """The allowed origins of the active key with this plaintext; None if there is no such key.
 
-    A read only (unlike ``find_active_key``, nothing is written): CORS checks run it before
-    the view authenticates.
+    A read only: CORS checks run it before the view authenticates.
     """
     key = _active_key(plaintext)
     return list(key.allowed_origins) if key is not None else None
@@ -176,28 +175,30 @@ def _load_active_key(key_hash: str) -> ActiveKey | None:
     )
 
 
-def find_active_key(plaintext: str) -> ActiveKey | None:
-    """The unrevoked key with this plaintext, its last use noted; None for unknown/revoked."""
-    key = _active_key(plaintext)
-    if key is None:
-        return None
+def active_key(plaintext: str) -> ActiveKey | None:
+    """The unrevoked key with this plaintext (looked up once per request); None otherwise."""
+    return _active_key(plaintext)
+
+
+def note_key_used(key: ActiveKey) -> None:
+    """Record the key's use (at most once per ``LAST_USED_RESOLUTION``), in the request's
+    unit of work."""
     now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        # A conditional update, so concurrent requests do not fight over the row.
-        db.session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key.id)
-            .where(
-                or_(
-                    ApiKey.last_used_at.is_(None),
-                    ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
-                )
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    # A conditional update, so concurrent requests do not fight over the row.
+    db.session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key.id)
+        .where(
+            or_(
+                ApiKey.last_used_at.is_(None),
+                ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
             )
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
         )
-        db.session.commit()
-    return key
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def list_api_keys() -> list[ApiKey]:
@@ -241,5 +242,5 @@ def revoke_api_key(id_or_prefix: str) -> ApiKey:
     key = matches[0]
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        db.session.commit()
+        db.session.flush()
     return key

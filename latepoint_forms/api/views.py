@@ -4,48 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ..customers.input import RuleSettings, parse_customer_input
+from ..customers.input import CustomerInput, parse_customer_input
 from ..customers.service import create_customer, get_customer, validate_customer
-from ..models import Customer
+from ..settings import rule_settings
 from . import bp
 from .auth import authenticate, require_key
 from .body import read_json_object
-from .idempotency import ResponseInTransaction, idempotent
+from .idempotency import idempotent
 from .representation import customer_as_json, input_as_json
 
 
-def success(message: str, data: Any, status: int = 200) -> ResponseReturnValue:
+def success(message: str, data: Any, status: int = 200) -> tuple[Response, int]:
     return jsonify({"status": "success", "message": message, "data": data}), status
 
 
-def _parse_body() -> Any:
-    return parse_customer_input(read_json_object(), RuleSettings.from_config(current_app.config))
-
-
-def _created(customer: Customer) -> ResponseReturnValue:
-    location = url_for(f"{request.blueprint}.read", customer_id=customer.id)
-    body, status = success("Customer created successfully", customer_as_json(customer), 201)
-    return body, status, {"Location": location}
+def _parse_body() -> CustomerInput:
+    return parse_customer_input(read_json_object(), rule_settings())
 
 
 @bp.post("/customers")
 @require_key("customers:create")
 @idempotent
 def create() -> ResponseReturnValue:
-    # The 201 is built before the commit, so its Idempotency-Key record commits with it.
-    respond = ResponseInTransaction(_created)
-    create_customer(_parse_body(), source="api", before_commit=respond)
-    return respond.response
+    customer = create_customer(_parse_body(), source="api", settings=rule_settings())
+    location = url_for(f"{request.blueprint}.read", customer_id=customer.id)
+    body, status = success("Customer created successfully", customer_as_json(customer), 201)
+    return body, status, {"Location": location}
 
 
 @bp.post("/customers/validate")
 @require_key("customers:create")
 @idempotent
 def validate() -> ResponseReturnValue:
-    data = validate_customer(_parse_body())
+    data = validate_customer(_parse_body(), rule_settings())
     return success("The customer data is valid", input_as_json(data))
 
 

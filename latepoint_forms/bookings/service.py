@@ -1,9 +1,8 @@
 """Booking a time, and cancelling it.
 
-Transactions: ``reserve_booking`` only adds and flushes — it never commits — so that the quick
-booking can create the guest customer and the booking in one transaction
-(``create_customer(..., before_commit=lambda c: reserve_booking(c, ...))``); the caller rolls
-back if it raises. ``book`` and ``cancel_booking`` own their transaction and commit.
+Transactions: this layer adds and flushes; the caller's unit of work commits (so quick
+booking writes the guest customer and the booking in one transaction: ``create_customer``,
+then ``reserve_booking``).
 
 Double bookings are refused by the database, not by the availability check: every booking
 claims its agent's 5-minute granules under a unique index (models/booking.py), and a refused
@@ -184,15 +183,9 @@ def book(
     *,
     now: datetime | None = None,
 ) -> Booking:
-    """Book for an existing customer and commit."""
-    try:
-        customer = get_customer(customer_id)
-        booking = reserve_booking(customer, service_id, location_id, agent_id, start, now=now)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return booking
+    """Book for an existing customer."""
+    customer = get_customer(customer_id)
+    return reserve_booking(customer, service_id, location_id, agent_id, start, now=now)
 
 
 def _get_own_booking(booking_id: int, customer_id: int) -> Booking:
@@ -204,24 +197,20 @@ def _get_own_booking(booking_id: int, customer_id: int) -> Booking:
 
 
 def cancel_booking(booking_id: int, customer_id: int, *, now: datetime | None = None) -> Booking:
-    """Cancel the customer's own future booking, free its time, and commit.
+    """Cancel the customer's own future booking and free its time.
 
     Cancelling an already cancelled booking changes nothing and returns it.
     """
     now = now or utcnow()
-    try:
-        booking = _get_own_booking(booking_id, customer_id)
-        if booking.status == "cancelled":
-            return booking
-        if booking.start_at <= now:
-            raise BookingNotCancellable()
-        booking.status = "cancelled"
-        booking.cancelled_at = now
-        booking.claims.clear()  # delete-orphan: the granules are free again
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    booking = _get_own_booking(booking_id, customer_id)
+    if booking.status == "cancelled":
+        return booking
+    if booking.start_at <= now:
+        raise BookingNotCancellable()
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    booking.claims.clear()  # delete-orphan: the granules are free again
+    db.session.flush()
     return booking
 
 

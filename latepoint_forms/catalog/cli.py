@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import WEEKDAYS, Agent, CustomFieldDefinition, Location, Service
+from ..unit_of_work import commits
 from .loader import CatalogFileError, load_catalog_file
 
 catalog_cli = AppGroup("catalog", help="Load and show services, locations, agents, custom fields.")
@@ -17,6 +18,7 @@ catalog_cli = AppGroup("catalog", help="Load and show services, locations, agent
 
 @catalog_cli.command("load")
 @click.argument("file", type=click.Path(dir_okay=False))
+@commits
 def load_command(file: str) -> None:
     """Create or update the catalog from a TOML FILE (running it twice changes nothing)."""
     try:

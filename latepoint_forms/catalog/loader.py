@@ -78,7 +78,7 @@ def _upsert(model: Any, key: str, values: dict[str, Any]) -> tuple[Any, str]:
 
 
 def load_catalog(data: dict[str, Any]) -> LoadReport:
-    """Check ``data`` (a parsed catalog file) completely, then write it and commit."""
+    """Check ``data`` (a parsed catalog file) completely, then write it (and flush)."""
     checked = check_catalog(
         data,
         stored_services=_existing_keys(Service),
@@ -88,21 +88,17 @@ def load_catalog(data: dict[str, Any]) -> LoadReport:
     agents, fields = checked["agents"], checked["custom_fields"]
 
     report = LoadReport()
-    try:
-        for key, values in services.items():
-            report.note("services", _upsert(Service, key, values)[1])
-        for key, values in locations.items():
-            report.note("locations", _upsert(Location, key, values)[1])
-        db.session.flush()
-        for key, values in agents.items():
-            report.note("agents", _load_agent(key, values))
-        for position, (key, values) in enumerate(fields.items()):
-            outcome = _upsert(CustomFieldDefinition, key, {**values, "position": position})[1]
-            report.note("custom_fields", outcome)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    for key, values in services.items():
+        report.note("services", _upsert(Service, key, values)[1])
+    for key, values in locations.items():
+        report.note("locations", _upsert(Location, key, values)[1])
+    db.session.flush()
+    for key, values in agents.items():
+        report.note("agents", _load_agent(key, values))
+    for position, (key, values) in enumerate(fields.items()):
+        outcome = _upsert(CustomFieldDefinition, key, {**values, "position": position})[1]
+        report.note("custom_fields", outcome)
+    db.session.flush()
     return report
 
 

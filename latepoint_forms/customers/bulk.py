@@ -3,8 +3,10 @@
 Every item goes through ``parse_customer_input`` and ``create_customer`` (or, in a dry run,
 ``validate_customer``), the same path as a single create: no rule is written twice here.
 
-Transactions: ``create_customer`` commits each item on its own, so a bad item is reported
-and never blocks or half-writes the others, and an item committed before a crash stays.
+Transactions: the one documented exception to one unit of work per request (see
+unit_of_work.py): each item is committed on its own (``commit_step``), so a bad item is
+reported and never blocks or half-writes the others, and an item committed before a crash
+stays. A refused item is rolled back alone.
 
 Fingerprints: a caller that can name each item stably (the importer: a hash of the normalised
 record; a bulk request with an Idempotency-Key: a hash of the key, the body and the index)
@@ -40,6 +42,7 @@ from ..errors import AppError
 from ..extensions import db
 from ..models import Customer
 from ..models.types import utcnow
+from ..unit_of_work import commit_step, roll_back
 from .errors import EmailExists, ValidationFailed
 from .input import CustomerInput, RuleSettings, parse_customer_input
 from .service import (
@@ -104,40 +107,36 @@ def _expired(customer: Customer, max_age: timedelta | None) -> bool:
     return max_age is not None and customer.created_at <= utcnow() - max_age
 
 
-def _store_fingerprint(fingerprint: str, expired_holder: int | None) -> Callable[[Customer], None]:
-    def before_commit(customer: Customer) -> None:
-        if expired_holder is not None:
-            # The expired holder gives the fingerprint up in this same transaction. Only that
-            # row: if another run took the fingerprint meanwhile, ours clashes below.
-            db.session.execute(
-                update(Customer)
-                .where(Customer.id == expired_holder, Customer.import_fingerprint == fingerprint)
-                .values(import_fingerprint=None)
-                .execution_options(synchronize_session=False)
-            )
-        customer.import_fingerprint = fingerprint
-        db.session.flush()  # a clash is raised here, inside create_customer's transaction
-
-    return before_commit
+def _release_expired(holder_id: int, fingerprint: str) -> None:
+    """The expired holder gives the fingerprint up, in the transaction of the new customer.
+    Only that row: if another run took the fingerprint meanwhile, ours clashes on insert."""
+    db.session.execute(
+        update(Customer)
+        .where(Customer.id == holder_id, Customer.import_fingerprint == fingerprint)
+        .values(import_fingerprint=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _create(
     data: CustomerInput,
     index: int,
     source: str,
+    settings: RuleSettings,
     fingerprint: str | None,
     max_age: timedelta | None = None,
 ) -> ItemOutcome:
-    before_commit = None
     if fingerprint is not None:
         holder = _find_by_fingerprint(fingerprint)
-        expired_holder = holder.id if holder is not None and _expired(holder, max_age) else None
-        db.session.rollback()  # end the read: each item is a transaction of its own
-        if holder is not None and expired_holder is None:
+        if holder is not None and not _expired(holder, max_age):
             return ItemOutcome(index, customer=holder, existing=True)
-        before_commit = _store_fingerprint(fingerprint, expired_holder)
+        if holder is not None:
+            _release_expired(holder.id, fingerprint)
     try:
-        customer = create_customer(data, source=source, before_commit=before_commit)
+        customer = create_customer(
+            data, source=source, settings=settings, import_fingerprint=fingerprint
+        )
+        commit_step()  # this item, on its own (see the module docstring)
     except IntegrityError as exc:
         # Another run stored the same fingerprint after our look-up: that one stands.
         if fingerprint is None or violated_unique_column(exc, "customers") != FINGERPRINT_COLUMN:
@@ -156,15 +155,17 @@ def _created_meanwhile(
     index: int, fingerprint: str, max_age: timedelta | None, error: Exception
 ) -> ItemOutcome:
     existing = _find_by_fingerprint(fingerprint)
-    expired = existing is not None and _expired(existing, max_age)
-    db.session.rollback()
-    if existing is None or expired:
+    if existing is None or _expired(existing, max_age):
         raise error
     return ItemOutcome(index, customer=existing, existing=True)
 
 
 def _check(
-    data: CustomerInput, index: int, fingerprint: str | None, memory: _DryRunMemory
+    data: CustomerInput,
+    index: int,
+    settings: RuleSettings,
+    fingerprint: str | None,
+    memory: _DryRunMemory,
 ) -> ItemOutcome:
     if fingerprint is not None and (
         fingerprint in memory.fingerprints or _find_by_fingerprint(fingerprint) is not None
@@ -174,7 +175,7 @@ def _check(
         raise EmailExists(data.email)
     if data.wordpress_user_id is not None and data.wordpress_user_id in memory.wordpress_user_ids:
         raise ValidationFailed({"wordpress_user_id": WORDPRESS_USER_TAKEN})
-    checked = validate_customer(data)
+    checked = validate_customer(data, settings)
     if data.email is not None:
         memory.emails.add(data.email)
     if data.wordpress_user_id is not None:
@@ -210,10 +211,10 @@ class Batch:
             data = parse_customer_input(raw, self.settings)
             key = self.fingerprint(index, data) if self.fingerprint is not None else None
             if self.dry_run:
-                return _check(data, index, key, self._memory)
-            return _create(data, index, self.source, key, self.fingerprint_max_age)
+                return _check(data, index, self.settings, key, self._memory)
+            return _create(data, index, self.source, self.settings, key, self.fingerprint_max_age)
         except (ValidationFailed, EmailExists) as error:
-            db.session.rollback()
+            roll_back()  # this item alone
             return ItemOutcome(index, error=error)
 
 

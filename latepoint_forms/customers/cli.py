@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from ..settings import rule_settings
+from ..unit_of_work import commits
 from .importer import FORMATS, ImportFileError, detect_format, start_import
-from .input import RuleSettings
 
 customers_cli = AppGroup("customers", help="Import customers.")
 
@@ -51,13 +51,14 @@ def _open_report(path: Path | None) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected row (row, field, message) to this CSV file.",
 )
+@commits
 def import_command(file: Path, file_format: str | None, dry_run: bool, report: Path | None) -> None:
     """Import customers from a CSV or JSON-lines FILE; each valid row is created on its own.
 
     Running the same file again creates nothing new: rows already imported are counted as
     already present. A row whose email is registered to another customer is rejected.
     """
-    settings = RuleSettings.from_config(current_app.config)
+    settings = rule_settings()
     try:
         run = start_import(file, detect_format(file, file_format), settings, dry_run=dry_run)
     except ImportFileError as exc:

@@ -1,21 +1,23 @@
 """Customer registration: the one service behind the web forms, the JSON API and the CLI.
 
-Transactions: this layer owns them. Each public function that writes commits before it
-returns (or rolls back and raises); callers never commit. A caller that must write something
-in the *same* transaction (the API's idempotency record) passes ``before_commit``.
+Transactions: this layer adds and flushes; the caller's unit of work commits (see
+unit_of_work.py). Uniqueness (email, WordPress user, customer code) is enforced by unique
+indexes; the flush is where a refused insert shows, and it is translated into the domain
+error here, so two concurrent requests can never both win, whatever any pre-check saw. A
+refused insert rolls the unit of work back before the error is raised: nothing written with
+the customer is worth keeping without it, and the caller can go on reading (to show a form
+again) in a fresh transaction.
 
-Uniqueness (email, WordPress user, customer code) is enforced by unique indexes; a refused
-insert is translated into the domain error here, so two concurrent requests can never both
-win, whatever any pre-check saw.
+Settings are the caller's: ``RuleSettings`` and the custom-field definitions are handed in,
+so one request reads the definitions once and one operation judges by one set of settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,7 +27,8 @@ from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
 from ..models.customer import search_terms
 from ..passwords import hash_password
-from .custom_fields import active_custom_field_definitions, validate_custom_fields
+from ..unit_of_work import roll_back
+from .custom_fields import FieldDefinition, active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
 from .input import CustomerInput, RuleSettings
 from .preferences import validate_preferences
@@ -39,14 +42,27 @@ def new_customer_code() -> str:
     return readable_code("CUS", 5, 5)
 
 
-def apply_business_rules(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
-    """Rules that need configuration or the catalog: custom fields against their definitions,
-    booking preferences against the catalog. Returns the input with both normalised (what is
-    stored) and the errors, keyed ``custom_fields.<key>`` / ``preferences.<key>``."""
-    settings = RuleSettings.from_config(current_app.config)
+@dataclass(frozen=True)
+class CheckedCustomer:
+    """A customer's input after the business rules too: exactly what ``create_customer``
+    stores. Only ``check_customer`` makes one, so holding one means it was checked."""
+
+    data: CustomerInput
+
+
+def check_customer(
+    data: CustomerInput,
+    settings: RuleSettings,
+    definitions: Sequence[FieldDefinition] | None = None,
+) -> CheckedCustomer:
+    """The rules that need configuration or the catalog: custom fields against their
+    definitions (read now unless given), booking preferences against the catalog. Raises
+    ``ValidationFailed`` with every such error (``custom_fields.<key>``/``preferences.<key>``)."""
+    if definitions is None:
+        definitions = active_custom_field_definitions()
     custom_fields, errors = validate_custom_fields(
         data.custom_fields,
-        active_custom_field_definitions(),
+        definitions,
         region=settings.phone_region(data.country),
         check_deliverability=settings.check_deliverability,
     )
@@ -54,42 +70,46 @@ def apply_business_rules(data: CustomerInput) -> tuple[CustomerInput, dict[str, 
     if data.preferences is not None:
         preferences, preference_errors = validate_preferences(data.preferences)
         errors.update(preference_errors)
-    normalised = replace(data, custom_fields=custom_fields, preferences=preferences)
-    return normalised, dict(sorted(errors.items()))
+    if errors:
+        raise ValidationFailed(dict(sorted(errors.items())))
+    return CheckedCustomer(replace(data, custom_fields=custom_fields, preferences=preferences))
 
 
-def check_business_rules(data: CustomerInput) -> dict[str, str]:
-    """The errors of ``apply_business_rules`` alone."""
-    return apply_business_rules(data)[1]
-
-
-def validate_customer(data: CustomerInput) -> CustomerInput:
+def validate_customer(data: CustomerInput, settings: RuleSettings) -> CustomerInput:
     """Every check of ``create_customer``, uniqueness included, with nothing stored."""
-    data, errors = apply_business_rules(data)
+    errors: dict[str, str] = {}
+    try:
+        data = check_customer(data, settings).data
+    except ValidationFailed as failed:
+        errors.update(failed.details or {})
     if data.wordpress_user_id is not None and _exists(
         Customer.wordpress_user_id == data.wordpress_user_id
     ):
         errors["wordpress_user_id"] = WORDPRESS_USER_TAKEN
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(dict(sorted(errors.items())))
     if data.email is not None and _exists(Customer.email == data.email):
         raise EmailExists(data.email)
     return data
 
 
 def create_customer(
-    data: CustomerInput,
+    customer: CustomerInput | CheckedCustomer,
     *,
     source: str,
+    settings: RuleSettings,
     password: str | None = None,
-    before_commit: Callable[[Customer], None] | None = None,
+    import_fingerprint: str | None = None,
 ) -> Customer:
-    """Store a new customer and commit; raise ``ValidationFailed`` or ``EmailExists``."""
+    """Add a new customer and flush; raise ``ValidationFailed`` or ``EmailExists``.
+
+    An unchecked ``CustomerInput`` goes through ``check_customer`` first.
+    """
     if source not in CUSTOMER_SOURCES:
         raise ValueError(f"unknown source {source!r}")
-    data, errors = apply_business_rules(data)
-    if errors:
-        raise ValidationFailed(errors)
+    if isinstance(customer, CustomerInput):
+        customer = check_customer(customer, settings)
+    data = customer.data
 
     fields: dict[str, Any] = asdict(data)
     if password is not None:
@@ -97,27 +117,26 @@ def create_customer(
         fields["is_guest"] = False
 
     for _ in range(_CODE_ATTEMPTS):
-        customer = Customer(**fields, source=source, customer_code=new_customer_code())
-        db.session.add(customer)
+        row = Customer(
+            **fields,
+            source=source,
+            customer_code=new_customer_code(),
+            import_fingerprint=import_fingerprint,
+        )
+        db.session.add(row)
         try:
             db.session.flush()
-            if before_commit is not None:
-                before_commit(customer)
-            db.session.commit()
         except IntegrityError as exc:
-            db.session.rollback()
+            roll_back()
             column = violated_unique_column(exc, "customers")
             if column == "email":
                 raise EmailExists(data.email or "") from exc
             if column == "wordpress_user_id":
                 raise ValidationFailed({"wordpress_user_id": WORDPRESS_USER_TAKEN}) from exc
             if column in ("customer_code", "uuid"):
-                continue  # a random collision: draw again
+                continue  # a random collision: draw again (the customer is the unit's first write)
             raise
-        except BaseException:
-            db.session.rollback()
-            raise
-        return customer
+        return row
     raise RuntimeError("could not draw a unique customer code")
 
 

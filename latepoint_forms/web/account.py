@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import DBAPIError
 
 from ..bookings.errors import BookingNotCancellable, BookingNotFound
 from ..bookings.service import bookings_for_customer, cancel_booking
-from ..errors import ServiceUnavailable
 from ..models.types import utcnow
 from . import bp
 from .auth import current_customer, login_required
 from .custom_fields import load_custom_fields
 from .forms import ActionForm
-from .responses import database_unavailable, private_page, rollback_quietly
+from .responses import private_page, say_on_outage
 
 NOT_CANCELLED = "We could not cancel the booking just now. It is unchanged — please try again."
 
@@ -47,13 +45,9 @@ def account() -> ResponseReturnValue:
 def cancel(booking_id: int) -> ResponseReturnValue:
     customer = current_customer()
     assert customer is not None
+    say_on_outage(NOT_CANCELLED)
     try:
         booking = cancel_booking(booking_id, customer.id)
-    except DBAPIError as exc:
-        if not database_unavailable(exc):
-            raise
-        rollback_quietly()
-        raise ServiceUnavailable(NOT_CANCELLED) from exc
     except BookingNotFound:
         # Someone else's booking looks exactly like one that does not exist.
         abort(404)

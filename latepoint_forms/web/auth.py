@@ -20,7 +20,7 @@ from ..extensions import limiter
 from ..models import Customer
 from . import bp
 from .forms import ActionForm, SignInForm
-from .responses import DATABASE_UNAVAILABLE, database_unavailable, rollback_quietly
+from .responses import FormOnOutage
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,15 +85,9 @@ def login_required(view: F) -> F:
 def sign_in_page() -> ResponseReturnValue:
     form = SignInForm()
     target = safe_next(request.args.get("next"))
+    FormOnOutage("sign_in.html", lambda: form, next=target)
     if form.validate_on_submit():
-        try:
-            customer = authenticate_customer(form.email.data or "", form.password.data or "")
-        except Exception as exc:
-            if not database_unavailable(exc):
-                raise
-            rollback_quietly()
-            form.form_errors.append(DATABASE_UNAVAILABLE)
-            return render_template("sign_in.html", form=form, next=target), 503
+        customer = authenticate_customer(form.email.data or "", form.password.data or "")
         if customer is not None:
             sign_in(customer)
             flash(f"Welcome back, {customer.first_name}.", "success")

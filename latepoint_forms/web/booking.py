@@ -3,8 +3,8 @@
 The choices travel in the query string (``?service=1&location=2&agent=any&date=…&start=…``),
 so every step is a plain link or GET form: it works without JavaScript, the back button
 behaves, and nothing is held on the server until the last step. That step POSTs the details;
-the customer and the booking are written in one transaction (``create_customer`` with
-``reserve_booking`` as ``before_commit``).
+the customer and the booking are written in the request's one unit of work
+(``create_customer``, then ``reserve_booking``): a refused booking keeps no guest.
 
 A visitor who is not signed in can never reach an existing customer's record through this
 form: a known email stops the booking, offering to sign in when the address has an account,
@@ -14,32 +14,30 @@ and saying plainly that it cannot be used here when it belongs to a guest withou
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ..accounts.service import email_status, set_password
 from ..bookings.availability import Slot, available_starts
 from ..bookings.errors import SlotTaken
-from ..bookings.service import book as book_for_customer
 from ..bookings.service import reserve_booking
 from ..customers.errors import EmailExists, ValidationFailed
-from ..customers.input import RuleSettings
 from ..customers.service import create_customer
-from ..errors import ServiceUnavailable
+from ..errors import answer_outage_with
 from ..extensions import db, limiter
 from ..models import Booking, Customer
+from ..settings import rule_settings
 from . import bp
 from .auth import TOO_MANY_ATTEMPTS, current_customer, sign_in
 from .booking_steps import START_FORMAT, Selection, read_selection
 from .custom_fields import load_custom_fields
 from .forms import GuestDetailsForm, SetPasswordForm
 from .messages import EMAIL_KNOWN, EMAIL_ON_FILE_BOOKING
-from .responses import DATABASE_UNAVAILABLE, database_unavailable, private_page, rollback_quietly
+from .responses import DATABASE_UNAVAILABLE, FormOnOutage, private_page, say_on_outage
 
 DAYS_SHOWN = 14
 BOOKING_LIMIT = "10 per minute"
@@ -96,23 +94,7 @@ def _render(selection: Selection, status: int = 200, **context: Any) -> Response
 @bp.route("/book", methods=["GET", "POST"], endpoint="book")
 @limiter.limit(BOOKING_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
 def book() -> ResponseReturnValue:
-    try:
-        return _book_step()
-    except Exception as exc:
-        if request.method != "POST" or not database_unavailable(exc):
-            raise
-        # The catalog could not even be read: give the details form back as it was sent.
-        rollback_quietly()
-        signed_in = session.get("customer_id") is not None
-        settings = RuleSettings.from_config(current_app.config)
-        # The custom-field definitions cannot be read either: the form comes back without them.
-        form = None if signed_in else GuestDetailsForm(settings)
-        _add_form_error(form, DATABASE_UNAVAILABLE)
-        action = request.full_path.rstrip("?")
-        return _render(Selection(), 503, step="details", form=form, customer=None, action=action)
-
-
-def _book_step() -> ResponseReturnValue:
+    outage = _DetailsOnOutage() if request.method == "POST" else None
     selection = read_selection(request.args)
     step = selection.next_step()
     if step == "time":
@@ -127,6 +109,8 @@ def _book_step() -> ResponseReturnValue:
     slot = _chosen_slot(selection)
     customer = current_customer()
     form = None if customer else _guest_form()
+    if outage is not None:
+        outage.form = form
     if slot is None:
         if request.method == "GET":
             flash(SLOT_TAKEN, "warning")
@@ -139,11 +123,30 @@ def _book_step() -> ResponseReturnValue:
     return _submit(selection, slot, customer, form)
 
 
+class _DetailsOnOutage:
+    """If the database goes away during a POST, the details come back as they were sent
+    (errors.py renders this): with the custom fields once the form is built, without them
+    if the catalog could not even be read."""
+
+    def __init__(self) -> None:
+        self.form: GuestDetailsForm | None = None
+        self.signed_in = session.get("customer_id") is not None
+        answer_outage_with(self.render)
+
+    def render(self) -> ResponseReturnValue:
+        form = self.form
+        if form is None and not self.signed_in:
+            form = GuestDetailsForm(rule_settings())
+        _add_form_error(form, DATABASE_UNAVAILABLE)
+        action = request.full_path.rstrip("?")
+        return _render(Selection(), 503, step="details", form=form, customer=None, action=action)
+
+
 def _guest_form() -> GuestDetailsForm:
     """Name, email, phone, and the custom fields a customer record cannot be created without
     (the service enforces required definitions on every new customer, guests included)."""
     required = load_custom_fields().required_only()
-    return GuestDetailsForm(RuleSettings.from_config(current_app.config), custom_fields=required)
+    return GuestDetailsForm(rule_settings(), custom_fields=required)
 
 
 def _submit(
@@ -155,35 +158,32 @@ def _submit(
     assert selection.service is not None
     assert selection.location is not None
     agent_id = selection.agent.id if selection.agent is not None else None
-    where = (selection.service.id, selection.location.id, agent_id, slot.start)
     context: dict[str, Any] = {"step": "details", "slot": slot, "form": form}
-    try:
-        if form is not None:
-            form.validate()
-            data = form.customer_input(defaults={"is_guest": True})
-            # Said beside the other mistakes at once; the unique index still decides on create.
+    checked = None
+    if form is not None:
+        form.validate()  # CSRF; customer_input checks the details
+        checked = form.customer_input(defaults={"is_guest": True})
+        if checked is None:
+            # A known email is said beside the other mistakes at once.
             if not form.email.errors and email_status(form.email.data or "") is not None:
-                raise EmailExists(form.email.data or "")
-            if data is None:
-                return _render(selection, 422, **context)
-        if customer is not None:
-            booking = book_for_customer(customer.id, *where)
-        else:
-            assert form is not None
-            assert data is not None
-            reserved: list[Booking] = []
-            guest = create_customer(
-                data, source="quick_booking", before_commit=_reserve_into(reserved, where)
+                return _email_known(selection, form, context)
+            return _render(selection, 422, **context)
+    try:
+        if customer is None:
+            assert checked is not None
+            customer = guest = create_customer(
+                checked, source="quick_booking", settings=rule_settings()
             )
-            booking = reserved[0]
+        else:
+            guest = None
+        booking = reserve_booking(
+            customer, selection.service.id, selection.location.id, agent_id, slot.start
+        )
     except EmailExists:
         assert form is not None
-        # Also reached when the address was registered while this form was filled in.
-        account = email_status(form.email.data or "") != "guest"
-        form.email.errors = [EMAIL_KNOWN if account else EMAIL_ON_FILE_BOOKING]
-        return _render(selection, 422, email_known=account, **context)
+        return _email_known(selection, form, context)
     except ValidationFailed as failed:
-        # Customer fields (custom fields included), or the time no longer bookable ("start").
+        # The time is no longer bookable ("start"); the unit of work keeps no guest.
         if form is not None:
             form.apply_errors(failed.details or {})
         else:
@@ -193,28 +193,22 @@ def _submit(
     except SlotTaken:
         _add_form_error(form, SLOT_TAKEN)
         return _render(selection, 409, slot_taken=True, **context)
-    except Exception as exc:
-        if not database_unavailable(exc):
-            raise
-        rollback_quietly()
-        _add_form_error(form, DATABASE_UNAVAILABLE)
-        return _render(selection, 503, **context)
     now = int(time.time())
     session[BOOKED_KEY] = booking.id
     session[BOOKED_SINCE_KEY] = now
-    if customer is None:
+    if guest is not None:
         session[GUEST_KEY] = guest.id
         session[GUEST_SINCE_KEY] = now
     return redirect(url_for("web.booking_confirmation"))
 
 
-def _reserve_into(
-    reserved: list[Booking], where: tuple[int, int, int | None, datetime]
-) -> Callable[[Customer], None]:
-    def reserve(customer: Customer) -> None:
-        reserved.append(reserve_booking(customer, *where))
-
-    return reserve
+def _email_known(
+    selection: Selection, form: GuestDetailsForm, context: dict[str, Any]
+) -> ResponseReturnValue:
+    # Also reached when the address was registered while this form was filled in.
+    account = email_status(form.email.data or "") != "guest"
+    form.email.errors = [EMAIL_KNOWN if account else EMAIL_ON_FILE_BOOKING]
+    return _render(selection, 422, email_known=account, **context)
 
 
 def _add_form_error(form: GuestDetailsForm | None, message: str) -> None:
@@ -248,16 +242,8 @@ def _guest_of_this_browser() -> Customer | None:
 @limiter.limit(BOOKING_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
 @private_page
 def confirmation() -> ResponseReturnValue:
-    try:
-        return _confirmation()
-    except Exception as exc:
-        if request.method != "POST" or not database_unavailable(exc):
-            raise
-        rollback_quietly()
-        raise ServiceUnavailable(DATABASE_UNAVAILABLE) from exc
-
-
-def _confirmation() -> ResponseReturnValue:
+    if request.method == "POST":
+        say_on_outage(DATABASE_UNAVAILABLE)
     booked_id = _remembered_id(BOOKED_KEY, BOOKED_SINCE_KEY)
     booking = db.session.get(Booking, booked_id) if booked_id is not None else None
     if booking is None:
@@ -267,22 +253,14 @@ def _confirmation() -> ResponseReturnValue:
     guest = _guest_of_this_browser()
     if guest is not None and guest.id != booking.customer_id:
         guest = None
-    form = SetPasswordForm(RuleSettings.from_config(current_app.config)) if guest else None
+    form = SetPasswordForm(rule_settings()) if guest else None
     status = 200
     if request.method == "POST":
         if form is None or guest is None:
             return redirect(url_for("web.booking_confirmation"))
+        FormOnOutage("book/confirmation.html", lambda: form, booking=booking, guest=guest)
         if form.validate():
-            try:
-                customer = set_password(guest.id, form.password.data or "")
-            except Exception as exc:
-                if not database_unavailable(exc):
-                    raise
-                rollback_quietly()
-                form.form_errors.append(DATABASE_UNAVAILABLE)
-                return render_template(
-                    "book/confirmation.html", booking=booking, form=form, guest=guest
-                ), 503
+            customer = set_password(guest.id, form.password.data or "")
             sign_in(customer)
             flash(
                 f"Your password is set. Next time, sign in with {customer.email} "

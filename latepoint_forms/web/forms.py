@@ -1,18 +1,17 @@
-"""WTForms forms. Validators call the rules in ``customers/rules.py``; nothing is re-implemented.
+"""WTForms forms: one validation pass, the same as the API's.
 
-Two layers check a submission, and both run the same rule functions:
-
-1. field validators (``Rule``) give each field the rule's own message — the one the API gives;
-2. ``CustomerForm.customer_input`` passes the whole form through ``parse_customer_input``, which
-   adds what a single field cannot know (a postcode or phone read against the chosen country),
-   and through the service's ``check_business_rules`` (custom fields against their definitions);
-   the service says the same again on create, and adds a duplicate email, via ``apply_errors``.
+A customer form checks a submission once: ``CustomerForm.customer_input`` hands its fields to
+``parse_customer_input`` (every field rule, a postcode or phone read against the chosen
+country, every failure at once) and then to the service's ``check_customer`` (custom fields
+against the definitions this form was built with), and places every error beside its input.
+WTForms validators keep only what the form alone knows: CSRF, and the password with its
+confirmation. The HTML attributes come from the rules' constants (``web/fields.py``), so the
+browser checks first what the server will.
 """
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -24,54 +23,18 @@ from wtforms.widgets import DateInput, TelInput
 from ..accounts.service import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password
 from ..customers import rules
 from ..customers.errors import ValidationFailed
-from ..customers.input import STRING_FIELDS, CustomerInput, RuleSettings, parse_customer_input
-from ..customers.service import check_business_rules
+from ..customers.input import STRING_FIELDS, RuleSettings, parse_customer_input
+from ..customers.service import CheckedCustomer, check_customer
 from . import fields as markup
 from .custom_fields import CustomFieldSet
 
-RuleCall = Callable[[str, RuleSettings], object]
 
-
-class Rule:
-    """Run a rule from ``customers/rules.py`` on a non-blank value; show the rule's message."""
-
-    def __init__(self, rule: RuleCall) -> None:
-        self.rule = rule
-
-    def __call__(self, form: Any, field: Field) -> None:
-        value = field.data
-        if not isinstance(value, str) or not value.strip():
-            return
-        try:
-            self.rule(value, form.settings)
-        except rules.RuleError as err:
-            raise StopValidation(err.message) from None
-
-
-def _first_name(value: str, settings: RuleSettings) -> str:
-    return rules.normalise_name(value, label="First name", min_length=settings.name_min_length)
-
-
-def _last_name(value: str, settings: RuleSettings) -> str:
-    return rules.normalise_name(value, label="Last name", min_length=settings.name_min_length)
-
-
-def _email(value: str, settings: RuleSettings) -> str:
-    return rules.normalise_email(value, check_deliverability=settings.check_deliverability)
-
-
-def _date_of_birth(value: str, settings: RuleSettings) -> datetime.date:
-    return rules.normalise_date_of_birth(
-        value, today=settings.current_date(), min_age=settings.min_customer_age
-    )
-
-
-def _password(value: str, settings: RuleSettings) -> str:
-    return check_password(value)
-
-
-def _required(message: str) -> InputRequired:
-    return InputRequired(message)
+def password_rule(form: Any, field: Field) -> None:
+    """The account's password rule (``check_password``), with its message, on the field."""
+    try:
+        check_password(field.data or "")
+    except rules.RuleError as err:
+        raise StopValidation(err.message) from None
 
 
 PASSWORD_ATTRIBUTES = {"minlength": PASSWORD_MIN_LENGTH, "maxlength": PASSWORD_MAX_LENGTH}
@@ -98,9 +61,9 @@ class PageForm(FlaskForm):
 class CustomerForm(PageForm):
     """Fields shared by the customer forms, and the bridge to ``parse_customer_input``."""
 
-    first_name = StringField("First name", [_required("First name is required"), Rule(_first_name)])
-    last_name = StringField("Last name", [_required("Last name is required"), Rule(_last_name)])
-    email = EmailField("Email", [_required("Email is required"), Rule(_email)])
+    first_name = StringField("First name")
+    last_name = StringField("Last name")
+    email = EmailField("Email")
     phone = StringField("Phone", widget=TelInput())
 
     def __init__(
@@ -112,9 +75,16 @@ class CustomerForm(PageForm):
         super().__init__(**kwargs)
         self.settings = settings
         self.custom_fields = custom_fields or CustomFieldSet.empty()
-        self.first_name.render_kw = markup.name_attributes(settings.name_min_length, "given-name")
-        self.last_name.render_kw = markup.name_attributes(settings.name_min_length, "family-name")
-        self.email.render_kw = dict(markup.EMAIL_ATTRIBUTES)
+        min_length = settings.name_min_length
+        self.first_name.render_kw = {
+            **markup.name_attributes(min_length, "given-name"),
+            "required": True,
+        }
+        self.last_name.render_kw = {
+            **markup.name_attributes(min_length, "family-name"),
+            "required": True,
+        }
+        self.email.render_kw = {**markup.EMAIL_ATTRIBUTES, "required": True}
         self.phone.render_kw = dict(markup.PHONE_ATTRIBUTES)
 
     def customer_fields(self) -> Iterable[str]:
@@ -127,21 +97,19 @@ class CustomerForm(PageForm):
             raw["custom_fields"] = custom
         return raw
 
-    def customer_input(self, defaults: Mapping[str, Any] | None = None) -> CustomerInput | None:
-        """The checked input, or None with every failure placed on its field."""
-        data = None
+    def customer_input(self, defaults: Mapping[str, Any] | None = None) -> CheckedCustomer | None:
+        """The one validation pass: the checked customer, or None with every failure placed
+        on its input. Custom fields are judged once the customer's own fields pass (they are
+        read against the customer's country)."""
         try:
             data = parse_customer_input(
                 self.raw_customer_data(), self.settings, require_email=True, defaults=defaults
             )
+            checked = check_customer(data, self.settings, self.custom_fields.definitions)
         except ValidationFailed as failed:
             self.apply_errors(failed.details or {})
-        # The service's own verdict on the custom fields (read against the country, as the
-        # service reads them), asked now so it comes beside the field rules' errors. It needs
-        # the checked input, so custom fields are judged once the customer's fields pass.
-        if data is not None and self.custom_fields.definitions:
-            self.apply_errors(check_business_rules(data))
-        return None if self.has_errors() else data
+            return None
+        return None if self.has_errors() else checked
 
     def apply_errors(self, details: Mapping[str, str]) -> None:
         """Put errors keyed by record field (``custom_fields.<key>`` too) beside their inputs."""
@@ -150,34 +118,26 @@ class CustomerForm(PageForm):
             field = self._fields.get(name) if name else None
             if field is None:
                 self.form_errors.append(message)
-            elif not field.errors:
+            else:
                 field.errors = [*field.errors, message]
 
 
 class RegistrationForm(CustomerForm):
     """Every customer field a person may give about themselves, plus a password."""
 
-    date_of_birth = StringField("Date of birth", [Rule(_date_of_birth)], widget=DateInput())
-    gender = SelectField(
-        "Gender",
-        choices=markup.GENDER_CHOICES,
-        validate_choice=False,  # the rule judges the value and gives the API's message
-        validators=[Rule(lambda v, s: rules.normalise_gender(v))],
-    )
-    address = StringField("Street address", [Rule(lambda v, s: rules.normalise_address(v))])
-    city = StringField("Town or city", [Rule(lambda v, s: rules.normalise_city(v))])
+    date_of_birth = StringField("Date of birth", widget=DateInput())
+    # The rules judge the choices and give the API's messages.
+    gender = SelectField("Gender", choices=markup.GENDER_CHOICES, validate_choice=False)
+    address = StringField("Street address")
+    city = StringField("Town or city")
     state = StringField("State, county or region")
     zipcode = StringField("Postcode / ZIP code")
-    country = SelectField(
-        "Country",
-        validate_choice=False,
-        validators=[Rule(lambda v, s: rules.normalise_country(v))],
-    )
-    notes = TextAreaField("Anything we should know?", [Rule(lambda v, s: rules.normalise_notes(v))])
-    password = PasswordField("Password", [_required("Choose a password"), Rule(_password)])
+    country = SelectField("Country", validate_choice=False)
+    notes = TextAreaField("Anything we should know?")
+    password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
     confirm_password = PasswordField(
         "Repeat the password",
-        [_required("Repeat the password"), EqualTo("password", "The passwords do not match")],
+        [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
     )
 
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
@@ -219,8 +179,8 @@ class GuestDetailsForm(CustomerForm):
 
 
 class SignInForm(PageForm):
-    email = EmailField("Email", [_required("Enter your email address")])
-    password = PasswordField("Password", [_required("Enter your password")])
+    email = EmailField("Email", [InputRequired("Enter your email address")])
+    password = PasswordField("Password", [InputRequired("Enter your password")])
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -233,10 +193,10 @@ class SignInForm(PageForm):
 
 
 class SetPasswordForm(PageForm):
-    password = PasswordField("Password", [_required("Choose a password"), Rule(_password)])
+    password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
     confirm_password = PasswordField(
         "Repeat the password",
-        [_required("Repeat the password"), EqualTo("password", "The passwords do not match")],
+        [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
     )
 
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:

@@ -5,30 +5,19 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..accounts.service import email_status
-from ..customers.errors import EmailExists, ValidationFailed
-from ..customers.input import RuleSettings
+from ..accounts.service import EmailStatus, email_status
+from ..customers.errors import EmailExists
 from ..customers.service import create_customer
 from ..extensions import limiter
+from ..settings import rule_settings
 from . import bp
 from .auth import TOO_MANY_ATTEMPTS, sign_in
-from .custom_fields import CustomFieldSet, load_custom_fields
+from .custom_fields import load_custom_fields
 from .forms import RegistrationForm
 from .messages import EMAIL_ON_FILE_REGISTRATION, EMAIL_REGISTERED
-from .responses import DATABASE_UNAVAILABLE, database_unavailable, rollback_quietly
+from .responses import FormOnOutage
 
 SIGN_UP_LIMIT = "10 per minute"
-
-
-def _custom_fields() -> tuple[CustomFieldSet, bool]:
-    """The definitions, and False if the database could not be read."""
-    try:
-        return load_custom_fields(), True
-    except Exception as exc:
-        if not database_unavailable(exc):
-            raise
-        rollback_quietly()
-        return CustomFieldSet.empty(), False
 
 
 @bp.route("/register", methods=["GET", "POST"], endpoint="register")
@@ -36,42 +25,33 @@ def _custom_fields() -> tuple[CustomFieldSet, bool]:
 def register() -> ResponseReturnValue:
     if session.get("customer_id") is not None:
         return redirect(url_for("web.account"))
-    settings = RuleSettings.from_config(current_app.config)
-    custom_fields, database_ok = _custom_fields()
-    form = RegistrationForm(settings, custom_fields=custom_fields)
+    settings = rule_settings()
+    # Until the definitions are read, the form without its custom fields is what an outage
+    # shows again (with everything typed in the other fields).
+    page = FormOnOutage("register.html", lambda: RegistrationForm(settings))
+    form = page.form = RegistrationForm(settings, custom_fields=load_custom_fields())
     if not form.is_submitted():
         form.country.data = form.country.data or current_app.config.get("DEFAULT_COUNTRY") or ""
         return render_template("register.html", form=form)
 
-    if not database_ok:
-        form.form_errors.append(DATABASE_UNAVAILABLE)
-        return render_template("register.html", form=form), 503
-
-    form.validate()  # the field rules; customer_input adds the rest
-    taken_by = None
+    form.validate()  # CSRF and the password; customer_input checks the customer's fields
+    checked = form.customer_input()
+    if checked is None:
+        # A known email is said beside the other mistakes at once.
+        taken_by = None if form.email.errors else email_status(form.email.data or "")
+        return _refused(form, taken_by)
     try:
-        data = form.customer_input()  # reads the custom-field definitions again
-        # Said beside the other mistakes at once; the unique index still decides on create.
-        if not form.email.errors:
-            taken_by = email_status(form.email.data or "")
-        if taken_by is not None:
-            data = None
-        if data is not None:
-            customer = create_customer(data, source="web_form", password=form.password.data)
-            sign_in(customer)
-            flash(f"Welcome, {customer.first_name}. Your account is ready.", "success")
-            return redirect(url_for("web.account"))
-    except ValidationFailed as failed:
-        form.apply_errors(failed.details or {})
+        customer = create_customer(
+            checked, source="web_form", settings=settings, password=form.password.data
+        )
     except EmailExists:
-        # Registered by someone else since the check above: ask again whose it is.
-        taken_by = email_status(form.email.data or "") or "account"
-    except Exception as exc:
-        if not database_unavailable(exc):
-            raise
-        rollback_quietly()
-        form.form_errors.append(DATABASE_UNAVAILABLE)
-        return render_template("register.html", form=form), 503
+        return _refused(form, email_status(checked.data.email or "") or "account")
+    sign_in(customer)
+    flash(f"Welcome, {customer.first_name}. Your account is ready.", "success")
+    return redirect(url_for("web.account"))
+
+
+def _refused(form: RegistrationForm, taken_by: EmailStatus | None) -> ResponseReturnValue:
     if taken_by is not None:
         form.email.errors = [
             EMAIL_REGISTERED if taken_by == "account" else EMAIL_ON_FILE_REGISTRATION

@@ -1,44 +1,60 @@
-"""What the web views share: the "database unavailable" case, and keeping personal pages out
-of caches."""
+"""What the web views share: the page shown when the database goes away, and keeping
+personal pages out of caches."""
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from flask import Response, make_response, session
+from flask import Response, make_response, render_template, request, session
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ..extensions import db
-
-log = logging.getLogger(__name__)
+from ..errors import AppError, ServiceUnavailable, answer_outage_with
+from .forms import PageForm
 
 DATABASE_UNAVAILABLE = (
     "We could not save your details just now. Nothing was lost — please try again."
 )
+FORM_INCOMPLETE = "Part of this form could not be loaded just now. Please reload the page shortly."
+
+FormT = TypeVar("FormT", bound=PageForm)
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """True for a lost or refused database connection (not for a refused row).
+class FormOnOutage(Generic[FormT]):
+    """A form page that comes back with everything typed (and a 503) if the database goes
+    away while it is served (errors.py renders it). Until the view hands over its real form
+    (``form``), a plain one made by ``fallback`` (from the request, without database reads)
+    stands in."""
 
-    An IntegrityError is a DBAPIError too, but it means the data was refused: the services turn
-    the ones they expect into domain errors, and any other is a bug, not an outage.
-    """
-    if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError):
-        log.warning("Database unavailable during a form submission: %s", exc.__class__.__name__)
-        return True
-    return False
+    def __init__(
+        self,
+        template: str,
+        fallback: Callable[[], FormT],
+        **context: Any,
+    ) -> None:
+        self.template, self.fallback, self.context = template, fallback, context
+        self.form: FormT | None = None
+        answer_outage_with(self.render)
+
+    def render(self) -> ResponseReturnValue:
+        """A refused submission is a 503; a page merely shown without its database parts
+        (the custom fields) still serves its form, saying what is missing."""
+        form = self.form if self.form is not None else self.fallback()
+        submitted = request.method == "POST"
+        form.form_errors.append(DATABASE_UNAVAILABLE if submitted else FORM_INCOMPLETE)
+        page = render_template(self.template, form=form, **self.context)
+        return page, ServiceUnavailable.status if submitted else 200
 
 
-def rollback_quietly() -> None:
-    """Roll back after a lost connection; the rollback itself may fail on a dead socket."""
-    try:
-        db.session.rollback()
-    except Exception:
-        log.debug("Rollback after a lost connection failed", exc_info=True)
+def say_on_outage(message: str) -> None:
+    """If the database goes away while this request is served, the error page says this."""
+
+    def render() -> ResponseReturnValue:
+        page: AppError = ServiceUnavailable(message)
+        return render_template("error.html", error=page), page.status
+
+    answer_outage_with(render)
 
 
 # A page with someone's details must not be kept by the browser's cache (the back button on a

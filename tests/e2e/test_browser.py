@@ -14,6 +14,7 @@ from latepoint_forms.customers.input import RuleSettings, parse_customer_input
 from latepoint_forms.customers.service import create_customer
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import LiveServer
 
@@ -106,11 +107,13 @@ def test_the_browser_stops_an_obviously_bad_value(page: Any, live_server: LiveSe
 def test_server_only_errors_come_back_beside_the_fields(
     page: Any, live_server: LiveServer, snap: Any
 ) -> None:
-    with live_server.app.app_context():
+    with live_server.app.app_context(), unit_of_work():
         raw = {"first_name": "Taken", "last_name": "Already", "email": "taken@example.com"}
+        settings = RuleSettings.from_config(live_server.app.config)
         create_customer(
-            parse_customer_input(raw, RuleSettings.from_config(live_server.app.config)),
+            parse_customer_input(raw, settings),
             source="web_form",
+            settings=settings,
             password=PASSWORD,
         )
     page.goto("/register")

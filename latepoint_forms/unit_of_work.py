@@ -1,0 +1,105 @@
+"""One unit of work per request and per CLI command: the one place that commits.
+
+Services ``add()`` and ``flush()`` and never commit; a flush is where the database's unique
+indexes and constraints answer, so a service can still turn a refusal into a domain error.
+Whatever a request or a command did is then committed here, once, or rolled back as a whole:
+
+- every view runs inside ``unit_of_work_view`` (``install`` wraps them all when the app is
+  built, so a new view cannot forget it): the response is built first (templates and the JSON
+  representation may still read), then the session is committed if the response is a success
+  (status below 400) and rolled back otherwise or on any exception. A page that answers
+  "that time was just taken" therefore never keeps the guest customer it created on the way;
+- a CLI command runs inside ``unit_of_work()`` (or the ``commits`` decorator).
+
+What must be written with the change joins the same transaction: the API's idempotency record
+(api/idempotency.py adds it before the view returns), and later the outbox's messages.
+
+Two documented exceptions commit *steps* of a unit with ``commit_step``, each named where it
+is used: an ``Idempotency-Key`` is claimed in a short transaction of its own before its
+request runs (so a concurrent retry sees it in flight, on SQLite and PostgreSQL alike), and a
+bulk request or an import commits each item on its own (one bad item never blocks or
+half-writes the others, and an item committed before a crash stays).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, Response, current_app, session
+
+from .extensions import db
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def commit_step() -> None:
+    """Commit one step of a unit that is documented to need several (see the module)."""
+    db.session.commit()
+
+
+def roll_back() -> None:
+    """Give up what the unit holds (a refused write): nothing of it is kept."""
+    db.session.rollback()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit once at the end of the block; roll back on any exception."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def commits(command: Callable[P, R]) -> Callable[P, R]:
+    """Run a CLI command (or any function) as one unit of work."""
+
+    @functools.wraps(command)
+    def in_unit_of_work(*args: P.args, **kwargs: P.kwargs) -> R:
+        with unit_of_work():
+            return command(*args, **kwargs)
+
+    return in_unit_of_work
+
+
+def unit_of_work_view(view: Callable[..., Any]) -> Callable[..., Response]:
+    """A view as one unit of work: commit on a successful response, else roll back.
+
+    When the unit fails (an exception, the commit included), what the view wrote into the
+    browser's session is undone too: a customer must not be signed in, or told "welcome",
+    on the strength of a row that was never stored.
+    """
+
+    @functools.wraps(view)
+    def in_unit_of_work(*args: Any, **kwargs: Any) -> Response:
+        # dict.copy reads the cookie session without marking it accessed (no "Vary: Cookie").
+        cookie_session = session._get_current_object()  # type: ignore[attr-defined]
+        before = dict.copy(cookie_session)
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+            if response.status_code < 400:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except BaseException:
+            db.session.rollback()
+            if cookie_session.modified:
+                cookie_session.clear()
+                cookie_session.update(before)
+            raise
+        return response
+
+    return in_unit_of_work
+
+
+def install(app: Flask) -> None:
+    """Wrap every view of ``app`` (call after the blueprints are registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static":
+            app.view_functions[endpoint] = unit_of_work_view(view)
