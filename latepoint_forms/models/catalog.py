@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Model
 from .types import BigIntPK
 
 # Bookings claim time in 5-minute granules (see models/booking.py), so every duration, slot
@@ -45,7 +45,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() o
 KEY_MAX_LENGTH = 64
 
 
-class Service(db.Model):
+class Service(Model):
     __tablename__ = "services"
     __table_args__ = (
         CheckConstraint("duration_minutes > 0 AND duration_minutes % 5 = 0", name="duration"),
@@ -66,7 +66,7 @@ class Service(db.Model):
         return f"<Service {self.id} {self.key}>"
 
 
-class Location(db.Model):
+class Location(Model):
     __tablename__ = "locations"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -84,7 +84,7 @@ class Location(db.Model):
         return f"<Location {self.id} {self.key}>"
 
 
-class Agent(db.Model):
+class Agent(Model):
     __tablename__ = "agents"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -100,7 +100,7 @@ class Agent(db.Model):
         return f"<Agent {self.id} {self.key}>"
 
 
-class AgentOffer(db.Model):
+class AgentOffer(Model):
     """An agent performs a service at a location."""
 
     __tablename__ = "agent_offers"
@@ -116,7 +116,7 @@ class AgentOffer(db.Model):
     location: Mapped[Location] = relationship()
 
 
-class CustomFieldDefinition(db.Model):
+class CustomFieldDefinition(Model):
     """A custom field customers may (or must) fill in; validated by customers/custom_fields.py."""
 
     __tablename__ = "custom_field_definitions"

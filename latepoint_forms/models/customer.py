@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from .base import Model
 from .types import BigIntPK, UTCDateTime, utcnow
 
 CUSTOMER_SOURCES = ("api", "web_form", "quick_booking", "import")
@@ -91,7 +91,7 @@ def search_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-class Customer(db.Model):
+class Customer(Model):
     __tablename__ = "customers"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'inactive', 'pending')", name="status"),
