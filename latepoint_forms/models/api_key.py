@@ -8,12 +8,15 @@ from sqlalchemy import JSON, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Model
-from .types import BigIntPK, UTCDateTime, utcnow
+from .types import BigIntPK, UTCDateTime, one_of, utcnow
+
+# Here rather than in api/keys.py, which imports the models: the CHECK below is built from it.
+API_KEY_MODES = ("live", "test")
 
 
 class ApiKey(Model):
     __tablename__ = "api_keys"
-    __table_args__ = (CheckConstraint("mode IN ('live', 'test')", name="mode"),)
+    __table_args__ = (CheckConstraint(one_of("mode", API_KEY_MODES), name="mode"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Model
 from .catalog import Agent, Location, Service
 from .customer import Customer
-from .types import BigIntPK, UTCDateTime, utcnow
+from .types import BigIntPK, UTCDateTime, one_of, utcnow
 
 BOOKING_STATUSES = ("confirmed", "cancelled")
 
@@ -34,7 +34,7 @@ BOOKING_STATUSES = ("confirmed", "cancelled")
 class Booking(Model):
     __tablename__ = "bookings"
     __table_args__ = (
-        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
+        CheckConstraint(one_of("status", BOOKING_STATUSES), name="status"),
         CheckConstraint("end_at > start_at", name="ends_after_start"),
         Index("ix_bookings_agent_id_start_at", "agent_id", "start_at"),
     )

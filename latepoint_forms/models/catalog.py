@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Model
-from .types import BigIntPK
+from .types import BigIntPK, one_of
 
 # Bookings claim time in 5-minute granules (see models/booking.py), so every duration, slot
 # interval and opening time is a multiple of this.
@@ -45,13 +45,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() o
 KEY_MAX_LENGTH = 64
 
 
+def _whole_granules(column: str) -> str:
+    """The SQL of a CHECK that ``column`` is a positive number of whole granules."""
+    return f"{column} > 0 AND {column} % {GRANULE_MINUTES} = 0"
+
+
 class Service(Model):
     __tablename__ = "services"
     __table_args__ = (
-        CheckConstraint("duration_minutes > 0 AND duration_minutes % 5 = 0", name="duration"),
-        CheckConstraint(
-            "slot_interval_minutes > 0 AND slot_interval_minutes % 5 = 0", name="slot_interval"
-        ),
+        CheckConstraint(_whole_granules("duration_minutes"), name="duration"),
+        CheckConstraint(_whole_granules("slot_interval_minutes"), name="slot_interval"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -120,11 +123,7 @@ class CustomFieldDefinition(Model):
     """A custom field customers may (or must) fill in; validated by customers/custom_fields.py."""
 
     __tablename__ = "custom_field_definitions"
-    __table_args__ = (
-        CheckConstraint(
-            "type IN ({})".format(", ".join(f"'{t}'" for t in CUSTOM_FIELD_TYPES)), name="type"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("type", CUSTOM_FIELD_TYPES), name="type"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), unique=True)
