@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..models import CUSTOM_FIELD_TYPES, GRANULE_MINUTES, WEEKDAYS
 from . import hours
@@ -279,7 +279,7 @@ def _options(where: str, raw: Any, check: _Checker) -> list[dict[str, str]] | No
     return options
 
 
-def _whole(value: Any, low: int, high: int) -> bool:
+def _whole(value: Any, low: int, high: int) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 

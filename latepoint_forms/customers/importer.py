@@ -81,7 +81,9 @@ class RowResult:
 
     def rejections(self) -> list[tuple[str, str]]:
         """(field, message) for every reason the row was rejected."""
-        error: AppError | None = self.read_error or (self.outcome and self.outcome.error)
+        error: AppError | None = self.read_error
+        if error is None and self.outcome is not None:
+            error = self.outcome.error
         if error is None:
             return []
         if not error.details:

@@ -323,12 +323,13 @@ def normalise_state(value: str, *, country: str | None) -> str:
     name in the local script, which is what the metadata uses as its key (e.g. "東京都").
     """
     value = clean_text(value, label="State", max_length=STATE_MAX_LENGTH)
-    areas = _area_list(country.upper()) if value and country else None
+    country_code = country.upper() if country else ""
+    areas = _area_list(country_code) if value and country_code else None
     if areas is None:
         return value
     code = areas.codes.get(_fold(value))
     if code is None:
-        raise RuleError(f"Enter a valid {areas.kind} for {country.upper()}")
+        raise RuleError(f"Enter a valid {areas.kind} for {country_code}")
     return code
 
 
@@ -401,7 +402,8 @@ def normalise_zipcode(value: str, *, country: str | None) -> str:
     Countries without a postal-code format accept any clean text.
     """
     value = clean_text(value, label="Postal code", max_length=ZIPCODE_MAX_LENGTH)
-    postal = _postal_format(country.upper()) if value and country else None
+    country_code = country.upper() if country else ""
+    postal = _postal_format(country_code) if value and country_code else None
     if postal is None:
         return value
     typed = " ".join(value.upper().split())
@@ -417,7 +419,7 @@ def normalise_zipcode(value: str, *, country: str | None) -> str:
     for candidate in (typed, *bodies):
         if postal.pattern.fullmatch(candidate):
             return candidate
-    raise RuleError(f"Enter a valid {postal.name} for {country.upper()}, such as {postal.example}")
+    raise RuleError(f"Enter a valid {postal.name} for {country_code}, such as {postal.example}")
 
 
 # --- external ids ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models; constraints live in the schema."""
 
-from .api_key import ApiKey
+from .api_key import API_KEY_MODES, ApiKey
 from .booking import BOOKING_STATUSES, Booking, BookingSlotClaim
 from .catalog import (
     CUSTOM_FIELD_TYPES,
@@ -16,6 +16,7 @@ from .customer import CUSTOMER_SOURCES, Customer
 from .idempotency import IdempotencyRecord
 
 __all__ = [
+    "API_KEY_MODES",
     "BOOKING_STATUSES",
     "CUSTOMER_SOURCES",
     "CUSTOM_FIELD_TYPES",

@@ -7,13 +7,16 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .types import BigIntPK, UTCDateTime, utcnow
+from .base import Model
+from .types import BigIntPK, UTCDateTime, one_of, utcnow
+
+# Here rather than in api/keys.py, which imports the models: the CHECK below is built from it.
+API_KEY_MODES = ("live", "test")
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     __tablename__ = "api_keys"
-    __table_args__ = (CheckConstraint("mode IN ('live', 'test')", name="mode"),)
+    __table_args__ = (CheckConstraint(one_of("mode", API_KEY_MODES), name="mode"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -23,18 +23,18 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Model
 from .catalog import Agent, Location, Service
 from .customer import Customer
-from .types import BigIntPK, UTCDateTime, utcnow
+from .types import BigIntPK, UTCDateTime, one_of, utcnow
 
 BOOKING_STATUSES = ("confirmed", "cancelled")
 
 
-class Booking(db.Model):
+class Booking(Model):
     __tablename__ = "bookings"
     __table_args__ = (
-        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
+        CheckConstraint(one_of("status", BOOKING_STATUSES), name="status"),
         CheckConstraint("end_at > start_at", name="ends_after_start"),
         Index("ix_bookings_agent_id_start_at", "agent_id", "start_at"),
     )
@@ -64,7 +64,7 @@ class Booking(db.Model):
         return f"<Booking {self.id} {self.booking_code} {self.status}>"
 
 
-class BookingSlotClaim(db.Model):
+class BookingSlotClaim(Model):
     """One 5-minute granule of an agent's time, held by a confirmed booking."""
 
     __tablename__ = "booking_slot_claims"

@@ -24,8 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .types import BigIntPK
+from .base import Model
+from .types import BigIntPK, one_of
 
 # Bookings claim time in 5-minute granules (see models/booking.py), so every duration, slot
 # interval and opening time is a multiple of this.
@@ -45,13 +45,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() o
 KEY_MAX_LENGTH = 64
 
 
-class Service(db.Model):
+def _whole_granules(column: str) -> str:
+    """The SQL of a CHECK that ``column`` is a positive number of whole granules."""
+    return f"{column} > 0 AND {column} % {GRANULE_MINUTES} = 0"
+
+
+class Service(Model):
     __tablename__ = "services"
     __table_args__ = (
-        CheckConstraint("duration_minutes > 0 AND duration_minutes % 5 = 0", name="duration"),
-        CheckConstraint(
-            "slot_interval_minutes > 0 AND slot_interval_minutes % 5 = 0", name="slot_interval"
-        ),
+        CheckConstraint(_whole_granules("duration_minutes"), name="duration"),
+        CheckConstraint(_whole_granules("slot_interval_minutes"), name="slot_interval"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -66,7 +69,7 @@ class Service(db.Model):
         return f"<Service {self.id} {self.key}>"
 
 
-class Location(db.Model):
+class Location(Model):
     __tablename__ = "locations"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -84,7 +87,7 @@ class Location(db.Model):
         return f"<Location {self.id} {self.key}>"
 
 
-class Agent(db.Model):
+class Agent(Model):
     __tablename__ = "agents"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -100,7 +103,7 @@ class Agent(db.Model):
         return f"<Agent {self.id} {self.key}>"
 
 
-class AgentOffer(db.Model):
+class AgentOffer(Model):
     """An agent performs a service at a location."""
 
     __tablename__ = "agent_offers"
@@ -116,15 +119,11 @@ class AgentOffer(db.Model):
     location: Mapped[Location] = relationship()
 
 
-class CustomFieldDefinition(db.Model):
+class CustomFieldDefinition(Model):
     """A custom field customers may (or must) fill in; validated by customers/custom_fields.py."""
 
     __tablename__ = "custom_field_definitions"
-    __table_args__ = (
-        CheckConstraint(
-            "type IN ({})".format(", ".join(f"'{t}'" for t in CUSTOM_FIELD_TYPES)), name="type"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("type", CUSTOM_FIELD_TYPES), name="type"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), unique=True)

@@ -20,8 +20,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .types import BigIntPK, UTCDateTime, utcnow
+from ..customers.rules import (
+    ADDRESS_MAX_LENGTH,
+    CITY_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    STATE_MAX_LENGTH,
+    STATUSES,
+    ZIPCODE_MAX_LENGTH,
+)
+from .base import Model
+from .types import BigIntPK, UTCDateTime, one_of, utcnow
 
 CUSTOMER_SOURCES = ("api", "web_form", "quick_booking", "import")
 
@@ -91,30 +101,31 @@ def search_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-class Customer(db.Model):
+class Customer(Model):
     __tablename__ = "customers"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'inactive', 'pending')", name="status"),
-        CheckConstraint("source IN ('api', 'web_form', 'quick_booking', 'import')", name="source"),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint(one_of("source", CUSTOMER_SOURCES), name="source"),
         CheckConstraint("wordpress_user_id > 0", name="wordpress_user_id_positive"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=_new_uuid)
     customer_code: Mapped[str] = mapped_column(String(16), unique=True)
-    first_name: Mapped[str] = mapped_column(String(50))
-    last_name: Mapped[str] = mapped_column(String(50))
+    # Lengths are the rules' limits (customers/rules.py): a value the rules accept always fits.
+    first_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    last_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     # The normalised, lower-cased form computed in Python (SQLite's lower() folds ASCII only);
     # the unique index on it is what makes a duplicate impossible, not a pre-check.
-    email: Mapped[str | None] = mapped_column(String(255), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(PHONE_MAX_LENGTH))
     status: Mapped[str] = mapped_column(String(16), default="active")
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     gender: Mapped[str | None] = mapped_column(String(20))
-    address: Mapped[str | None] = mapped_column(String(200))
-    city: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str | None] = mapped_column(String(100))
-    zipcode: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(ADDRESS_MAX_LENGTH))
+    city: Mapped[str | None] = mapped_column(String(CITY_MAX_LENGTH))
+    state: Mapped[str | None] = mapped_column(String(STATE_MAX_LENGTH))
+    zipcode: Mapped[str | None] = mapped_column(String(ZIPCODE_MAX_LENGTH))
     country: Mapped[str | None] = mapped_column(String(2))
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,16 @@ from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments an ``INTEGER PRIMARY KEY``; PostgreSQL gets a 64-bit key.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """The SQL of a CHECK that ``column`` holds one of ``values``: ``mode IN ('live', 'test')``.
+
+    Built from the same tuple the rules check against, so the database refuses exactly what
+    the code refuses; tests/test_schema_drift.py compares the values with the migrated schema.
+    """
+    quoted = ", ".join("'{}'".format(value.replace("'", "''")) for value in values)
+    return f"{column} IN ({quoted})"
 
 
 def utcnow() -> datetime:
