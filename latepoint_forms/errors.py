@@ -140,11 +140,11 @@ def _unavailable() -> Response | tuple[str, int, dict[str, str]]:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
-    def handle_app_error(error: AppError):  # type: ignore[no-untyped-def]
+    def handle_app_error(error: AppError) -> ResponseReturnValue:
         return _respond(error)
 
     @app.errorhandler(HTTPException)
-    def handle_http_exception(error: HTTPException):  # type: ignore[no-untyped-def]
+    def handle_http_exception(error: HTTPException) -> ResponseReturnValue:
         status = error.code or 500
         kind = _HTTP_ERRORS.get(status)
         if kind is not None and is_api_path(request.path):
@@ -161,7 +161,7 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(app_error)
 
     @app.errorhandler(DBAPIError)
-    def handle_database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
+    def handle_database_error(error: DBAPIError) -> ResponseReturnValue:
         _rollback_quietly()
         if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
             # The database is down or unreachable: a retry later may well succeed.
@@ -172,14 +172,14 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(AppError())
 
     @app.errorhandler(PoolTimeout)
-    def handle_pool_timeout(error: PoolTimeout):  # type: ignore[no-untyped-def]
+    def handle_pool_timeout(error: PoolTimeout) -> ResponseReturnValue:
         # Every pooled connection stayed busy past the pool timeout: overloaded, retry later.
         log.error("No database connection free for %s %s", request.method, request.path)
         _rollback_quietly()
         return _unavailable()
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def handle_unexpected(error: Exception) -> ResponseReturnValue:
         # Never a traceback or internal detail to the client; the log has it all.
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return _respond(AppError())

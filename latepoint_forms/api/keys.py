@@ -17,9 +17,10 @@ from sqlalchemy import or_, select, update
 
 from ..extensions import db
 from ..models import ApiKey
+from ..models.api_key import API_KEY_MODES
 from ..models.types import utcnow
 
-MODES = ("live", "test")
+MODES = API_KEY_MODES
 PERMISSIONS = ("customers:read", "customers:create")
 KEY_RANDOM_LENGTH = 40
 PREFIX_LENGTH = 12  # "lp_live_" and four random characters: enough to tell keys apart

@@ -59,7 +59,7 @@ class Selection:
         (``catalog.hours.check_horizon`` counts from today in UTC, whatever the local date)."""
         return datetime.now(UTC).date() + timedelta(days=BOOKING_HORIZON_DAYS)
 
-    def query(self, **overrides: Any) -> dict[str, str]:
+    def query(self, **overrides: Any) -> dict[str, Any]:
         """Query parameters for a link; an override of None drops that choice."""
         values: dict[str, Any] = {
             "service": self.service.id if self.service else None,

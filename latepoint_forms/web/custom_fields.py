@@ -17,7 +17,8 @@ from typing import Any
 
 from flask import request
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, URLField
-from wtforms.fields.choices import SelectChoice
+# types-WTForms describes 3.2; SelectChoice is WTForms 3.3's (installed).
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.fields.core import Field, UnboundField
 from wtforms.widgets import DateInput, NumberInput, TelInput
 
@@ -57,24 +58,24 @@ def _unbound_field(definition: FieldDefinition) -> UnboundField:
     kw: dict[str, Any] = {"description": description, "render_kw": _attributes(definition)}
     kind = definition.type
     if kind == "textarea":
-        return TextAreaField(label, **kw)
+        return UnboundField(TextAreaField, label, **kw)
     if kind == "number":
-        return StringField(label, widget=NumberInput(), **kw)
+        return UnboundField(StringField, label, widget=NumberInput(), **kw)
     if kind == "date":
-        return StringField(label, widget=DateInput(), **kw)
+        return UnboundField(StringField, label, widget=DateInput(), **kw)
     if kind == "select":
         options = [SelectChoice(option.value, option.label) for option in definition.options]
         choices = [SelectChoice("", "Choose…"), *options]
-        return SelectField(label, choices=choices, validate_choice=False, **kw)
+        return UnboundField(SelectField, label, choices=choices, validate_choice=False, **kw)
     if kind == "checkbox":
-        return BooleanField(label, **kw)
+        return UnboundField(BooleanField, label, **kw)
     if kind == "email":
-        return EmailField(label, **kw)
+        return UnboundField(EmailField, label, **kw)
     if kind == "phone":
-        return StringField(label, widget=TelInput(), **kw)
+        return UnboundField(StringField, label, widget=TelInput(), **kw)
     if kind == "url":
-        return URLField(label, **kw)
-    return StringField(label, **kw)
+        return UnboundField(URLField, label, **kw)
+    return UnboundField(StringField, label, **kw)
 
 
 @dataclass(frozen=True)

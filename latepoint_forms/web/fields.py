@@ -12,7 +12,8 @@ import unicodedata
 from typing import Any
 
 import pycountry
-from wtforms.fields.choices import SelectChoice
+# types-WTForms describes 3.2; SelectChoice is WTForms 3.3's (installed).
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from ..customers import rules
 
