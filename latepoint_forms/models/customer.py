@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid as uuid_module
 from datetime import date, datetime
 from typing import Any
@@ -30,6 +29,7 @@ from ..customers.rules import (
     STATUSES,
     ZIPCODE_MAX_LENGTH,
 )
+from ..folding import fold
 from .base import Model
 from .types import BigIntPK, UTCDateTime, one_of, utcnow
 
@@ -69,9 +69,7 @@ def fold_for_search(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` (``Zoë`` -> ``zoe``, ``Straße`` ->
     ``strasse``, ``Søren Łukasz`` -> ``soren lukasz``), computed in Python so both databases
     compare the same strings."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return bare.translate(SEARCH_TRANSLITERATION).casefold()
+    return fold(text).translate(SEARCH_TRANSLITERATION).casefold()
 
 
 # A term made only of digits and the separators people write phone numbers with, "+" first.

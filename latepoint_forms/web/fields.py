@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import unicodedata
 from typing import Any
 
 import pycountry
@@ -16,6 +15,7 @@ import pycountry
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from ..customers import rules
+from ..folding import fold
 
 GENDER_LABELS = {
     "male": "Male",
@@ -29,11 +29,6 @@ GENDER_CHOICES = [
 ]
 
 
-def _sort_key(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 @functools.cache
 def country_names() -> dict[str, str]:
     """ISO alpha-2 code -> the name people use (pycountry's common name where it has one)."""
@@ -41,7 +36,7 @@ def country_names() -> dict[str, str]:
         country.alpha_2: getattr(country, "common_name", None) or country.name
         for country in pycountry.countries
     }
-    return dict(sorted(names.items(), key=lambda item: _sort_key(item[1])))
+    return dict(sorted(names.items(), key=lambda item: fold(item[1])))
 
 
 def country_choices() -> list[SelectChoice]:
