@@ -8,6 +8,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from .booleans import FALSE_WORDS, TRUE_WORDS, parse_bool
+
 DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "testing"})
 
 
@@ -19,6 +21,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = parse_bool(raw)
+    if value is None:
+        # Refused like a bad integer: a typo must not quietly switch a check on or off.
+        words = "/".join(sorted(TRUE_WORDS)) + " or " + "/".join(sorted(FALSE_WORDS))
+        raise RuntimeError(f"{name} must be {words}, got {raw!r}")
+    return value
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -50,8 +64,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DEFAULT_COUNTRY": (_optional(env, "DEFAULT_COUNTRY") or "").upper() or None,
         "NAME_MIN_LENGTH": _int(env, "NAME_MIN_LENGTH", 2),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
-        "EMAIL_CHECK_DELIVERABILITY": env.get("EMAIL_CHECK_DELIVERABILITY", "").lower()
-        in {"1", "true", "yes"},
+        "EMAIL_CHECK_DELIVERABILITY": _bool(env, "EMAIL_CHECK_DELIVERABILITY", False),
         # Faster password hashing is only ever switched on by the test suite.
         "FAST_PASSWORD_HASHING": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -66,8 +79,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
         # Rate limits (SPEC section 3), "N/period" joined by ";". Per API key by mode; requests
         # without a well-formed key are counted per client address.
-        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower()
-        not in {"0", "false", "no"},
+        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         # When the shared store (Redis) is down, serve without limits and log the error,
         # rather than refuse every request: an outage of the limiter is not an API outage.

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Row, select
 
+from ..booleans import parse_bool
 from ..extensions import db
 from ..models import CustomFieldDefinition
 from . import rules
@@ -269,16 +270,19 @@ def form_values_to_json(
 ) -> dict[str, Any]:
     """Turn a web form's strings into the JSON types ``validate_custom_fields`` expects.
 
-    Numbers that do not parse are passed on as strings, so validation reports them; an
-    unticked checkbox (absent from the form) is ``False``.
+    Numbers and checkbox words (``booleans.parse_bool``) that do not parse are passed on as
+    strings, so validation reports them; an unticked checkbox (absent or blank) is ``False``.
     """
     result: dict[str, Any] = {}
     for definition in definitions:
         raw = form.get(definition.key)
-        if definition.type == "checkbox":
-            result[definition.key] = raw not in (None, "", "0", "false", "off")
-            continue
         if raw is None or raw.strip() == "":
+            if definition.type == "checkbox":
+                result[definition.key] = False
+            continue
+        if definition.type == "checkbox":
+            ticked = parse_bool(raw)
+            result[definition.key] = raw if ticked is None else ticked
             continue
         if definition.type == "number":
             result[definition.key] = _parse_number(raw.strip())

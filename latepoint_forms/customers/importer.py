@@ -3,8 +3,9 @@
 File formats
     CSV: a header row of the JSON field names (``first_name``, ``email``, …), a column
     ``custom_fields.<key>`` per custom field, UTF-8 with or without a BOM. An empty cell means
-    "not given"; ``is_guest`` reads true/false, 1/0, yes/no; ``wordpress_user_id`` an integer;
-    a checkbox custom field the same words as ``is_guest``, a number field a number. A value
+    "not given"; ``is_guest`` reads the words of ``booleans.parse_bool`` (true/false, 1/0,
+    yes/no, y/n, on/off, as a web checkbox does); ``wordpress_user_id`` an integer; a
+    checkbox custom field the same words as ``is_guest``, a number field a number. A value
     that does not read is passed on as text, so the rules report it as they would in the API.
     JSON lines: one object per line, the same contract as the API's body. Blank lines are
     skipped in both.
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import strict_json
+from ..booleans import parse_bool
 from ..errors import AppError
 from .bulk import Batch, ItemOutcome, record_fingerprint
 from .custom_fields import FieldDefinition, active_custom_field_definitions, form_values_to_json
@@ -48,7 +50,6 @@ EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 CUSTOM_FIELD_PREFIX = "custom_fields."
 CSV_COLUMNS = frozenset((*STRING_FIELDS, "is_guest", "wordpress_user_id"))
 REQUIRED_COLUMNS = ("first_name", "last_name")
-BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _INTEGER_RE = re.compile(r"[+-]?[0-9]{1,30}")
 _CHUNK = 1 << 16
 SOURCE = "import"
@@ -128,7 +129,8 @@ def count_lines(path: Path) -> int:
 
 
 def _boolean(cell: str) -> bool | str:
-    return BOOLEAN_WORDS.get(cell.strip().lower(), cell)
+    value = parse_bool(cell)
+    return cell if value is None else value
 
 
 def _integer(cell: str) -> int | str:
