@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import jsonify, request
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from ..bookings.availability import Slot, available_starts, checked_references
@@ -21,6 +21,7 @@ from ..customers.errors import ValidationFailed
 from ..ids import parse_id
 from . import bp
 from .auth import require_key
+from .envelope import success
 
 
 def _id_param(name: str, errors: dict[str, str], *, required: bool) -> int | None:
@@ -82,4 +83,4 @@ def availability() -> ResponseReturnValue:
         "slots": [_slot_as_json(slot) for slot in slots],
     }
     message = f"{len(slots)} free start times" if slots else "No free start times on this day"
-    return jsonify({"status": "success", "message": message, "data": data}), 200
+    return success(message, data)

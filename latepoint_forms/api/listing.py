@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 
-from flask import jsonify, request
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from ..customers import rules
@@ -28,6 +28,7 @@ from ..customers.errors import ValidationFailed
 from ..customers.service import list_customers
 from . import bp
 from .auth import require_key
+from .envelope import success
 from .representation import customer_as_json
 
 DEFAULT_PER_PAGE = 20
@@ -111,10 +112,4 @@ def list_() -> ResponseReturnValue:
         "pages": math.ceil(total / per_page),
     }
     message = f"{total} customers found" if total != 1 else "1 customer found"
-    body = {
-        "status": "success",
-        "message": message,
-        "data": [customer_as_json(customer) for customer in customers],
-        "meta": meta,
-    }
-    return jsonify(body), 200
+    return success(message, [customer_as_json(customer) for customer in customers], meta=meta)
