@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 # No 0/O, 1/I/L or U: nothing to confuse when spoken or handwritten.
@@ -12,3 +13,9 @@ def readable_code(prefix: str, *groups: int) -> str:
     """``readable_code("BK", 4, 4)`` -> "BK-7KQ2-M9XD": random groups after a prefix."""
     parts = ["".join(secrets.choice(CODE_ALPHABET) for _ in range(size)) for size in groups]
     return "-".join((prefix, *parts))
+
+
+def code_regex(prefix: str, *groups: int) -> re.Pattern[str]:
+    """What every ``readable_code(prefix, *groups)`` matches in full (for the API document)."""
+    parts = (f"[{CODE_ALPHABET}]{{{size}}}" for size in groups)
+    return re.compile("-".join((re.escape(prefix), *parts)))

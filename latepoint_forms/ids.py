@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 MAX_ID = 2**63 - 1
-_ID_TEXT = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() also takes "²"
+ID_TEXT = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() also takes "²"
 
 
 def is_valid_id(value: object) -> bool:
@@ -19,7 +19,7 @@ def is_valid_id(value: object) -> bool:
 
 def parse_id(text: str | None) -> int | None:
     """The id written in ``text`` ("42"), or None for anything else."""
-    if text is None or not _ID_TEXT.fullmatch(text):
+    if text is None or not ID_TEXT.fullmatch(text):
         return None
     value = int(text)
     return value if is_valid_id(value) else None

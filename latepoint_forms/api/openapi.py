@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 description of the JSON API, served at ``GET /openapi.json`` (no key needed).
 
-Built from the same constants as the rules (lengths, enums, the Idempotency-Key pattern),
-so the document cannot drift from them. JSON Schema ``pattern`` is ECMA-262 without the
+Built from what the code itself uses: the customer's fields as ``customers/fields.py``
+declares them, the rules' constants and compiled patterns (lengths, enums, dates, slots, ids,
+the Idempotency-Key), and the error codes of the ``AppError`` classes, so the document cannot
+drift from them. JSON Schema ``pattern`` is ECMA-262 without the
 ``v`` flag, so rules that need Unicode classes (names: letters of any script) are described
 by length and in words, and the server's 422 ``details`` are the last word. The bodies'
 schemas live in openapi_schemas.py. The test suite fuzzes every operation with schemathesis
@@ -10,13 +12,19 @@ against this document (tests/test_openapi.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from .. import errors as app_errors
+from ..bookings import errors as booking_errors
+from ..customers import errors as customer_errors
 from ..customers.rules import STATUSES
-from . import bp
+from ..errors import AppError
+from ..ids import ID_TEXT
+from . import bp, idempotency
 from .customers_bulk import MAX_ITEMS
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import KEY_PATTERN, REPLAYED_HEADER
@@ -30,6 +38,7 @@ from .listing import (
 from .openapi_schemas import (
     DATE_PATTERN,
     ID,
+    anchored,
     availability_schema,
     bulk_request_schema,
     bulk_result_schema,
@@ -39,19 +48,31 @@ from .openapi_schemas import (
     status_schema,
 )
 
-ERROR_CODES = {
-    400: ["invalid_json"],
-    401: ["unauthorized"],
-    403: ["insufficient_permissions"],
-    404: ["not_found"],
-    409: ["email_exists", "idempotency_conflict"],
-    413: ["payload_too_large"],
-    415: ["unsupported_media_type"],
-    422: ["validation_failed", "idempotency_key_reused"],
-    429: ["rate_limit_exceeded"],
-    500: ["server_error"],
-    503: ["service_unavailable"],
-}
+# Every module that defines AppError subclasses: imported, so error_codes() finds them all
+# whatever else was imported first (the document is the same inside the app and outside it).
+ERROR_MODULES = (app_errors, customer_errors, booking_errors, idempotency)
+
+
+def _error_classes(kind: type[AppError] = AppError) -> Iterator[type[AppError]]:
+    yield kind
+    for subclass in kind.__subclasses__():
+        yield from _error_classes(subclass)
+
+
+def error_codes() -> dict[int, list[str]]:
+    """Status -> the codes of every ``AppError`` class with that status, sorted.
+
+    Read from the classes when the document is built, so a new error class is documented
+    without a list to keep. Every class the app defines is listed: the booking codes (409
+    ``slot_taken``, ``booking_not_cancellable``) are the web pages' until bookings come to
+    the API (SPEC section 10); a client that is told of a code it never gets loses nothing.
+    """
+    codes: dict[int, set[str]] = {}
+    for kind in _error_classes():
+        codes.setdefault(kind.status, set()).add(kind.code)
+    return {status: sorted(names) for status, names in sorted(codes.items())}
+
+
 ERROR_DESCRIPTIONS = {
     400: "The body is not parseable JSON, or not a JSON object",
     401: "Missing, unknown or revoked API key",
@@ -137,6 +158,7 @@ def _response(description: str, schema: dict[str, Any], **headers: Any) -> dict[
 
 def _errors(*statuses: int, replayable: bool = False) -> dict[str, Any]:
     responses = {}
+    codes = error_codes()
     for status in (*statuses, 401, 429, 500, 503):
         headers: dict[str, Any] = dict(LIMIT_HEADERS)
         if status == 429:
@@ -144,7 +166,7 @@ def _errors(*statuses: int, replayable: bool = False) -> dict[str, Any]:
         if replayable and status in (409, 422):
             headers.update(REPLAY_HEADERS)
         responses[str(status)] = _response(
-            ERROR_DESCRIPTIONS[status], _error_schema(ERROR_CODES[status]), **headers
+            ERROR_DESCRIPTIONS[status], _error_schema(codes[status]), **headers
         )
     return responses
 
@@ -244,7 +266,7 @@ def build_document(server_url: str) -> dict[str, Any]:
         **LIMIT_HEADERS,
         **REPLAY_HEADERS,
     }
-    id_query = {"type": "string", "pattern": "^[0-9]{1,19}$"}
+    id_query = {"type": "string", "pattern": anchored(ID_TEXT)}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -7,13 +7,24 @@ schemathesis run catches any drift between the code and the document.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from ..catalog import hours
+from ..codes import code_regex
 from ..customers import rules
+from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.preferences import MAX_TIME_SLOTS
+from ..ids import MAX_ID
 from ..models import CUSTOMER_SOURCES
+from .keys import MODES as KEY_MODES
 
-MAX_ID = 2**63 - 1
+
+def anchored(regex: re.Pattern[str]) -> str:
+    """The JSON Schema ``pattern`` (ECMA-262, which searches) for what ``regex.fullmatch``
+    accepts. The rules' regexes use only syntax the two dialects share."""
+    text = regex.pattern
+    return f"^(?:{text})$" if "|" in text else f"^{text}$"
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -28,8 +39,9 @@ def _text(max_length: int, description: str, **extra: Any) -> dict[str, Any]:
 
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-SLOT_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$"
+DATE_PATTERN = anchored(rules.DATE_RE)
+# hours keeps its regex private; reading it here beats restating it.
+SLOT_PATTERN = anchored(hours._SLOT_RE)
 NAME_TEXT = (
     "Letters of any script (with combining marks), spaces, hyphens and apostrophes; must "
     "contain a letter; {min}-{max} characters after trimming and collapsing spaces."
@@ -56,7 +68,7 @@ def _customer_fields() -> dict[str, dict[str, Any]]:
         "zipcode": _text(rules.ZIPCODE_MAX_LENGTH, "Postal code in the country's format"),
         "country": {
             "type": "string",
-            "pattern": "^[A-Za-z]{2}$",
+            "pattern": anchored(rules.COUNTRY_RE),
             "description": "ISO 3166-1 alpha-2",
         },
         "notes": _text(rules.NOTES_MAX_LENGTH, "Newlines allowed; other control characters not"),
@@ -133,7 +145,8 @@ def customer_record_schema(*, created: bool) -> dict[str, Any]:
         properties = {
             "id": ID,
             "uuid": {"type": "string", "format": "uuid"},
-            "customer_code": {"type": "string", "pattern": "^CUS-[0-9A-Z]{5}-[0-9A-Z]{5}$"},
+            # The shape customers.service.new_customer_code gives readable_code.
+            "customer_code": {"type": "string", "pattern": anchored(code_regex("CUS", 5, 5))},
             **properties,
             "full_name": {"type": "string"},
             "has_account": {"type": "boolean"},
@@ -183,7 +196,7 @@ def status_schema() -> dict[str, Any]:
         "properties": {
             "service": {"type": "string"},
             "version": {"type": "string"},
-            "key_mode": {"type": "string", "enum": ["live", "test"]},
+            "key_mode": {"type": "string", "enum": list(KEY_MODES)},
         },
         "additionalProperties": False,
     }
@@ -247,7 +260,7 @@ def bulk_result_schema() -> dict[str, Any]:
                 "type": "object",
                 "required": ["code", "message", "details"],
                 "properties": {
-                    "code": {"type": "string", "enum": ["validation_failed", "email_exists"]},
+                    "code": {"type": "string", "enum": [ValidationFailed.code, EmailExists.code]},
                     "message": {"type": "string", "minLength": 1},
                     "details": {"type": "object", "additionalProperties": {"type": "string"}},
                 },

