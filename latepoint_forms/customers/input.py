@@ -1,18 +1,21 @@
 """From an untrusted mapping (a JSON object or a web form's data) to a checked ``CustomerInput``.
 
-JSON types are checked strictly here, then each field goes through its rule in ``rules``.
-Every failing field is reported at once, keyed by its JSON name.
+JSON types are checked strictly here, then each field goes through its rule in ``rules``, as
+``fields.CUSTOMER_FIELDS`` declares them. Every failing field is reported at once, keyed by
+its JSON name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from typing import Any
 
 from . import rules
 from .errors import ValidationFailed
+from .fields import COUNTRY, CUSTOMER_FIELDS, FIELDS_BY_KEY, CustomerField
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,11 @@ class RuleSettings:
 
 @dataclass(frozen=True)
 class CustomerInput:
-    """A customer's fields after every field rule passed (business rules are the service's)."""
+    """A customer's fields after every field rule passed (business rules are the service's).
+
+    One attribute per ``fields.CUSTOMER_FIELDS`` entry, in its order and with its default
+    (checked below when this module is imported), written out so type checkers see them.
+    """
 
     first_name: str
     last_name: str
@@ -62,33 +69,30 @@ class CustomerInput:
     state: str | None = None
     zipcode: str | None = None
     country: str | None = None
+    # Checked against the configured definitions and the catalog by the service.
+    custom_fields: dict[str, Any] = field(default_factory=dict)
     notes: str | None = None
     is_guest: bool = False
     wordpress_user_id: int | None = None
-    # Checked against the configured definitions and the catalog by the service.
-    custom_fields: dict[str, Any] = field(default_factory=dict)
     preferences: dict[str, Any] | None = None
 
 
-STRING_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "status",
-    "date_of_birth",
-    "gender",
-    "address",
-    "city",
-    "state",
-    "zipcode",
-    "country",
-    "notes",
-)
-KNOWN_FIELDS = frozenset(
-    (*STRING_FIELDS, "is_guest", "wordpress_user_id", "custom_fields", "preferences")
-)
-REQUIRED_FIELDS = ("first_name", "last_name")
+def _check_matches_declaration() -> None:
+    """Refuse to load if ``CustomerInput`` and ``CUSTOMER_FIELDS`` disagree."""
+    written = [
+        (f.name, f.default_factory() if f.default_factory is not MISSING else f.default)
+        for f in dataclass_fields(CustomerInput)
+    ]
+    declared = [(d.key, MISSING if d.required else d.default_value()) for d in CUSTOMER_FIELDS]
+    if written != declared:
+        raise TypeError(f"CustomerInput {written} does not follow customers/fields.py {declared}")
+
+
+_check_matches_declaration()
+
+STRING_FIELDS = tuple(d.key for d in CUSTOMER_FIELDS if d.json_type is str)
+KNOWN_FIELDS = frozenset(FIELDS_BY_KEY)
+REQUIRED_FIELDS = tuple(d.key for d in CUSTOMER_FIELDS if d.required)
 
 _TYPE_MESSAGES = {
     str: "Must be a string",
@@ -103,16 +107,6 @@ def _has_type(value: Any, expected: type) -> bool:
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, expected)
-
-
-def _expected_type(name: str) -> type:
-    if name == "is_guest":
-        return bool
-    if name == "wordpress_user_id":
-        return int
-    if name in ("custom_fields", "preferences"):
-        return dict
-    return str
 
 
 def parse_customer_input(
@@ -134,11 +128,11 @@ def parse_customer_input(
         if key not in KNOWN_FIELDS:
             errors[str(key)[:100]] = "Unknown field"
 
-    for name in KNOWN_FIELDS:
+    for declared in CUSTOMER_FIELDS:
+        name, expected = declared.key, declared.json_type
         value = raw.get(name)
         if value is None:
             continue
-        expected = _expected_type(name)
         if not _has_type(value, expected):
             errors[name] = _TYPE_MESSAGES[expected]
             continue
@@ -150,11 +144,10 @@ def parse_customer_input(
         for name, value in defaults.items():
             values.setdefault(name, value)
 
-    for name in REQUIRED_FIELDS:
+    required = (*REQUIRED_FIELDS, "email") if require_email else REQUIRED_FIELDS
+    for name in required:
         if name not in values and name not in errors:
-            errors[name] = f"{_label(name)} is required"
-    if require_email and "email" not in values and "email" not in errors:
-        errors["email"] = "Email is required"
+            errors[name] = f"{FIELDS_BY_KEY[name].label} is required"
 
     cleaned = _apply_rules(values, errors, settings)
     if errors:
@@ -168,67 +161,43 @@ def _blank(text: str) -> bool:
     return text.isprintable() and text.strip() == ""
 
 
-def _label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
-
-
 def _apply_rules(
     values: dict[str, Any], errors: dict[str, str], settings: RuleSettings
 ) -> dict[str, Any]:
-    today = settings.current_date()
     # The country decides how phone, state and postcode are read, so it goes first.
     country: str | None = None
-    if "country" in values:
-        country = _run(errors, "country", rules.normalise_country, values["country"])
-    country_known = "country" not in errors
-    region = settings.phone_region(country)
-    address_country = country or settings.default_country
-
-    field_rules: dict[str, Callable[[Any], Any]] = {
-        "first_name": lambda v: rules.normalise_name(
-            v, label="First name", min_length=settings.name_min_length
-        ),
-        "last_name": lambda v: rules.normalise_name(
-            v, label="Last name", min_length=settings.name_min_length
-        ),
-        "email": lambda v: rules.normalise_email(
-            v, check_deliverability=settings.check_deliverability
-        ),
-        "phone": lambda v: rules.normalise_phone(v, region=region),
-        "status": rules.normalise_status,
-        "date_of_birth": lambda v: rules.normalise_date_of_birth(
-            v, today=today, min_age=settings.min_customer_age
-        ),
-        "gender": rules.normalise_gender,
-        "address": rules.normalise_address,
-        "city": rules.normalise_city,
-        "state": lambda v: rules.normalise_state(v, country=address_country),
-        "zipcode": lambda v: rules.normalise_zipcode(v, country=address_country),
-        "notes": rules.normalise_notes,
-        "wordpress_user_id": rules.check_wordpress_user_id,
-    }
-    country_dependent = {"phone", "state", "zipcode"}
+    if COUNTRY in values:
+        country = _run(errors, FIELDS_BY_KEY[COUNTRY], values[COUNTRY], settings, None)
+    country_known = COUNTRY not in errors
 
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
         if name in errors:
             continue
-        if name == "country":
+        declared = FIELDS_BY_KEY[name]
+        if name == COUNTRY:
             cleaned[name] = country
-        elif name in field_rules:
-            if name in country_dependent and not country_known:
-                continue  # judged against a country we could not read: one error is enough
-            result = _run(errors, name, field_rules[name], value)
-            if name not in errors and result != "":  # blank after cleaning: not given
-                cleaned[name] = result
-        else:
-            cleaned[name] = value
+            continue
+        if declared.reads_country and not country_known:
+            continue  # judged against a country we could not read: one error is enough
+        result = _run(errors, declared, value, settings, country)
+        if name not in errors and result != "":  # blank after cleaning: not given
+            cleaned[name] = result
     return cleaned
 
 
-def _run(errors: dict[str, str], name: str, rule: Callable[[Any], Any], value: Any) -> Any:
+def _run(
+    errors: dict[str, str],
+    declared: CustomerField,
+    value: Any,
+    settings: RuleSettings,
+    country: str | None,
+) -> Any:
+    """The field's rule on ``value`` (the value itself if it has none); None on failure."""
+    if declared.rule is None:
+        return value
     try:
-        return rule(value)
+        return declared.rule(value, settings, country)
     except rules.RuleError as exc:
-        errors[name] = exc.message
+        errors[declared.key] = exc.message
         return None
