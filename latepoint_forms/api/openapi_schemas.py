@@ -1,4 +1,5 @@
-"""JSON Schemas of the API's bodies, built from the rules' constants (see api/openapi.py).
+"""JSON Schemas of the API's bodies, built from the customer's field declarations
+(``customers/fields.py``) and the rules' constants (see api/openapi.py).
 
 Request schemas describe what the server accepts (``null`` means "not given"; unknown keys
 are refused); response schemas describe exactly what it returns (no other keys), so the
@@ -14,6 +15,7 @@ from ..catalog import hours
 from ..codes import code_regex
 from ..customers import rules
 from ..customers.errors import EmailExists, ValidationFailed
+from ..customers.fields import CUSTOMER_FIELDS, CustomerField
 from ..customers.preferences import MAX_TIME_SLOTS
 from ..ids import MAX_ID
 from ..models import CUSTOMER_SOURCES
@@ -34,48 +36,12 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return nullable
 
 
-def _text(max_length: int, description: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", "maxLength": max_length, "description": description, **extra}
-
-
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 DATE_PATTERN = anchored(rules.DATE_RE)
 # hours keeps its regex private; reading it here beats restating it.
 SLOT_PATTERN = anchored(hours._SLOT_RE)
-NAME_TEXT = (
-    "Letters of any script (with combining marks), spaces, hyphens and apostrophes; must "
-    "contain a letter; {min}-{max} characters after trimming and collapsing spaces."
-)
-
-
-def _customer_fields() -> dict[str, dict[str, Any]]:
-    name = NAME_TEXT.format(min="NAME_MIN_LENGTH (default 2)", max=rules.NAME_MAX_LENGTH)
-    return {
-        "first_name": _text(rules.NAME_MAX_LENGTH, name, minLength=1),
-        "last_name": _text(rules.NAME_MAX_LENGTH, name, minLength=1),
-        "email": _text(rules.EMAIL_MAX_LENGTH, "Unique; stored normalised, lower case"),
-        "phone": _text(rules.PHONE_MAX_LENGTH, "International or national (read with country)"),
-        "status": {"type": "string", "enum": list(rules.STATUSES), "default": "active"},
-        "date_of_birth": {
-            "type": "string",
-            "pattern": DATE_PATTERN,
-            "description": "YYYY-MM-DD, not in the future, at least MIN_CUSTOMER_AGE years ago",
-        },
-        "gender": {"type": "string", "enum": list(rules.GENDERS)},
-        "address": _text(rules.ADDRESS_MAX_LENGTH, "Street line; no control characters"),
-        "city": _text(rules.CITY_MAX_LENGTH, "City"),
-        "state": _text(rules.STATE_MAX_LENGTH, "Area name or code; the code is stored"),
-        "zipcode": _text(rules.ZIPCODE_MAX_LENGTH, "Postal code in the country's format"),
-        "country": {
-            "type": "string",
-            "pattern": anchored(rules.COUNTRY_RE),
-            "description": "ISO 3166-1 alpha-2",
-        },
-        "notes": _text(rules.NOTES_MAX_LENGTH, "Newlines allowed; other control characters not"),
-    }
-
-
 CUSTOM_FIELD_VALUE = {"type": ["string", "number", "boolean", "null"]}
+JSON_TYPES = {str: "string", bool: "boolean", int: "integer", dict: "object"}
 
 
 def _preferences(*, stored: bool) -> dict[str, Any]:
@@ -99,47 +65,58 @@ def _preferences(*, stored: bool) -> dict[str, Any]:
     return schema
 
 
+def _custom_fields(*, stored: bool) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": CUSTOM_FIELD_VALUE}
+
+
+# The shapes of the object-valued customer fields, which the API describes in full.
+OBJECT_SCHEMAS = {"custom_fields": _custom_fields, "preferences": _preferences}
+
+
+def _customer_property(field: CustomerField, *, stored: bool = False) -> dict[str, Any]:
+    """A customer field's schema, from its declaration: as accepted (``null``: not given),
+    or as ``stored`` and returned (``null`` only where the field has no default)."""
+    schema: dict[str, Any] = {"type": JSON_TYPES[field.json_type]}
+    if field.json_type is dict:
+        schema.update(OBJECT_SCHEMAS[field.key](stored=stored))
+    if field.required and field.json_type is str:
+        schema["minLength"] = 1
+    if field.max_length is not None:
+        schema["maxLength"] = field.max_length
+    if field.minimum is not None:
+        schema["minimum"] = field.minimum
+    if field.maximum is not None:
+        schema["maximum"] = field.maximum
+    if field.choices is not None:
+        schema["enum"] = list(field.choices)
+    pattern = (field.stored_pattern if stored else None) or field.pattern
+    if pattern is not None:
+        schema["pattern"] = anchored(pattern)
+    if field.format is not None:
+        schema["format"] = field.format
+    if field.default is not None and not stored:
+        schema["default"] = field.default
+    if field.description is not None:
+        schema["description"] = field.description
+    always_there = field.required or (stored and field.default_value() is not None)
+    return schema if always_there else _nullable(schema)
+
+
 def customer_input_schema() -> dict[str, Any]:
     """The create/validate body: unknown keys are an error; null means "not given"."""
-    properties = {key: _nullable(value) for key, value in _customer_fields().items()}
-    properties["first_name"] = _customer_fields()["first_name"]
-    properties["last_name"] = _customer_fields()["last_name"]
-    properties["is_guest"] = {"type": ["boolean", "null"], "default": False}
-    properties["wordpress_user_id"] = {**ID, "type": ["integer", "null"]}
-    properties["custom_fields"] = {
-        "type": ["object", "null"],
-        "additionalProperties": CUSTOM_FIELD_VALUE,
-        "description": "Keys and values as the configured custom-field definitions say",
-    }
-    properties["preferences"] = {**_preferences(stored=False), "type": ["object", "null"]}
     return {
         "type": "object",
-        "required": ["first_name", "last_name"],
-        "properties": properties,
+        "required": [field.key for field in CUSTOMER_FIELDS if field.required],
+        "properties": {field.key: _customer_property(field) for field in CUSTOMER_FIELDS},
         "additionalProperties": False,
     }
 
 
 def customer_record_schema(*, created: bool) -> dict[str, Any]:
-    fields = _customer_fields()
+    """A customer as the API returns it: every field, normalised (``input_as_json``); with
+    what creating it generated when ``created``."""
     properties: dict[str, Any] = {
-        "first_name": {"type": "string", "minLength": 1, "maxLength": rules.NAME_MAX_LENGTH},
-        "last_name": {"type": "string", "minLength": 1, "maxLength": rules.NAME_MAX_LENGTH},
-        "email": _nullable(fields["email"]),
-        "phone": {"type": ["string", "null"], "pattern": rules.E164_PATTERN},
-        "status": fields["status"],
-        "date_of_birth": {"type": ["string", "null"], "format": "date"},
-        "gender": {"type": ["string", "null"], "enum": [*rules.GENDERS, None]},
-        "address": _nullable(fields["address"]),
-        "city": _nullable(fields["city"]),
-        "state": _nullable(fields["state"]),
-        "zipcode": _nullable(fields["zipcode"]),
-        "country": {"type": ["string", "null"], "pattern": "^[A-Z]{2}$"},
-        "custom_fields": {"type": "object", "additionalProperties": CUSTOM_FIELD_VALUE},
-        "notes": _nullable(fields["notes"]),
-        "is_guest": {"type": "boolean"},
-        "wordpress_user_id": {**ID, "type": ["integer", "null"]},
-        "preferences": {**_preferences(stored=True), "type": ["object", "null"]},
+        field.key: _customer_property(field, stored=True) for field in CUSTOMER_FIELDS
     }
     if created:
         properties = {

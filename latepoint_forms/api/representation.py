@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from ..customers.fields import CUSTOMER_FIELDS, CustomerField
 from ..customers.input import CustomerInput
 from ..models import Customer
 
@@ -29,22 +30,14 @@ def customer_as_json(customer: Customer) -> dict[str, Any]:
 
 def input_as_json(data: CustomerInput | Customer) -> dict[str, Any]:
     """The customer's own fields, normalised (what ``/customers/validate`` returns)."""
-    return {
-        "first_name": data.first_name,
-        "last_name": data.last_name,
-        "email": data.email,
-        "phone": data.phone,
-        "status": data.status or "active",
-        "date_of_birth": data.date_of_birth.isoformat() if data.date_of_birth else None,
-        "gender": data.gender,
-        "address": data.address,
-        "city": data.city,
-        "state": data.state,
-        "zipcode": data.zipcode,
-        "country": data.country,
-        "custom_fields": dict(data.custom_fields or {}),
-        "notes": data.notes,
-        "is_guest": bool(data.is_guest),
-        "wordpress_user_id": data.wordpress_user_id,
-        "preferences": data.preferences,
-    }
+    return {field.key: _as_json(field, getattr(data, field.key)) for field in CUSTOMER_FIELDS}
+
+
+def _as_json(field: CustomerField, value: Any) -> Any:
+    if value is None:  # not given (or a record not yet flushed): the field's default
+        return field.default_value()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return dict(value)  # a copy: the caller may change the body, not the record
+    return value
