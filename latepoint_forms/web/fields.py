@@ -11,6 +11,7 @@ import functools
 from typing import Any
 
 import pycountry
+
 # types-WTForms describes 3.2; SelectChoice is WTForms 3.3's (installed).
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
