@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import request
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, URLField
+
 # types-WTForms describes 3.2; SelectChoice is WTForms 3.3's (installed).
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.fields.core import Field, UnboundField

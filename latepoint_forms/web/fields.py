@@ -16,6 +16,8 @@ import pycountry
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from ..customers import rules
+from ..customers.fields import CustomerField
+from ..customers.input import RuleSettings
 from ..folding import fold
 
 GENDER_LABELS = {
@@ -60,20 +62,27 @@ def date_of_birth_bounds(today: datetime.date, min_age: int) -> tuple[str, str]:
     return earliest.isoformat(), latest.isoformat()
 
 
-def name_attributes(min_length: int, autocomplete: str) -> dict[str, Any]:
-    return {
-        "minlength": min_length,
-        "maxlength": rules.NAME_MAX_LENGTH,
-        "pattern": rules.NAME_HTML_PATTERN,
-        "autocomplete": autocomplete,
-        "spellcheck": "false",
-    }
+def input_attributes(field: CustomerField, settings: RuleSettings) -> dict[str, Any]:
+    """The HTML attributes of a customer field's input, from its declaration."""
+    attrs: dict[str, Any] = {}
+    if field.required or field.required_on_web:
+        attrs["required"] = True
+    if field.min_length is not None:
+        attrs["minlength"] = field.min_length(settings)
+    if field.max_length is not None:
+        attrs["maxlength"] = field.max_length
+    if field.html_pattern is not None:
+        attrs["pattern"] = field.html_pattern
+    if field.autocomplete is not None:
+        attrs["autocomplete"] = field.autocomplete
+    attrs.update(field.html_attributes)
+    return attrs
 
 
-EMAIL_ATTRIBUTES = {
+# The sign-in form's email: the customer email's limits, a password manager's "username".
+SIGN_IN_EMAIL_ATTRIBUTES = {
     "maxlength": rules.EMAIL_MAX_LENGTH,
-    "autocomplete": "email",
+    "autocomplete": "username",
     "spellcheck": "false",
     "autocapitalize": "none",
 }
-PHONE_ATTRIBUTES = {"maxlength": rules.PHONE_MAX_LENGTH, "autocomplete": "tel"}

@@ -16,14 +16,15 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.fields.core import Field
+from wtforms.fields.core import Field, UnboundField
 from wtforms.validators import EqualTo, InputRequired, StopValidation
 from wtforms.widgets import DateInput, TelInput
 
 from ..accounts.service import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password
 from ..customers import rules
 from ..customers.errors import ValidationFailed
-from ..customers.input import STRING_FIELDS, RuleSettings, parse_customer_input
+from ..customers.fields import CUSTOMER_FIELDS, FIELDS_BY_KEY
+from ..customers.input import RuleSettings, parse_customer_input
 from ..customers.service import CheckedCustomer, check_customer
 from . import fields as markup
 from .custom_fields import CustomFieldSet
@@ -39,9 +40,26 @@ def password_rule(form: Any, field: Field) -> None:
 
 PASSWORD_ATTRIBUTES = {"minlength": PASSWORD_MIN_LENGTH, "maxlength": PASSWORD_MAX_LENGTH}
 
-# Form field -> key of the customer record (the JSON names of SPEC section 2). Status is the
-# business's to set, never the visitor's.
-CUSTOMER_FIELDS = tuple(name for name in STRING_FIELDS if name != "status")
+# The customer record's fields that the web forms offer (each declared with its input in
+# customers/fields.py); status and the rest are the business's or the API's to set.
+WEB_FIELDS = tuple(field.key for field in CUSTOMER_FIELDS if field.html_input is not None)
+
+
+def customer_input(key: str) -> Any:
+    """The form input for a customer field, as its declaration describes it."""
+    field = FIELDS_BY_KEY[key]
+    if field.html_input == "email":
+        return EmailField(field.label)
+    if field.html_input == "tel":
+        return StringField(field.label, widget=TelInput())
+    if field.html_input == "date":
+        return StringField(field.label, widget=DateInput())
+    if field.html_input == "select":
+        # The rules judge the choice and give the API's message.
+        return SelectField(field.label, validate_choice=False)
+    if field.html_input == "textarea":
+        return TextAreaField(field.label)
+    return StringField(field.label)
 
 
 class PageForm(FlaskForm):
@@ -61,10 +79,10 @@ class PageForm(FlaskForm):
 class CustomerForm(PageForm):
     """Fields shared by the customer forms, and the bridge to ``parse_customer_input``."""
 
-    first_name = StringField("First name")
-    last_name = StringField("Last name")
-    email = EmailField("Email")
-    phone = StringField("Phone", widget=TelInput())
+    first_name = customer_input("first_name")
+    last_name = customer_input("last_name")
+    email = customer_input("email")
+    phone = customer_input("phone")
 
     def __init__(
         self,
@@ -75,20 +93,11 @@ class CustomerForm(PageForm):
         super().__init__(**kwargs)
         self.settings = settings
         self.custom_fields = custom_fields or CustomFieldSet.empty()
-        min_length = settings.name_min_length
-        self.first_name.render_kw = {
-            **markup.name_attributes(min_length, "given-name"),
-            "required": True,
-        }
-        self.last_name.render_kw = {
-            **markup.name_attributes(min_length, "family-name"),
-            "required": True,
-        }
-        self.email.render_kw = {**markup.EMAIL_ATTRIBUTES, "required": True}
-        self.phone.render_kw = dict(markup.PHONE_ATTRIBUTES)
+        for name in self.customer_fields():
+            self[name].render_kw = markup.input_attributes(FIELDS_BY_KEY[name], settings)
 
     def customer_fields(self) -> Iterable[str]:
-        return (name for name in CUSTOMER_FIELDS if name in self._fields)
+        return (name for name in WEB_FIELDS if name in self._fields)
 
     def raw_customer_data(self) -> dict[str, Any]:
         raw: dict[str, Any] = {name: self._fields[name].data for name in self.customer_fields()}
@@ -125,15 +134,14 @@ class CustomerForm(PageForm):
 class RegistrationForm(CustomerForm):
     """Every customer field a person may give about themselves, plus a password."""
 
-    date_of_birth = StringField("Date of birth", widget=DateInput())
-    # The rules judge the choices and give the API's messages.
-    gender = SelectField("Gender", choices=markup.GENDER_CHOICES, validate_choice=False)
-    address = StringField("Street address")
-    city = StringField("Town or city")
-    state = StringField("State, county or region")
-    zipcode = StringField("Postcode / ZIP code")
-    country = SelectField("Country", validate_choice=False)
-    notes = TextAreaField("Anything we should know?")
+    date_of_birth = customer_input("date_of_birth")
+    gender = customer_input("gender")
+    address = customer_input("address")
+    city = customer_input("city")
+    state = customer_input("state")
+    zipcode = customer_input("zipcode")
+    country = customer_input("country")
+    notes = customer_input("notes")
     password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
     confirm_password = PasswordField(
         "Repeat the password",
@@ -146,27 +154,24 @@ class RegistrationForm(CustomerForm):
         earliest, latest = markup.date_of_birth_bounds(
             settings.current_date(), settings.min_customer_age
         )
-        self.date_of_birth.render_kw = {"min": earliest, "max": latest, "autocomplete": "bday"}
-        self.gender.render_kw = {"autocomplete": "sex"}
-        self.address.render_kw = {
-            "maxlength": rules.ADDRESS_MAX_LENGTH,
-            "autocomplete": "address-line1",
+        self.date_of_birth.render_kw = {
+            **self.date_of_birth.render_kw,
+            "min": earliest,
+            "max": latest,
         }
-        self.city.render_kw = {"maxlength": rules.CITY_MAX_LENGTH, "autocomplete": "address-level2"}
-        self.state.render_kw = {
-            "maxlength": rules.STATE_MAX_LENGTH,
-            "autocomplete": "address-level1",
-        }
-        self.zipcode.render_kw = {
-            "maxlength": rules.ZIPCODE_MAX_LENGTH,
-            "autocomplete": "postal-code",
-            "autocapitalize": "characters",
-        }
-        self.country.render_kw = {"autocomplete": "country"}
-        self.notes.render_kw = {"maxlength": rules.NOTES_MAX_LENGTH, "rows": 3}
+        self.gender.choices = markup.GENDER_CHOICES
         self.password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
         self.confirm_password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
         self.custom_fields.bind(self)
+
+
+# Every customer field with an input is on the registration form: adding one to the
+# declaration without its input here would leave it unreachable from the web.
+_missing = [
+    key for key in WEB_FIELDS if not isinstance(getattr(RegistrationForm, key), UnboundField)
+]
+if _missing:
+    raise RuntimeError(f"RegistrationForm lacks the inputs of {_missing}")
 
 
 class GuestDetailsForm(CustomerForm):
@@ -185,7 +190,7 @@ class SignInForm(PageForm):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # "username" is what password managers look for beside a current password.
-        self.email.render_kw = {**markup.EMAIL_ATTRIBUTES, "autocomplete": "username"}
+        self.email.render_kw = dict(markup.SIGN_IN_EMAIL_ATTRIBUTES)
         self.password.render_kw = {
             "maxlength": PASSWORD_MAX_LENGTH,
             "autocomplete": "current-password",
