@@ -22,7 +22,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ..accounts.service import email_status, set_password
-from ..bookings.availability import Slot, available_starts
+from ..bookings.availability import Slot, available_days
 from ..bookings.errors import SlotTaken
 from ..bookings.service import reserve_booking
 from ..customers.errors import EmailExists, ValidationFailed
@@ -56,27 +56,26 @@ def start_param(slot: Slot) -> str:
     return slot.start.astimezone(UTC).strftime(START_FORMAT)
 
 
-def _days(selection: Selection) -> list[tuple[date, int]]:
-    """The next days at the location, each with its number of free starts."""
+def _days(selection: Selection, now: datetime) -> list[date]:
+    """The days the time step shows: today at the location and the next ones."""
     assert selection.location is not None
-    today = datetime.now(ZoneInfo(selection.location.timezone)).date()
-    return [
-        (day, len(_slots(selection, day)))
-        for day in (today + timedelta(days=n) for n in range(DAYS_SHOWN))
-    ]
+    today = now.astimezone(ZoneInfo(selection.location.timezone)).date()
+    return [today + timedelta(days=n) for n in range(DAYS_SHOWN)]
 
 
-def _slots(selection: Selection, day: date) -> list[Slot]:
+def _slots(selection: Selection, days: list[date], now: datetime) -> dict[date, list[Slot]]:
+    """The free starts of each day, from one bounded set of queries for all of them."""
     assert selection.service is not None
     assert selection.location is not None
     agent_id = selection.agent.id if selection.agent is not None else None
-    return available_starts(selection.service.id, selection.location.id, day, agent_id=agent_id)
+    service_id, location_id = selection.service.id, selection.location.id
+    return available_days(service_id, location_id, days, agent_id=agent_id, now=now)
 
 
 def _chosen_slot(selection: Selection) -> Slot | None:
     if selection.start is None or selection.day is None:
         return None
-    for slot in _slots(selection, selection.day):
+    for slot in _slots(selection, [selection.day], datetime.now(UTC))[selection.day]:
         if slot.start == selection.start:
             return slot
     return None
@@ -98,10 +97,15 @@ def book() -> ResponseReturnValue:
     selection = read_selection(request.args)
     step = selection.next_step()
     if step == "time":
-        days = _days(selection)
+        now = datetime.now(UTC)
+        shown = _days(selection, now)
+        # The chosen day may lie beyond the days shown (the date picker reaches the horizon).
+        chosen = [selection.day] if selection.day is not None else []
+        slots_by_day = _slots(selection, shown + chosen, now)
+        days = [(day, len(slots_by_day[day])) for day in shown]
         if selection.day is None:
             selection.day = next((day for day, count in days if count), days[0][0])
-        slots = _slots(selection, selection.day)
+        slots = slots_by_day[selection.day]
         return _render(selection, step="time", days=days, slots=slots)
     if step != "details":
         return _render(selection, step=step)
