@@ -41,7 +41,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from ..customers.bulk import ItemOutcome, create_many
@@ -52,6 +52,7 @@ from ..settings import rule_settings
 from . import bp
 from .auth import require_key
 from .body import read_json_object
+from .envelope import success
 from .idempotency import Claim, current_claim, idempotent
 from .representation import customer_as_json
 
@@ -117,9 +118,5 @@ def bulk_create() -> ResponseReturnValue:
     results = [_result(outcome) for outcome in outcomes]
     created = sum(1 for result in results if result["status"] == "created")
     failed = len(results) - created
-    body = {
-        "status": "success",
-        "message": f"{created} created, {failed} failed",
-        "data": {"created": created, "failed": failed, "results": results},
-    }
-    return jsonify(body), 200
+    data = {"created": created, "failed": failed, "results": results}
+    return success(f"{created} created, {failed} failed", data)

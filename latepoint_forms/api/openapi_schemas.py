@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..catalog import hours
-from ..codes import code_regex
+from ..codes import CUSTOMER_CODE
 from ..customers import rules
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.fields import CUSTOMER_FIELDS, CustomerField
@@ -122,8 +122,7 @@ def customer_record_schema(*, created: bool) -> dict[str, Any]:
         properties = {
             "id": ID,
             "uuid": {"type": "string", "format": "uuid"},
-            # The shape customers.service.new_customer_code gives readable_code.
-            "customer_code": {"type": "string", "pattern": anchored(code_regex("CUS", 5, 5))},
+            "customer_code": {"type": "string", "pattern": anchored(CUSTOMER_CODE.regex())},
             **properties,
             "full_name": {"type": "string"},
             "has_account": {"type": "boolean"},

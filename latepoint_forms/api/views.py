@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Response, jsonify, request, url_for
+from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..customers.input import CustomerInput, parse_customer_input
@@ -13,12 +11,9 @@ from ..settings import rule_settings
 from . import bp
 from .auth import authenticate, require_key
 from .body import read_json_object
+from .envelope import success
 from .idempotency import idempotent
 from .representation import customer_as_json, input_as_json
-
-
-def success(message: str, data: Any, status: int = 200) -> tuple[Response, int]:
-    return jsonify({"status": "success", "message": message, "data": data}), status
 
 
 def _parse_body() -> CustomerInput:
@@ -31,8 +26,9 @@ def _parse_body() -> CustomerInput:
 def create() -> ResponseReturnValue:
     customer = create_customer(_parse_body(), source="api", settings=rule_settings())
     location = url_for(f"{request.blueprint}.read", customer_id=customer.id)
-    body, status = success("Customer created successfully", customer_as_json(customer), 201)
-    return body, status, {"Location": location}
+    response = success("Customer created successfully", customer_as_json(customer), 201)
+    response.headers["Location"] = location
+    return response
 
 
 @bp.post("/customers/validate")

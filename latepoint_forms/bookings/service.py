@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..catalog import hours
 from ..catalog.service import agents_for, slot_problem
-from ..codes import readable_code
+from ..codes import BOOKING_CODE
 from ..customers.errors import ValidationFailed
 from ..customers.service import get_customer, violated_unique_column
 from ..extensions import db
@@ -34,7 +34,7 @@ _GRANULE = timedelta(minutes=GRANULE_MINUTES)
 
 
 def new_booking_code() -> str:
-    return readable_code("BK", 4, 4)
+    return BOOKING_CODE.new()
 
 
 def _unused_booking_code() -> str:

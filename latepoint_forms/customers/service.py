@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..codes import readable_code
+from ..codes import CUSTOMER_CODE
 from ..extensions import db
 from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
@@ -39,7 +39,7 @@ WORDPRESS_USER_TAKEN = "This WordPress user is already linked to another custome
 
 
 def new_customer_code() -> str:
-    return readable_code("CUS", 5, 5)
+    return CUSTOMER_CODE.new()
 
 
 @dataclass(frozen=True)
