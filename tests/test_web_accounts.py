@@ -14,6 +14,7 @@ from latepoint_forms.accounts.service import (
     set_password,
 )
 from latepoint_forms.customers.errors import CustomerNotFound
+from latepoint_forms.customers.input import RuleSettings
 from latepoint_forms.customers.rules import RuleError
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
@@ -21,6 +22,8 @@ from latepoint_forms.passwords import verify_password
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .web_support import PASSWORD, make_customer
+
+SETTINGS = RuleSettings(fast_password_hashing=True)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +57,7 @@ def test_passwords_that_fail(password: str, message: str) -> None:
 def test_setting_a_password_turns_a_guest_into_an_account_holder(app: Flask) -> None:
     guest_id = make_customer(app, password=None, is_guest=True)
     with app.app_context(), unit_of_work():
-        customer = set_password(guest_id, "a brand new password")
+        customer = set_password(guest_id, "a brand new password", SETTINGS)
         assert customer.is_guest is False
     with app.app_context():
         stored = db.session.get(Customer, guest_id)
@@ -66,9 +69,9 @@ def test_setting_a_password_checks_the_rule_and_the_customer(app: Flask) -> None
     guest_id = make_customer(app, password=None, is_guest=True)
     with app.app_context():
         with pytest.raises(RuleError):
-            set_password(guest_id, "short")
+            set_password(guest_id, "short", SETTINGS)
         with pytest.raises(CustomerNotFound):
-            set_password(guest_id + 1000, "long enough password")
+            set_password(guest_id + 1000, "long enough password", SETTINGS)
         assert db.session.get(Customer, guest_id).password_hash is None
 
 
@@ -77,13 +80,13 @@ def test_authentication(app: Flask) -> None:
     make_customer(app, password=None, is_guest=True, email="guest@example.com")
     make_customer(app, email="gone@example.com", status="inactive")
     with app.app_context():
-        assert authenticate_customer("ada@example.com", PASSWORD).id == ada
-        assert authenticate_customer("  ADA@Example.COM ", PASSWORD).id == ada
-        assert authenticate_customer("ada@example.com", PASSWORD + "!") is None
-        assert authenticate_customer("nobody@example.com", PASSWORD) is None
-        assert authenticate_customer("not an email", PASSWORD) is None
-        assert authenticate_customer("guest@example.com", "") is None
-        assert authenticate_customer("gone@example.com", PASSWORD) is None
+        assert authenticate_customer("ada@example.com", PASSWORD, SETTINGS).id == ada
+        assert authenticate_customer("  ADA@Example.COM ", PASSWORD, SETTINGS).id == ada
+        assert authenticate_customer("ada@example.com", PASSWORD + "!", SETTINGS) is None
+        assert authenticate_customer("nobody@example.com", PASSWORD, SETTINGS) is None
+        assert authenticate_customer("not an email", PASSWORD, SETTINGS) is None
+        assert authenticate_customer("guest@example.com", "", SETTINGS) is None
+        assert authenticate_customer("gone@example.com", PASSWORD, SETTINGS) is None
 
 
 def test_email_status_tells_an_account_from_a_guest(app: Flask) -> None:

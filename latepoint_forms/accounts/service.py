@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import current_app
 from sqlalchemy import select
 
 from ..customers.errors import CustomerNotFound
+from ..customers.input import RuleSettings
 from ..customers.rules import RuleError, normalise_email
 from ..customers.service import get_customer
 from ..extensions import db
@@ -39,11 +39,11 @@ def check_password(password: str) -> str:
     return password
 
 
-def set_password(customer_id: int, password: str) -> Customer:
+def set_password(customer_id: int, password: str, settings: RuleSettings) -> Customer:
     """Hash and store a password; a guest who sets one becomes an account holder."""
     check_password(password)
     customer = get_customer(customer_id)
-    customer.password_hash = hash_password(password)
+    customer.password_hash = hash_password(password, fast=settings.fast_password_hashing)
     customer.is_guest = False
     db.session.flush()
     return customer
@@ -54,14 +54,13 @@ def set_password(customer_id: int, password: str) -> Customer:
 _dummy_hashes: dict[bool, str] = {}
 
 
-def _dummy_hash() -> str:
-    fast = bool(current_app.config.get("FAST_PASSWORD_HASHING"))
+def _dummy_hash(fast: bool) -> str:
     if fast not in _dummy_hashes:
-        _dummy_hashes[fast] = hash_password("not-a-real-password-for-timing-only")
+        _dummy_hashes[fast] = hash_password("not-a-real-password-for-timing-only", fast=fast)
     return _dummy_hashes[fast]
 
 
-def authenticate_customer(email: str, password: str) -> Customer | None:
+def authenticate_customer(email: str, password: str, settings: RuleSettings) -> Customer | None:
     """The customer with this email and password, or None (without saying which was wrong).
 
     Guests without a password and inactive customers cannot sign in.
@@ -76,7 +75,7 @@ def authenticate_customer(email: str, password: str) -> Customer | None:
             select(Customer).where(Customer.email == address)
         ).scalar_one_or_none()
     if customer is None or not customer.password_hash:
-        verify_password(_dummy_hash(), password)
+        verify_password(_dummy_hash(settings.fast_password_hashing), password)
         return None
     if not verify_password(customer.password_hash, password):
         return None

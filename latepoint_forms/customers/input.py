@@ -28,6 +28,7 @@ class RuleSettings:
     default_country: str | None = None
     check_deliverability: bool = False
     today: date | None = None  # None: today's date in UTC when the input is parsed
+    fast_password_hashing: bool = False  # the test suite's cheap Argon2 parameters
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> RuleSettings:
@@ -37,6 +38,7 @@ class RuleSettings:
             default_phone_region=config["DEFAULT_PHONE_REGION"],
             default_country=config["DEFAULT_COUNTRY"],
             check_deliverability=config["EMAIL_CHECK_DELIVERABILITY"],
+            fast_password_hashing=bool(config.get("FAST_PASSWORD_HASHING")),
         )
 
     def phone_region(self, country: str | None) -> str | None:

@@ -113,7 +113,7 @@ def create_customer(
 
     fields: dict[str, Any] = asdict(data)
     if password is not None:
-        fields["password_hash"] = hash_password(password)
+        fields["password_hash"] = hash_password(password, fast=settings.fast_password_hashing)
         fields["is_guest"] = False
 
     for _ in range(_CODE_ATTEMPTS):

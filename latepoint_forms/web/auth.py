@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from ..accounts.service import authenticate_customer, signed_in_customer
 from ..extensions import limiter
 from ..models import Customer
+from ..settings import rule_settings
 from . import bp
 from .forms import ActionForm, SignInForm
 from .responses import FormOnOutage
@@ -87,7 +88,9 @@ def sign_in_page() -> ResponseReturnValue:
     target = safe_next(request.args.get("next"))
     FormOnOutage("sign_in.html", lambda: form, next=target)
     if form.validate_on_submit():
-        customer = authenticate_customer(form.email.data or "", form.password.data or "")
+        customer = authenticate_customer(
+            form.email.data or "", form.password.data or "", rule_settings()
+        )
         if customer is not None:
             sign_in(customer)
             flash(f"Welcome back, {customer.first_name}.", "success")

@@ -264,7 +264,7 @@ def confirmation() -> ResponseReturnValue:
             return redirect(url_for("web.booking_confirmation"))
         FormOnOutage("book/confirmation.html", lambda: form, booking=booking, guest=guest)
         if form.validate():
-            customer = set_password(guest.id, form.password.data or "")
+            customer = set_password(guest.id, form.password.data or "", rule_settings())
             sign_in(customer)
             flash(
                 f"Your password is set. Next time, sign in with {customer.email} "

@@ -45,7 +45,7 @@ PASSWORD_ATTRIBUTES = {"minlength": PASSWORD_MIN_LENGTH, "maxlength": PASSWORD_M
 WEB_FIELDS = tuple(field.key for field in CUSTOMER_FIELDS if field.html_input is not None)
 
 
-def customer_input(key: str) -> Any:
+def input_for(key: str) -> Any:
     """The form input for a customer field, as its declaration describes it."""
     field = FIELDS_BY_KEY[key]
     if field.html_input == "email":
@@ -79,10 +79,10 @@ class PageForm(FlaskForm):
 class CustomerForm(PageForm):
     """Fields shared by the customer forms, and the bridge to ``parse_customer_input``."""
 
-    first_name = customer_input("first_name")
-    last_name = customer_input("last_name")
-    email = customer_input("email")
-    phone = customer_input("phone")
+    first_name = input_for("first_name")
+    last_name = input_for("last_name")
+    email = input_for("email")
+    phone = input_for("phone")
 
     def __init__(
         self,
@@ -134,14 +134,14 @@ class CustomerForm(PageForm):
 class RegistrationForm(CustomerForm):
     """Every customer field a person may give about themselves, plus a password."""
 
-    date_of_birth = customer_input("date_of_birth")
-    gender = customer_input("gender")
-    address = customer_input("address")
-    city = customer_input("city")
-    state = customer_input("state")
-    zipcode = customer_input("zipcode")
-    country = customer_input("country")
-    notes = customer_input("notes")
+    date_of_birth = input_for("date_of_birth")
+    gender = input_for("gender")
+    address = input_for("address")
+    city = input_for("city")
+    state = input_for("state")
+    zipcode = input_for("zipcode")
+    country = input_for("country")
+    notes = input_for("notes")
     password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
     confirm_password = PasswordField(
         "Repeat the password",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ..accounts.service import EmailStatus, email_status
@@ -31,7 +31,7 @@ def register() -> ResponseReturnValue:
     page = FormOnOutage("register.html", lambda: RegistrationForm(settings))
     form = page.form = RegistrationForm(settings, custom_fields=load_custom_fields())
     if not form.is_submitted():
-        form.country.data = form.country.data or current_app.config.get("DEFAULT_COUNTRY") or ""
+        form.country.data = form.country.data or settings.default_country or ""
         return render_template("register.html", form=form)
 
     form.validate()  # CSRF and the password; customer_input checks the customer's fields
