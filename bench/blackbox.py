@@ -125,7 +125,7 @@ def free_port() -> int:
 def gunicorn(
     name: str, args: list[str], env: dict[str, str], port: int, logs: Path, workers: int
 ) -> Iterator[Server]:
-    log = logs / f"{name}.log"
+    log = logs / f"{name}-{port}.log"
     ready = Path(tempfile.mkdtemp(prefix=f"ready-{name}-", dir=logs))
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603  (our own command line)
@@ -241,12 +241,13 @@ def wrk(
     assert not limit or threads == 1
     global _wrk_counter
     _wrk_counter += 1
-    prefix = f"{label.replace(' ', '')}{_wrk_counter}x{secrets.token_hex(3)}"
+    # The email's local part: letters and digits only, unique per run of wrk.
+    prefix = f"{re.sub(r'[^a-z0-9]', '', label.lower())}{_wrk_counter}x{secrets.token_hex(3)}"
     command = [
         "wrk",
         f"-t{threads}",
         f"-c{CONNECTIONS}",
-        f"-d{seconds:g}s",
+        f"-d{max(round(seconds), 1)}s",  # whole seconds: wrk reads no fractions
         "--timeout",
         "10s",
         "-s",
@@ -464,12 +465,33 @@ def throughput(target: Target, logs: Path, rounds: int, seconds: float) -> Throu
 class Memory:
     kind: str
     checkpoints: list[tuple[int, int]]  # (requests served, VmRSS kB)
-    recycled: bool
-    failures: int
+    wanted: int
+    recycled: bool = False
+    failures: int = 0
 
     @property
     def ratio(self) -> float:
         return self.checkpoints[-1][1] / self.checkpoints[0][1]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.checkpoints) and self.checkpoints[-1][0] >= self.wanted
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.complete and not self.recycled and not self.failures and self.ratio <= TARGET_RSS
+        )
+
+    def summary(self) -> str:
+        (first, rss_first), (last, rss_last) = self.checkpoints[0], self.checkpoints[-1]
+        text = (
+            f"worker RSS {rss_first / 1024:.1f} MiB after {first}, {rss_last / 1024:.1f} MiB "
+            f"after {last} requests: x{self.ratio:.3f} (target <= {TARGET_RSS})"
+        )
+        if not self.complete:
+            text += f"  INCOMPLETE: {self.wanted} not reached in time"
+        return text
 
 
 def vm_rss_kb(pid: int) -> int:
@@ -479,24 +501,27 @@ def vm_rss_kb(pid: int) -> int:
     return int(match.group(1))
 
 
-def worker_memory(target: Target, logs: Path, checkpoints: tuple[int, ...]) -> Memory:
+def worker_memory(
+    target: Target, logs: Path, checkpoints: tuple[int, ...], seconds: float
+) -> Memory:
     """VmRSS of one worker after each checkpoint's number of creates (no recycling)."""
     print(
         f"{target.kind}: RSS of a worker (this run only: --max-requests 0, so the worker is "
-        f"never recycled, and 1 worker, so it serves every request)"
+        f"never recycled, and 1 worker, so it serves every request; at most {seconds:g} s)"
     )
-    result = Memory(target.kind, [], recycled=False, failures=0)
+    result = Memory(target.kind, [], wanted=checkpoints[-1])
+    deadline = time.monotonic() + seconds
     with app_server(target, logs, "--max-requests", "0", workers=1) as app:
         (pid,) = app.worker_pids()
         served = 0
         for checkpoint in checkpoints:
-            # One wrk thread, so its response limit is exact (plus at most the requests in
-            # flight on the other connections when it stops).
+            # One wrk thread, so its response limit is exact (the server may also see the
+            # few requests still in flight on the other connections when wrk stops).
             step = wrk(
                 f"rss to {checkpoint}",
                 app,
                 APP_PATH,
-                seconds=600,
+                seconds=max(deadline - time.monotonic(), 1),
                 key=target.key,
                 limit=checkpoint - served,
                 threads=1,
@@ -515,12 +540,10 @@ def worker_memory(target: Target, logs: Path, checkpoints: tuple[int, ...]) -> M
                 + (f"  !! {step.failures} not 201: {step.failure_text()}" if step.failures else ""),
                 flush=True,
             )
-    verdict = "ok" if result.ratio <= TARGET_RSS and not result.recycled else "OVER TARGET"
-    first, last = result.checkpoints[0], result.checkpoints[-1]
-    print(
-        f"  RSS after {last[0]} / after {first[0]}: {last[1] / 1024:.1f} / "
-        f"{first[1] / 1024:.1f} MiB = {result.ratio:.3f} (target <= {TARGET_RSS}: {verdict})"
-    )
+            if served < checkpoint:
+                print(f"  !! time is up ({seconds:g} s) before {checkpoint} requests")
+                break
+    print(f"  {result.summary()}: {'ok' if result.ok else 'NOT MET'}")
     return result
 
 
@@ -563,11 +586,14 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4, help="alternated rounds of each")
-    parser.add_argument("--seconds", type=float, default=6, help="length of a round")
+    parser.add_argument("--seconds", type=float, default=5, help="length of a round")
     parser.add_argument(
         "--rss",
         default=",".join(str(n) for n in RSS_CHECKPOINTS),
         help="request counts at which to read a worker's RSS ('' to skip)",
+    )
+    parser.add_argument(
+        "--rss-seconds", type=float, default=200, help="time allowed for the RSS run"
     )
     parser.add_argument("--profile", type=Path, help="py-spy a worker; raw profiles go here")
     parser.add_argument("--profile-seconds", type=int, default=10)
@@ -602,21 +628,15 @@ def main(argv: list[str] | None = None) -> int:
                         + ("  FLAGGED: responses not 201" if result.failures else "")
                     )
                     if checkpoints and kind == kinds[0]:
-                        memory = worker_memory(target, logs, checkpoints)
-                        failed |= memory.ratio > TARGET_RSS or memory.recycled
-                        failed |= memory.failures > 0
-                        summary.append(
-                            f"{kind:<10} worker RSS {memory.checkpoints[0][1] / 1024:.1f} MiB "
-                            f"after {memory.checkpoints[0][0]}, "
-                            f"{memory.checkpoints[-1][1] / 1024:.1f} MiB after "
-                            f"{memory.checkpoints[-1][0]}: x{memory.ratio:.3f}"
-                        )
+                        memory = worker_memory(target, logs, checkpoints, args.rss_seconds)
+                        failed |= not memory.ok
+                        summary.append(f"{kind:<10} {memory.summary()}")
                     if args.profile:
                         profile(target, logs, args.profile, args.profile_seconds)
         except Exception:
             # Keep the servers' logs of a failed run: they say why.
             kept = Path(tempfile.mkdtemp(prefix="bench-failed-logs-"))
-            for log in logs.iterdir():
+            for log in logs.glob("*.log"):
                 shutil.copy(log, kept)
             print(f"server logs kept in {kept}", file=sys.stderr)
             raise

@@ -132,11 +132,14 @@ def summarise(text: str, title: str) -> str:
         self_time[label(frames[-1])] += n
         for frame in {label(frame) for frame in frames}:
             cumulative[frame] += n
+    others = sum(n for f, n in stacks if f and f[0][0] == "Thread._bootstrap")
+    main_thread = total - others
     pct = lambda n: f"{100 * n / busy:5.1f} %"  # noqa: E731
     out = [f"# {title}", ""]
     out.append(
-        f"{total} samples; {busy} ({100 * busy / total:.0f} %) inside a request, the base of "
-        f"every share below. The rest: waiting for the next connection, other threads."
+        f"{total} samples: {main_thread} of the worker's main thread, {busy} of them "
+        f"({100 * busy / max(main_thread, 1):.0f} %) inside a request: the base of every share "
+        f"below. {others} samples of other threads (limits' in-memory expiry timer), left out."
     )
     out += ["", "## By group (innermost claiming frame)", ""]
     out += ["| group | share | of which db wait |", "|---|---:|---:|"]
