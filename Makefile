@@ -31,9 +31,19 @@ serve: install
 test: install
 	$(BIN)/python -m pytest
 
-## Benchmarks: ratios against a baseline measured in the same run (not part of `make test`).
+## Benchmarks: ratios against a baseline measured in the same run (not part of `make test`):
+## in process (bench/create_customer.py), then black-box, gunicorn driven by wrk against a
+## floor app (bench/blackbox.py). wrk comes from Debian's packages, installed when missing.
+## Both always run; the target fails if either misses its target. BENCH_ARGS goes to the
+## black-box driver (e.g. BENCH_ARGS="--rss ''" to skip the 50,000-request RSS run).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: install
-	$(BIN)/python -m bench.create_customer
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y wrk)
+	status=0; \
+	$(BIN)/python -m bench.create_customer || status=1; \
+	$(BIN)/python -m bench.blackbox $(BENCH_ARGS) || status=1; \
+	exit $$status
 
 lint: install
 	$(BIN)/ruff check .
