@@ -151,10 +151,27 @@ class Customer(Model):
         return f"<Customer {self.id} {self.customer_code}>"
 
 
-def customer_search_text(customer: Customer) -> str:
-    full_name = f"{customer.first_name or ''} {customer.last_name or ''}".strip()
-    fields = (full_name, customer.email, customer.phone, customer.customer_code)
+def search_text_of(
+    first_name: str | None,
+    last_name: str | None,
+    email: str | None,
+    phone: str | None,
+    customer_code: str | None,
+) -> str:
+    """What ``search_text`` holds for these values."""
+    full_name = f"{first_name or ''} {last_name or ''}".strip()
+    fields = (full_name, email, phone, customer_code)
     return SEARCH_FIELD_SEPARATOR.join(fold_for_search(value) for value in fields if value)
+
+
+def customer_search_text(customer: Customer) -> str:
+    return search_text_of(
+        customer.first_name,
+        customer.last_name,
+        customer.email,
+        customer.phone,
+        customer.customer_code,
+    )
 
 
 @event.listens_for(Customer, "before_insert")
