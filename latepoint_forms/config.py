@@ -67,7 +67,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "EMAIL_CHECK_DELIVERABILITY": _bool(env, "EMAIL_CHECK_DELIVERABILITY", False),
         # Faster password hashing is only ever switched on by the test suite.
         "FAST_PASSWORD_HASHING": False,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before each checkout (a round trip per request): a connection found dead
+        # invalidates the whole pool at once (SQLAlchemy's disconnect handling), so after a
+        # database restart one request per worker answers 503 and the next ones reconnect.
+        # DATABASE_PRE_PING=1 buys that request back for the round trip.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool(env, "DATABASE_PRE_PING", False)},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": environment == "production",

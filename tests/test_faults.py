@@ -117,6 +117,24 @@ def test_api_answers_503_while_the_database_is_away_and_recovers(
 
 
 @pytest.mark.postgres
+def test_after_a_restart_the_api_reconnects_without_a_ping(
+    proxied_app: Flask, proxy: TcpProxy
+) -> None:
+    """No ping before each checkout (DATABASE_PRE_PING off). After a restart between two
+    requests, the rate limiter's key look-up is the first to meet the dead pooled connection:
+    SQLAlchemy invalidates the pool, the limiter counts the request per address, and the key
+    is read again on a fresh connection for authentication, so nobody sees the restart."""
+    client = proxied_app.test_client()
+    headers = {"X-API-Key": make_key(proxied_app)}
+    assert client.get("/api/v1/status", headers=headers).status_code == 200
+
+    proxy.stop()  # a restart between two requests: nothing failed while it was down
+    with TcpProxy(proxy.upstream, listen_port=proxy.port):
+        assert client.get("/api/v1/status", headers=headers).status_code == 200
+        assert client.post("/api/v1/customers", json=ANN, headers=headers).status_code == 201
+
+
+@pytest.mark.postgres
 def test_registration_form_keeps_what_was_typed_when_the_database_goes_away(
     proxied_app: Flask, proxy: TcpProxy
 ) -> None:
