@@ -54,7 +54,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.floor_app import create_table, engine_url
+from bench.floor_app import create_table, engine_url, project_sqlite_pragmas
 from bench.profile_summary import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -397,7 +397,11 @@ def journal_mode(target: Target) -> str:
 
 def database_version(target: Target) -> str:
     if target.kind == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version} ({journal_mode(target)} journal)"
+        pragmas = "; ".join(p.removeprefix("PRAGMA ") for p in project_sqlite_pragmas())
+        return (
+            f"SQLite {sqlite3.sqlite_version} ({journal_mode(target)} journal; the project's "
+            f"per-connection PRAGMAs, used by the floor too: {pragmas or 'none'})"
+        )
     engine = sa.create_engine(target.url)
     try:
         with engine.connect() as conn:
