@@ -11,14 +11,15 @@ For SQLite (a fresh file migrated with the project's migrations) and, when
   unique email, phone, country, postcode); floor and app rounds alternate, so the machine's
   noise hits both alike; every response must be a 201, and a round with anything else is
   flagged;
-- printed: creates/s of each round, the medians and app/floor (target >= 0.6). wrk's own CPU
-  and the machine's load are printed per round, and once per run the floor's ``/echo`` (the
-  same requests, no database) shows what wrk and gunicorn can carry: the floor is not capped
-  by the load generator.
+- printed: creates/s of each round, the medians and app/floor (target >= 0.6). Each round
+  also prints the cores used by the server, by wrk and by everything else (a busy machine
+  shows), and once per database the floor's ``/echo`` (the same requests, no database) shows
+  what wrk and gunicorn can carry: the floor is not capped by the load generator.
 
-Then the RSS of one project worker (VmRSS from /proc) after 1,000 and after 50,000 creates,
-with worker recycling switched off for that run only (``--max-requests 0``) and one worker,
-so every request reaches the process measured (target: <= 1.1 x).
+Then, on the first database, the RSS of one project worker (VmRSS from /proc) after 1,000 ...
+50,000 creates, with worker recycling switched off for that run only (``--max-requests 0``)
+and one worker, so every request reaches the process measured (target: <= 1.1 x). The run
+has ``--rss-seconds`` (240) at most, and says INCOMPLETE when that is not enough.
 
     python -m bench.blackbox                       # what ``make bench`` runs
     python -m bench.blackbox --profile /tmp        # also py-spy a worker under load
@@ -53,7 +54,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.floor_app import create_table, engine_url
+from bench.floor_app import create_table, engine_url, project_sqlite_pragmas
 from bench.profile_summary import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -396,7 +397,11 @@ def journal_mode(target: Target) -> str:
 
 def database_version(target: Target) -> str:
     if target.kind == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version} ({journal_mode(target)} journal)"
+        pragmas = "; ".join(p.removeprefix("PRAGMA ") for p in project_sqlite_pragmas())
+        return (
+            f"SQLite {sqlite3.sqlite_version} ({journal_mode(target)} journal; the project's "
+            f"per-connection PRAGMAs, used by the floor too: {pragmas or 'none'})"
+        )
     engine = sa.create_engine(target.url)
     try:
         with engine.connect() as conn:
@@ -414,6 +419,7 @@ class Throughput:
     kind: str
     floor: list[Round]
     app: list[Round]
+    echo: list[Round] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -421,7 +427,7 @@ class Throughput:
 
     @property
     def failures(self) -> int:
-        return sum(r.failures for r in self.floor + self.app)
+        return sum(r.failures for r in self.floor + self.app + self.echo)
 
 
 def median_rate(rounds: list[Round]) -> float:
@@ -442,6 +448,7 @@ def throughput(target: Target, logs: Path, rounds: int, seconds: float) -> Throu
             result.app.append(wrk(f"app {n}", app, APP_PATH, seconds=seconds, key=target.key))
             print(result.app[-1].line(), flush=True)
         echo = wrk("floor /echo", floor, "/echo", seconds=seconds)
+        result.echo.append(echo)
     floor_median, app_median = median_rate(result.floor), median_rate(result.app)
     verdict = "ok" if result.ratio >= TARGET_RATIO else "UNDER TARGET"
     print(
@@ -455,7 +462,6 @@ def throughput(target: Target, logs: Path, rounds: int, seconds: float) -> Throu
     )
     if echo.failures:
         print(f"  !! /echo: {echo.failures} not 201: {echo.failure_text()}")
-        result.floor.append(echo)  # count its failures against the run
     if result.failures:
         print(f"  !! FLAGGED: {result.failures} responses were not 201 (see the rounds above)")
     return result
@@ -593,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         help="request counts at which to read a worker's RSS ('' to skip)",
     )
     parser.add_argument(
-        "--rss-seconds", type=float, default=200, help="time allowed for the RSS run"
+        "--rss-seconds", type=float, default=240, help="time allowed for the RSS run"
     )
     parser.add_argument("--profile", type=Path, help="py-spy a worker; raw profiles go here")
     parser.add_argument("--profile-seconds", type=int, default=10)

@@ -3,8 +3,9 @@
 Flask, a JSON body in, one SQLAlchemy Core ``INSERT`` into a table shaped roughly like
 ``customers`` (with a unique index on the email), the stored row out as JSON with a 201. No
 rules, no auth, no rate limit, no ORM. It uses the same database as the project app
-(``DATABASE_URL``) and leaves that database's settings alone: on SQLite it does not change the
-journal mode, so it runs in whatever mode the project put the file in.
+(``DATABASE_URL``), connected the same way: on SQLite it sets the project's own per-connection
+PRAGMAs (``latepoint_forms.extensions.SQLITE_PRAGMAS``: WAL, ``synchronous``, busy timeout),
+when the project has them, and nothing of its own, so both run the file in the same mode.
 
     DATABASE_URL=sqlite:////tmp/x.sqlite3 gunicorn -w 2 'bench.floor_app:from_environment()'
 
@@ -18,6 +19,7 @@ import os
 import secrets
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, request
@@ -55,9 +57,35 @@ def engine_url(url: str) -> str:
     return url
 
 
+def project_sqlite_pragmas() -> tuple[str, ...]:
+    """The PRAGMAs the project runs on every new SQLite connection; none if it sets none."""
+    try:
+        from latepoint_forms.extensions import SQLITE_PRAGMAS
+    except ImportError:
+        return ()
+    return tuple(SQLITE_PRAGMAS)
+
+
+def floor_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(engine_url(url))
+    if engine.dialect.name == "sqlite":
+        pragmas = project_sqlite_pragmas()
+
+        @sa.event.listens_for(engine, "connect")
+        def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                for pragma in pragmas:
+                    cursor.execute(pragma)
+            finally:
+                cursor.close()
+
+    return engine
+
+
 def create_table(url: str) -> None:
     """Create the floor's table (the driver calls this once, before any worker starts)."""
-    engine = sa.create_engine(engine_url(url))
+    engine = floor_engine(url)
     try:
         metadata.create_all(engine)
     finally:
@@ -66,7 +94,7 @@ def create_table(url: str) -> None:
 
 def create_floor_app(url: str) -> Flask:
     app = Flask(__name__)
-    engine = sa.create_engine(engine_url(url))
+    engine = floor_engine(url)
 
     @app.post("/customers")
     def create() -> ResponseReturnValue:

@@ -51,7 +51,9 @@ GROUPS: list[Rule] = [
         ),
     ),
     ("models: search_text, column types", _path("latepoint_forms/models/")),
-    ("service: ORM add/flush/commit, INSERT", _path("latepoint_forms/customers/service.py")),
+    ("ORM: add, flush, INSERT, commit", _path("latepoint_forms/customers/service.py")),
+    # The one place that commits (issue 8's unit of work), where the project has it.
+    ("ORM: add, flush, INSERT, commit", _path("latepoint_forms/unit_of_work.py")),
     ("auth: API-key lookup (+ last_used)", _path("latepoint_forms/api/keys.py")),
     ("auth: API-key lookup (+ last_used)", _path("latepoint_forms/api/auth.py")),
     ("rate limiter (Flask-Limiter, limits)", _path("latepoint_forms/api/ratelimits.py")),
