@@ -100,6 +100,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # The app turns SQLite's foreign keys on for every connection (extensions.py). A
+            # batch migration rebuilds a table (copy, DROP, rename); with foreign keys on, the
+            # DROP of a referenced table (customers, from bookings) deletes through them and
+            # fails. SQLite's own advice for schema changes: keys off while they run (the
+            # pragma is a no-op inside a transaction, so it is set before one begins).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

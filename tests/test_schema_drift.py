@@ -12,6 +12,7 @@ import os
 import pprint
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,17 @@ from flask_migrate import downgrade, upgrade
 
 from latepoint_forms import create_app
 from latepoint_forms.api import keys
+from latepoint_forms.catalog.loader import load_catalog_file
 from latepoint_forms.config import database_url
 from latepoint_forms.extensions import db
-from latepoint_forms.models import API_KEY_MODES
+from latepoint_forms.models import (
+    API_KEY_MODES,
+    GRANULE_MINUTES,
+    AgentOffer,
+    Booking,
+    BookingSlotClaim,
+)
+from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import BACKENDS, base_config
 from .scratch_db import scratch_postgres_database
@@ -151,3 +160,48 @@ def test_api_key_modes_are_the_ones_the_schema_allows() -> None:
     # api/keys.py keeps its own MODES tuple; until it imports the models' one, this is the
     # guard that the two agree.
     assert keys.MODES == API_KEY_MODES
+
+
+def test_upgrading_a_database_that_holds_bookings_keeps_them(unmigrated_url: str) -> None:
+    """0005 rebuilds ``customers`` on SQLite (batch mode) while ``bookings`` refers to it: the
+    migration must not trip over the foreign keys the app turns on for every connection."""
+    app = create_app(base_config(unmigrated_url))
+    demo = Path(__file__).resolve().parent.parent / "latepoint_forms" / "catalog" / "demo.toml"
+    start = datetime(2030, 1, 7, 10, 0, tzinfo=UTC)
+    with app.app_context():
+        upgrade(revision="0004_search_text_refold")
+        with unit_of_work():
+            load_catalog_file(demo)
+        with db.engine.begin() as conn:
+            conn.execute(
+                _INSERT_CUSTOMER, {"uuid": "u-1", "code": "C1", "email": "zoe@example.com"}
+            )
+        with unit_of_work():
+            offer = db.session.execute(sa.select(AgentOffer)).scalars().first()
+            assert offer is not None
+            customer_id = db.session.execute(sa.text("SELECT id FROM customers")).scalar_one()
+            end = start + timedelta(minutes=GRANULE_MINUTES)
+            db.session.add(
+                Booking(
+                    booking_code="BK-TEST-0001",
+                    customer_id=customer_id,
+                    service_id=offer.service_id,
+                    agent_id=offer.agent_id,
+                    location_id=offer.location_id,
+                    start_at=start,
+                    end_at=end,
+                    status="confirmed",
+                    claims=[BookingSlotClaim(agent_id=offer.agent_id, slot_start=start)],
+                )
+            )
+
+        upgrade()
+
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT booking_code, customer_id FROM bookings")).all()
+            assert [tuple(row) for row in rows] == [("BK-TEST-0001", customer_id)]
+            assert conn.execute(sa.text("SELECT email FROM customers")).scalars().all() == [
+                "zoe@example.com"
+            ]
+        db.engine.dispose()
+    assert_schema_matches_models(unmigrated_url)
