@@ -72,9 +72,21 @@ def test_the_unique_index_decides_duplicates_not_a_pre_check() -> None:
 
     with pytest.raises(EmailExists):
         create_customer(person(email="ANN@example.com"), source="api", settings=SETTINGS)
-    # The session is usable afterwards (the refused unit of work was rolled back).
+    # The session is usable afterwards: a refusal does not abort the transaction.
     create_customer(person(email="other@example.com"), source="api", settings=SETTINGS)
     assert db.session.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_refused_insert_leaves_the_rest_of_the_unit_of_work_alone() -> None:
+    """The service refuses and says why; what else the unit wrote is the unit's to keep."""
+    with unit_of_work():
+        create_customer(person(), source="api", settings=SETTINGS)
+        with pytest.raises(EmailExists):
+            create_customer(person(email="Ann@Example.com"), source="api", settings=SETTINGS)
+        create_customer(person(email="bo@example.com"), source="api", settings=SETTINGS)
+    emails = db.session.execute(select(Customer.email).order_by(Customer.id)).scalars().all()
+    assert emails == ["ann@example.com", "bo@example.com"]
 
 
 @pytest.mark.usefixtures("app_context")

@@ -21,7 +21,8 @@ from ..catalog import hours
 from ..catalog.service import agents_for, slot_problem
 from ..codes import BOOKING_CODE
 from ..customers.errors import ValidationFailed
-from ..customers.service import get_customer, violated_unique_column
+from ..customers.service import get_customer
+from ..db_errors import violated_unique_column
 from ..extensions import db
 from ..ids import is_valid_id
 from ..models import GRANULE_MINUTES, Agent, Booking, BookingSlotClaim, Customer

@@ -36,7 +36,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import AppError
 from ..extensions import db
@@ -45,15 +44,9 @@ from ..models.types import utcnow
 from ..unit_of_work import commit_step, roll_back
 from .errors import EmailExists, ValidationFailed
 from .input import CustomerInput, RuleSettings, parse_customer_input
-from .service import (
-    WORDPRESS_USER_TAKEN,
-    create_customer,
-    validate_customer,
-    violated_unique_column,
-)
+from .service import WORDPRESS_USER_TAKEN, FingerprintTaken, create_customer, validate_customer
 
 NOT_AN_OBJECT = "Must be an object with the customer's fields"
-FINGERPRINT_COLUMN = "import_fingerprint"
 
 # Names what an item is, given its index and its checked input; None: no fingerprint.
 Fingerprint = Callable[[int, CustomerInput], str | None]
@@ -137,10 +130,9 @@ def _create(
             data, source=source, settings=settings, import_fingerprint=fingerprint
         )
         commit_step()  # this item, on its own (see the module docstring)
-    except IntegrityError as exc:
+    except FingerprintTaken as exc:
         # Another run stored the same fingerprint after our look-up: that one stands.
-        if fingerprint is None or violated_unique_column(exc, "customers") != FINGERPRINT_COLUMN:
-            raise
+        assert fingerprint is not None
         return _created_meanwhile(index, fingerprint, max_age, exc)
     except (EmailExists, ValidationFailed) as exc:
         # A concurrent run of the same item may have won on the email (or WordPress user)
@@ -154,6 +146,7 @@ def _create(
 def _created_meanwhile(
     index: int, fingerprint: str, max_age: timedelta | None, error: Exception
 ) -> ItemOutcome:
+    roll_back()  # this item wrote nothing worth keeping (an expired holder's release, say)
     existing = _find_by_fingerprint(fingerprint)
     if existing is None or _expired(existing, max_age):
         raise error

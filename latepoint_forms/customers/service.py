@@ -2,11 +2,10 @@
 
 Transactions: this layer adds and flushes; the caller's unit of work commits (see
 unit_of_work.py). Uniqueness (email, WordPress user, customer code) is enforced by unique
-indexes; the flush is where a refused insert shows, and it is translated into the domain
-error here, so two concurrent requests can never both win, whatever any pre-check saw. A
-refused insert rolls the unit of work back before the error is raised: nothing written with
-the customer is worth keeping without it, and the caller can go on reading (to show a form
-again) in a fresh transaction.
+indexes; the insert is where a refusal shows, and it is translated into the domain error
+here, so two concurrent requests can never both win, whatever any pre-check saw. A refusal
+leaves the caller's unit of work as it was (see ``_raise_refusal``): whether anything of it
+is kept is the caller's decision, made where the unit commits or rolls back.
 
 Settings are the caller's: ``RuleSettings`` and the custom-field definitions are handed in,
 so one request reads the definitions once and one operation judges by one set of settings.
@@ -18,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..codes import CUSTOMER_CODE
@@ -28,7 +27,6 @@ from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
 from ..models.customer import search_terms, search_text_of
 from ..passwords import hash_password
-from ..unit_of_work import roll_back
 from .custom_fields import FieldDefinition, active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
 from .input import CustomerInput, RuleSettings
@@ -121,32 +119,55 @@ def create_customer(
         values["password_hash"] = hash_password(password, fast=settings.fast_password_hashing)
         values["is_guest"] = False
 
+    insert_customer = _INSERT_CUSTOMER[db.session.get_bind().dialect.name]
     for _ in range(_CODE_ATTEMPTS):
         values["customer_code"] = code = new_customer_code()
         values["search_text"] = search_text_of(
             data.first_name, data.last_name, data.email, data.phone, code
         )
-        try:
-            row = db.session.execute(_INSERT_CUSTOMER, values).one()
-        except IntegrityError as exc:
-            roll_back()
-            column = violated_unique_column(exc, "customers")
-            if column == "email":
-                raise EmailExists(data.email or "") from exc
-            if column == "wordpress_user_id":
-                raise ValidationFailed({"wordpress_user_id": WORDPRESS_USER_TAKEN}) from exc
-            if column in ("customer_code", "uuid"):
-                continue  # a random collision: draw again (the customer is the unit's first write)
-            raise
-        return _persistent(Customer(**row._mapping))
+        row = db.session.execute(insert_customer, values).first()
+        if row is not None:
+            return _persistent(Customer(**row._mapping))
+        _raise_refusal(data, import_fingerprint)  # else a random code collision: draw again
     raise RuntimeError("could not draw a unique customer code")
+
+
+class FingerprintTaken(Exception):
+    """Another customer holds this ``import_fingerprint`` (the same item, stored meanwhile)."""
+
+
+def _raise_refusal(data: CustomerInput, import_fingerprint: str | None) -> None:
+    """After an insert the unique indexes refused: the domain error for the value taken.
+
+    The insert said ``ON CONFLICT DO NOTHING``: a refusal is no error for the database, so
+    the unit of work goes on unharmed (whatever else it wrote stays, and nothing has to be
+    rolled back here). On PostgreSQL a conflicting insert still in flight elsewhere is waited
+    for, so the row that refused ours is committed and these reads see it.
+    """
+    if data.email is not None and _exists(Customer.email == data.email):
+        raise EmailExists(data.email)
+    if data.wordpress_user_id is not None and _exists(
+        Customer.wordpress_user_id == data.wordpress_user_id
+    ):
+        raise ValidationFailed({"wordpress_user_id": WORDPRESS_USER_TAKEN})
+    if import_fingerprint is not None and _exists(
+        Customer.import_fingerprint == import_fingerprint
+    ):
+        raise FingerprintTaken(import_fingerprint)
 
 
 # Creating customers is the hot path of the API: a Core INSERT … RETURNING built once, and the
 # stored row handed to the session as a persistent object, costs a third of an ORM flush of
-# a new object (its unit of work and per-attribute events) and gives the same instance.
+# a new object (its unit of work and per-attribute events) and gives the same instance. The
+# unique indexes answer through ON CONFLICT DO NOTHING (both databases' upsert syntax): no row
+# back means refused, and the session's transaction is not aborted by it.
 _CUSTOMERS = Customer.metadata.tables[Customer.__tablename__]
-_INSERT_CUSTOMER = insert(_CUSTOMERS).returning(*_CUSTOMERS.c)
+_INSERT_CUSTOMER = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_CUSTOMERS)
+    .on_conflict_do_nothing()
+    .returning(*_CUSTOMERS.c)
+    for dialect in (postgresql, sqlite)
+}
 
 
 def _persistent(customer: Customer) -> Customer:
@@ -166,20 +187,6 @@ def get_customer(customer_id: int) -> Customer:
 
 def _exists(condition: Any) -> bool:
     return db.session.execute(select(Customer.id).where(condition).limit(1)).first() is not None
-
-
-def violated_unique_column(exc: IntegrityError, table: str) -> str | None:
-    """The column whose unique index refused an insert, on PostgreSQL or SQLite, else None."""
-    diag = getattr(exc.orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None)
-    if constraint:  # PostgreSQL names the constraint: uq_<table>_<column>
-        prefix = f"uq_{table}_"
-        return constraint[len(prefix) :] if constraint.startswith(prefix) else None
-    message = str(exc.orig)
-    marker = f"UNIQUE constraint failed: {table}."
-    if marker in message:  # SQLite names the column
-        return message.split(marker, 1)[1].split(",")[0].strip()
-    return None
 
 
 def _like_pattern(term: str) -> str:
