@@ -14,26 +14,54 @@ Whatever a request or a command did is then committed here, once, or rolled back
 What must be written with the change joins the same transaction: the API's idempotency record
 (api/idempotency.py adds it before the view returns), and later the outbox's messages.
 
-Two documented exceptions commit *steps* of a unit with ``commit_step``, each named where it
-is used: an ``Idempotency-Key`` is claimed in a short transaction of its own before its
-request runs (so a concurrent retry sees it in flight, on SQLite and PostgreSQL alike), and a
-bulk request or an import commits each item on its own (one bad item never blocks or
-half-writes the others, and an item committed before a crash stays).
+The documented exceptions commit *steps* of a unit with ``commit_step``, each named where it
+is used:
+
+- an ``Idempotency-Key`` is claimed in a short transaction of its own before its request runs
+  (so a concurrent retry sees it in flight, on SQLite and PostgreSQL alike); the claim's
+  release and a stored refusal (422/409) are steps of that protocol too (api/idempotency.py);
+- a bulk request or an import commits each item on its own (one bad item never blocks or
+  half-writes the others, and an item committed before a crash stays);
+- an API key's last use is noted at most once a minute, before the request's work begins, so
+  that a failing request still counts as a use.
+
+A committed step that must not outlive a failed unit registers its undo with ``on_failure``.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, Response, current_app, session
+from flask import Flask, Response, current_app, g, session
 
 from .extensions import db
 
+log = logging.getLogger(__name__)
+
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+_ON_FAILURE = "unit_of_work_on_failure"  # in ``g``: see ``on_failure``
+
+
+def on_failure(undo: Callable[[], None]) -> None:
+    """Run ``undo`` if this request's unit of work fails after all (its commit included):
+    for a step committed earlier that must not outlive it (an idempotency claim)."""
+    g.setdefault(_ON_FAILURE, []).append(undo)
+
+
+def _run_failure_hooks() -> None:
+    for undo in g.pop(_ON_FAILURE, []):
+        try:
+            undo()
+        except Exception:
+            log.exception("Undoing a step of a failed unit of work failed")
 
 
 def commit_step() -> None:
@@ -78,9 +106,10 @@ def unit_of_work_view(view: Callable[..., Any]) -> Callable[..., Response]:
 
     @functools.wraps(view)
     def in_unit_of_work(*args: Any, **kwargs: Any) -> Response:
-        # dict.copy reads the cookie session without marking it accessed (no "Vary: Cookie").
+        # dict.copy reads the cookie session without marking it accessed (no "Vary: Cookie");
+        # deep, since flash() appends to a list that is already there.
         cookie_session = session._get_current_object()  # type: ignore[attr-defined]
-        before = dict.copy(cookie_session)
+        before = copy.deepcopy(dict.copy(cookie_session))
         try:
             response = current_app.make_response(view(*args, **kwargs))
             if response.status_code < 400:
@@ -92,6 +121,7 @@ def unit_of_work_view(view: Callable[..., Any]) -> Callable[..., Response]:
             if cookie_session.modified:
                 cookie_session.clear()
                 cookie_session.update(before)
+            _run_failure_hooks()
             raise
         return response
 

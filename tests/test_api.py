@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from latepoint_forms.api.keys import revoke_api_key
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Customer
+from latepoint_forms.models import ApiKey, Customer
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import ApiClient
@@ -349,6 +349,14 @@ def test_missing_or_unknown_key_is_401(client: Any, key: str | None) -> None:
     response = client.post("/api/v1/customers", json=BASIC, headers=headers)
     assert_error(response, 401, "unauthorized")
     assert customer_count(client.application) == 0
+
+
+def test_a_failing_request_still_notes_the_keys_use(api: ApiClient) -> None:
+    """A 404 used the key too: its rollback must not take last_used_at with it."""
+    assert_error(api.get("/customers/999"), 404, "not_found")
+    with api.app.app_context():
+        last_used = db.session.execute(select(ApiKey.last_used_at)).scalar_one()
+    assert last_used is not None
 
 
 def test_revoked_key_is_401_at_once(api: ApiClient, api_key: str) -> None:

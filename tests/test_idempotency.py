@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from latepoint_forms.extensions import db
 from latepoint_forms.models import ApiKey, Customer, IdempotencyRecord
@@ -344,3 +345,30 @@ def test_concurrent_retries_of_an_expired_key_create_one_customer(app: Flask, ap
     with app.app_context():
         record = db.session.execute(select(IdempotencyRecord)).scalar_one()
         assert record.expires_at > utcnow()
+
+
+def test_a_commit_that_fails_gives_the_key_back(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim was committed before the request ran; if the final commit of the customer
+    and its answer fails, the claim is released too, so a retry runs at once (not a 409 for
+    the whole lease)."""
+    real_commit = db.session.commit
+    commits: list[int] = []
+
+    def commit_then_fail_the_second() -> None:
+        commits.append(1)
+        if len(commits) == 2:  # the claim's step first, then the request's own commit
+            raise OperationalError("COMMIT", {}, Exception("connection lost"))
+        real_commit()
+
+    monkeypatch.setattr(db.session, "commit", commit_then_fail_the_second)
+    failed = api.post("/customers", NO_EMAIL, key_header("commit-fails"))
+    monkeypatch.undo()
+
+    assert_error(failed, 503, "service_unavailable")
+    assert count(api.app, Customer) == 0
+    retry = api.post("/customers", NO_EMAIL, key_header("commit-fails"))
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry.headers
+    assert count(api.app, IdempotencyRecord) == 1

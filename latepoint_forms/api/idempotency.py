@@ -19,7 +19,8 @@ The claim is a row, committed before the request runs
     for a customer that was not stored, nor a customer created without its answer.
 
 A request that ends without an answer to keep
-    (a 5xx, a 400/413/415) deletes its in-flight claim again, so a retry gets a fresh try.
+    (a 5xx, a 400/413/415, or a final commit that failed: ``unit_of_work.on_failure``) deletes
+    its in-flight claim again, so a retry gets a fresh try.
     If even that is impossible (the database went away, or the worker died), the claim stays
     in flight for ``IDEMPOTENCY_LEASE_SECONDS`` (60 s, twice gunicorn's worker timeout), after
     which a retry takes it over. A request whose claim was taken over that way cannot store
@@ -59,7 +60,7 @@ from ..errors import API_PREFIXES, AppError, error_envelope
 from ..extensions import db
 from ..models import IdempotencyRecord
 from ..models.types import utcnow
-from ..unit_of_work import commit_step, roll_back
+from ..unit_of_work import commit_step, on_failure, roll_back
 from .auth import current_key
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -290,6 +291,7 @@ def idempotent(view: F) -> F:
             return response
         if not _answer(claim, response):
             raise IdempotencyConflict()  # taken over past its lease: this request is undone
+        on_failure(lambda: _release(claim))  # should the commit of write and answer fail
         return response  # committed with the write by the request's unit of work
 
     return wrapped  # type: ignore[return-value]

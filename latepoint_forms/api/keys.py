@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import ApiKey
 from ..models.api_key import API_KEY_MODES
 from ..models.types import utcnow
+from ..unit_of_work import commit_step
 
 MODES = API_KEY_MODES
 PERMISSIONS = ("customers:read", "customers:create")
@@ -185,8 +186,9 @@ def active_key(plaintext: str) -> ActiveKey | None:
 
 
 def note_key_used(key: ActiveKey) -> None:
-    """Record the key's use (at most once per ``LAST_USED_RESOLUTION``), in the request's
-    unit of work."""
+    """Record the key's use, at most once per ``LAST_USED_RESOLUTION``, in a step of its own:
+    a request that fails (a 404, a 422) used the key all the same, and its rollback must not
+    take the note with it. Nothing else is in the session yet when a request authenticates."""
     now = utcnow()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
@@ -203,6 +205,7 @@ def note_key_used(key: ActiveKey) -> None:
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+    commit_step()
 
 
 def list_api_keys() -> list[ApiKey]:

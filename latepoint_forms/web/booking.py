@@ -37,7 +37,7 @@ from .booking_steps import START_FORMAT, Selection, read_selection
 from .custom_fields import load_custom_fields
 from .forms import GuestDetailsForm, SetPasswordForm
 from .messages import EMAIL_KNOWN, EMAIL_ON_FILE_BOOKING
-from .responses import DATABASE_UNAVAILABLE, FormOnOutage, private_page, say_on_outage
+from .responses import DATABASE_UNAVAILABLE, private_page, say_on_outage
 
 DAYS_SHOWN = 14
 BOOKING_LIMIT = "10 per minute"
@@ -247,6 +247,7 @@ def _guest_of_this_browser() -> Customer | None:
 @private_page
 def confirmation() -> ResponseReturnValue:
     if request.method == "POST":
+        # Not the form again: the confirmation shows the booking, which an outage cannot read.
         say_on_outage(DATABASE_UNAVAILABLE)
     booked_id = _remembered_id(BOOKED_KEY, BOOKED_SINCE_KEY)
     booking = db.session.get(Booking, booked_id) if booked_id is not None else None
@@ -262,7 +263,6 @@ def confirmation() -> ResponseReturnValue:
     if request.method == "POST":
         if form is None or guest is None:
             return redirect(url_for("web.booking_confirmation"))
-        FormOnOutage("book/confirmation.html", lambda: form, booking=booking, guest=guest)
         if form.validate():
             customer = set_password(guest.id, form.password.data or "", rule_settings())
             sign_in(customer)
