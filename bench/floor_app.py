@@ -19,11 +19,12 @@ import os
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
+
+from latepoint_forms.extensions import SQLITE_PRAGMAS, tune_sqlite
 
 metadata = sa.MetaData()
 
@@ -58,28 +59,14 @@ def engine_url(url: str) -> str:
 
 
 def project_sqlite_pragmas() -> tuple[str, ...]:
-    """The PRAGMAs the project runs on every new SQLite connection; none if it sets none."""
-    try:
-        from latepoint_forms.extensions import SQLITE_PRAGMAS
-    except ImportError:
-        return ()
+    """The PRAGMAs the project runs on every new SQLite connection (printed by the driver)."""
     return tuple(SQLITE_PRAGMAS)
 
 
 def floor_engine(url: str) -> sa.Engine:
+    """An engine on the project's database, with the project's SQLite settings (WAL …)."""
     engine = sa.create_engine(engine_url(url))
-    if engine.dialect.name == "sqlite":
-        pragmas = project_sqlite_pragmas()
-
-        @sa.event.listens_for(engine, "connect")
-        def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            try:
-                for pragma in pragmas:
-                    cursor.execute(pragma)
-            finally:
-                cursor.close()
-
+    tune_sqlite(engine)
     return engine
 
 

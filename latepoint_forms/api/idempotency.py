@@ -193,11 +193,7 @@ def _claim(api_key_id: int, key: str, fingerprint: str) -> Claim | Response:
         # if nobody else did meanwhile).
         taken = db.session.execute(
             update(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.id == record.id,
-                IdempotencyRecord.response_status.is_(None),
-                IdempotencyRecord.created_at == record.created_at,
-            )
+            .where(*_still_in_flight(record.id, record.created_at))
             .values(created_at=now, expires_at=now + ttl)
             .execution_options(synchronize_session=False)
         )
@@ -208,16 +204,22 @@ def _claim(api_key_id: int, key: str, fingerprint: str) -> Claim | Response:
     raise IdempotencyConflict()
 
 
+def _still_in_flight(record_id: int, claimed_at: datetime) -> tuple[Any, ...]:
+    """The record, while it is still the in-flight claim made at ``claimed_at`` (no answer
+    yet, not taken over since)."""
+    return (
+        IdempotencyRecord.id == record_id,
+        IdempotencyRecord.response_status.is_(None),
+        IdempotencyRecord.created_at == claimed_at,
+    )
+
+
 def _answer(claim: Claim, response: Response) -> bool:
     """Write the response into the claimed record, in the current transaction; False if the
     claim was taken over meanwhile (its lease had passed)."""
     stored = db.session.execute(
         update(IdempotencyRecord)
-        .where(
-            IdempotencyRecord.id == claim.record_id,
-            IdempotencyRecord.response_status.is_(None),
-            IdempotencyRecord.created_at == claim.claimed_at,
-        )
+        .where(*_still_in_flight(claim.record_id, claim.claimed_at))
         .values(
             response_status=response.status_code,
             response_body=response.get_data(as_text=True),
@@ -235,11 +237,7 @@ def _release(claim: Claim) -> None:
     a fresh try. Never raises: if the database is away, the lease frees the key later."""
     try:
         roll_back()
-        _delete_where(
-            IdempotencyRecord.id == claim.record_id,
-            IdempotencyRecord.response_status.is_(None),
-            IdempotencyRecord.created_at == claim.claimed_at,
-        )
+        _delete_where(*_still_in_flight(claim.record_id, claim.claimed_at))
         commit_step()  # the release, on its own: the request's work is already rolled back
     except SQLAlchemyError:
         log.warning("Could not release Idempotency-Key claim %s", claim.record_id, exc_info=True)
