@@ -150,7 +150,7 @@ def _guest_form() -> GuestDetailsForm:
     """Name, email, phone, and the custom fields a customer record cannot be created without
     (the service enforces required definitions on every new customer, guests included)."""
     required = load_custom_fields().required_only()
-    return GuestDetailsForm(rule_settings(), custom_fields=required)
+    return GuestDetailsForm.build(rule_settings(), required)
 
 
 def _submit(

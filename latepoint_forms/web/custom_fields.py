@@ -5,17 +5,20 @@ required ones (a guest record cannot be created without them). Each definition b
 of the fitting type (``number``, ``date``, ``select``, …; ``_unbound_field`` is the one mapping
 from field type to input) with its limits as HTML attributes. The values are judged by the
 service's business rules, whose errors (keyed ``custom_fields.<key>``) land back on these inputs
-through ``CustomerForm.apply_errors``: the rules are not repeated here.
+through ``CustomerForm.apply_errors``: the rules are not repeated here. The inputs are class
+attributes of a subclass made per set of definitions (``CustomFieldSet.form_class``), WTForms'
+documented way to compose a form at run time, so WTForms binds and fills them itself.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from flask import request
+from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, URLField
 
 # types-WTForms describes 3.2; SelectChoice is WTForms 3.3's (installed).
@@ -31,6 +34,7 @@ from ..customers.custom_fields import (
 )
 
 PREFIX = "cf_"
+FormT = TypeVar("FormT", bound=FlaskForm)
 
 
 def _attributes(definition: FieldDefinition) -> dict[str, Any]:
@@ -97,40 +101,37 @@ class CustomFieldSet:
         known = any(d.key == key for d in self.definitions)
         return PREFIX + key if known else None
 
-    def bind(self, form: Any) -> None:
-        """Add an input per definition to a constructed form and fill it from the request."""
-        formdata = request.form if form.is_submitted() else None
-        for definition in self.definitions:
-            name = PREFIX + definition.key
-            field: Field = _unbound_field(definition).bind(
-                form=form, name=name, prefix=form._prefix
-            )
-            field.process(formdata)
-            form._fields[name] = field
-            setattr(form, name, field)
-        self._place_before(form, "notes")
-
-    def _place_before(self, form: Any, anchor: str) -> None:
-        """Keep the page's order (custom fields, then notes) in the error summary too."""
-        if anchor not in form._fields:
-            return
-        custom = [PREFIX + d.key for d in self.definitions]
-        order = [name for name in form._fields if name not in custom]
-        at = order.index(anchor)
-        order[at:at] = custom
-        fields = dict(form._fields)
-        form._fields.clear()
-        form._fields.update((name, fields[name]) for name in order)
+    def form_class(self, base: type[FormT]) -> type[FormT]:
+        """``base`` with an input per definition (WTForms' documented dynamic composition:
+        a subclass with the fields as class attributes), made once per set of definitions."""
+        form_base: type = base
+        # type() makes a subclass of base, which the type checker cannot see through.
+        return cast("type[FormT]", _with_inputs(form_base, tuple(self.definitions)))
 
     def fields(self, form: Any) -> list[Field]:
-        return [form._fields[PREFIX + d.key] for d in self.definitions]
+        return [form[PREFIX + d.key] for d in self.definitions]
 
     def values(self, form: Any) -> dict[str, Any]:
         """The inputs as the JSON ``custom_fields`` object the API would receive."""
-        raw = {d.key: _as_text(form._fields[PREFIX + d.key].data) for d in self.definitions}
+        raw = {d.key: _as_text(form[PREFIX + d.key].data) for d in self.definitions}
         values = form_values_to_json(raw, self.definitions)
         # An unticked optional checkbox is "not given", as a blank text input is.
         return {k: v for k, v in values.items() if v is not False}
+
+
+@functools.lru_cache(maxsize=64)
+def _with_inputs(base: type, definitions: tuple[FieldDefinition, ...]) -> type:
+    anchor = getattr(base, "notes", None)
+    inputs: dict[str, UnboundField] = {}
+    for definition in definitions:
+        unbound = _unbound_field(definition)
+        if isinstance(anchor, UnboundField):
+            # WTForms orders a form's fields by (creation counter, name): sharing the notes'
+            # counter puts the custom inputs ("cf_…") just before notes, as the page shows
+            # them, so the error summary follows the page.
+            unbound.creation_counter = anchor.creation_counter
+        inputs[PREFIX + definition.key] = unbound
+    return type(base.__name__, (base,), inputs)
 
 
 def _as_text(value: Any) -> str | None:

@@ -148,6 +148,14 @@ class RegistrationForm(CustomerForm):
         [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
     )
 
+    @classmethod
+    def build(
+        cls, settings: RuleSettings, custom_fields: CustomFieldSet | None = None
+    ) -> RegistrationForm:
+        """The form with an input for each custom field given."""
+        custom_fields = custom_fields or CustomFieldSet.empty()
+        return custom_fields.form_class(cls)(settings, custom_fields=custom_fields)
+
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
         self.country.choices = markup.country_choices()
@@ -162,7 +170,6 @@ class RegistrationForm(CustomerForm):
         self.gender.choices = markup.GENDER_CHOICES
         self.password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
         self.confirm_password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
-        self.custom_fields.bind(self)
 
 
 # Every customer field with an input is on the registration form: adding one to the
@@ -178,9 +185,13 @@ class GuestDetailsForm(CustomerForm):
     """The few details quick booking asks for: name, email, phone, and the required custom
     fields it is given (see ``booking._guest_form``)."""
 
-    def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
-        self.custom_fields.bind(self)
+    @classmethod
+    def build(
+        cls, settings: RuleSettings, custom_fields: CustomFieldSet | None = None
+    ) -> GuestDetailsForm:
+        """The form with an input for each custom field given."""
+        custom_fields = custom_fields or CustomFieldSet.empty()
+        return custom_fields.form_class(cls)(settings, custom_fields=custom_fields)
 
 
 class SignInForm(PageForm):

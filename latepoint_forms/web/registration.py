@@ -29,7 +29,7 @@ def register() -> ResponseReturnValue:
     # Until the definitions are read, the form without its custom fields is what an outage
     # shows again (with everything typed in the other fields).
     page = FormOnOutage("register.html", lambda: RegistrationForm(settings))
-    form = page.form = RegistrationForm(settings, custom_fields=load_custom_fields())
+    form = page.form = RegistrationForm.build(settings, load_custom_fields())
     if not form.is_submitted():
         form.country.data = form.country.data or settings.default_country or ""
         return render_template("register.html", form=form)
