@@ -117,7 +117,7 @@ def unit_of_work_view(view: Callable[..., Any]) -> Callable[..., Response]:
             else:
                 db.session.rollback()
         except BaseException:
-            db.session.rollback()
+            _roll_back_quietly()  # the error at hand is the one to report, not the rollback's
             if cookie_session.modified:
                 cookie_session.clear()
                 cookie_session.update(before)
@@ -126,6 +126,13 @@ def unit_of_work_view(view: Callable[..., Any]) -> Callable[..., Response]:
         return response
 
     return in_unit_of_work
+
+
+def _roll_back_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone; the session is discarded at teardown
+        log.debug("Rollback of a failed unit of work failed", exc_info=True)
 
 
 def install(app: Flask) -> None:
