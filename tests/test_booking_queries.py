@@ -3,17 +3,15 @@ bookings and days shown, on SQLite and PostgreSQL (issue 8, item 6)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from latepoint_forms.bookings.availability import available_days, available_starts
 from latepoint_forms.bookings.service import book, reserve_booking
@@ -26,7 +24,7 @@ from latepoint_forms.web.booking import DAYS_SHOWN
 from latepoint_forms.web.booking_steps import START_FORMAT
 
 from .catalog_fixtures import NOW, Catalog, build_catalog
-from .web_support import WebCatalog, build_web_catalog, make_customer, page
+from .web_support import WebCatalog, build_web_catalog, counted_statements, make_customer, page
 
 # Every statement the time step may run: the catalog choices (services, locations, agents),
 # the references, the agents offering the service there and their bookings across every day
@@ -34,23 +32,6 @@ from .web_support import WebCatalog, build_web_catalog, make_customer, page
 TIME_STEP_QUERY_BOUND = 8
 EXTRA_AGENTS = 28
 DEMO = Path(__file__).resolve().parents[1] / "latepoint_forms" / "catalog" / "demo.toml"
-
-
-@contextmanager
-def counted_statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements sent to the database while the block runs."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])  # (conn, cursor, statement, parameters, context, many)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def time_step_statements(app: Flask, client: FlaskClient, query: str) -> int:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import email_validator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer, CustomFieldDefinition
 
-from .web_support import PASSWORD, csrf_token
+from .web_support import PASSWORD, counted_statements, csrf_token
 
 REGISTRATION = {
     "first_name": "Zoë",
@@ -44,51 +43,42 @@ def definitions(app: Flask) -> None:
         db.session.commit()
 
 
-class Counts:
-    def __init__(self) -> None:
-        self.email_validations = 0
-        self.definition_reads = 0
-
-
 @pytest.fixture
-def counts(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
-    """Counts email normalisations (email-validator calls) and custom-field definition reads
-    (SELECTs from their table) while the test runs."""
-    seen = Counts()
+def email_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every address email-validator is asked about while the test runs."""
+    seen: list[str] = []
     real_validate = email_validator.validate_email
 
-    def counting_validate(*args: Any, **kwargs: Any) -> Any:
-        seen.email_validations += 1
-        return real_validate(*args, **kwargs)
+    def counting_validate(email: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(email)
+        return real_validate(email, *args, **kwargs)
 
     monkeypatch.setattr(email_validator, "validate_email", counting_validate)
+    return seen
 
-    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        text = statement.lower()
-        if text.lstrip().startswith("select") and "from custom_field_definitions" in text:
-            seen.definition_reads += 1
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+def definition_reads(statements: list[str]) -> int:
+    """How many of the statements read the custom-field definitions."""
+    return sum(
+        1
+        for text in (statement.lower().lstrip() for statement in statements)
+        if text.startswith("select") and "from custom_field_definitions" in text
+    )
 
 
 @pytest.mark.usefixtures("definitions")
 def test_a_successful_registration_checks_the_email_once_and_reads_definitions_once(
-    app: Flask, client: FlaskClient, counts: Counts
+    app: Flask, client: FlaskClient, email_checks: list[str]
 ) -> None:
     token = csrf_token(client, "/register")
-    counts.email_validations = counts.definition_reads = 0
+    email_checks.clear()
 
-    response = client.post("/register", data={**REGISTRATION, "csrf_token": token})
+    with counted_statements(app) as statements:
+        response = client.post("/register", data={**REGISTRATION, "csrf_token": token})
 
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert counts.email_validations == 1
-    assert counts.definition_reads == 1
+    assert len(email_checks) == 1
+    assert definition_reads(statements) == 1
     with app.app_context():
         customer = db.session.execute(select(Customer)).scalar_one()
     assert customer.email == "zoe.obrien@example.com"
@@ -97,21 +87,22 @@ def test_a_successful_registration_checks_the_email_once_and_reads_definitions_o
 
 @pytest.mark.usefixtures("definitions")
 def test_a_refused_registration_reports_every_field_from_one_pass(
-    app: Flask, client: FlaskClient, counts: Counts
+    app: Flask, client: FlaskClient, email_checks: list[str]
 ) -> None:
     """Field rules and the password are reported together; the rules still ran once each."""
     token = csrf_token(client, "/register")
-    counts.email_validations = counts.definition_reads = 0
+    email_checks.clear()
     data = {**REGISTRATION, "first_name": "J0hn", "confirm_password": "something else"}
 
-    response = client.post("/register", data={**data, "csrf_token": token})
+    with counted_statements(app) as statements:
+        response = client.post("/register", data={**data, "csrf_token": token})
 
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "First name can only contain letters" in html
     assert "The passwords do not match" in html
-    assert counts.definition_reads == 1
+    assert definition_reads(statements) == 1
     # The parse normalised it once; the "already on file?" check reads the typed address.
-    assert counts.email_validations == 2
+    assert len(email_checks) == 2
     with app.app_context():
         assert db.session.execute(select(Customer)).first() is None

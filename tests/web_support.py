@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html as html_text
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from latepoint_forms.customers.input import RuleSettings, parse_customer_input
 from latepoint_forms.customers.service import create_customer
@@ -99,3 +102,20 @@ def make_customer(app: Flask, password: str | None = PASSWORD, **fields: Any) ->
 def sign_in(client: FlaskClient, email: str = "ada@example.com", password: str = PASSWORD) -> Any:
     token = csrf_token(client, "/sign-in")
     return client.post("/sign-in", data={"csrf_token": token, "email": email, "password": password})
+
+
+@contextmanager
+def counted_statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements sent to the database while the block runs."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])  # (conn, cursor, statement, parameters, context, many)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
