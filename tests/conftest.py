@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,16 +47,31 @@ def _migrate(url: str) -> None:
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """A new, migrated PostgreSQL database for this session (skip without TEST_DATABASE_URL)."""
+def postgres_admin_url() -> str:
+    """The server to make scratch databases on; skip (fail in CI) without TEST_DATABASE_URL."""
     admin_url = database_url(os.environ.get("TEST_DATABASE_URL"))
     if not admin_url:
         if os.environ.get("CI"):
             pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
         pytest.skip("TEST_DATABASE_URL is not set")
-    with scratch_postgres_database(admin_url, "test") as url:
+    return admin_url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A new, migrated PostgreSQL database for this session (skip without TEST_DATABASE_URL)."""
+    with scratch_postgres_database(postgres_admin_url(), "test") as url:
         _migrate(url)
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database of its own (a fresh PostgreSQL one, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'unmigrated.sqlite3'}"
+        return
+    with scratch_postgres_database(postgres_admin_url(), "unmigrated") as url:
         yield url
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +13,13 @@ from flask_migrate import downgrade, upgrade
 
 from latepoint_forms import create_app
 from latepoint_forms.api.listing import SEARCH_MAX_LENGTH, SEARCH_PATTERN
-from latepoint_forms.config import database_url
 from latepoint_forms.customers import rules
 from latepoint_forms.customers.service import list_customers
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
 from latepoint_forms.models.customer import fold_for_search
 
-from .conftest import BACKENDS, ApiClient, base_config
-from .scratch_db import scratch_postgres_database
+from .conftest import ApiClient, base_config
 from .test_api import assert_error
 from .test_openapi import conforms
 
@@ -300,19 +296,6 @@ def test_migration_fills_search_text_of_existing_rows(tmp_path: Path) -> None:
         assert customers[0].search_text == "zoe strasse\x1fzoe@example.com\x1fcus-aaaaa-bbbbb"
         db.session.remove()
         db.engine.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty, unmigrated database of its own (a fresh PostgreSQL one, dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
-        return
-    admin_url = database_url(os.environ.get("TEST_DATABASE_URL"))
-    if not admin_url:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    with scratch_postgres_database(admin_url, "migration") as url:
-        yield url
 
 
 def test_migration_0004_refolds_search_text_of_every_row(unmigrated_url: str) -> None:

@@ -8,10 +8,8 @@ constraints, so those are compared separately: same names, same values.
 
 from __future__ import annotations
 
-import os
 import pprint
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,6 @@ from flask_migrate import downgrade, upgrade
 from latepoint_forms import create_app
 from latepoint_forms.api import keys
 from latepoint_forms.catalog.loader import load_catalog_file
-from latepoint_forms.config import database_url
 from latepoint_forms.extensions import db
 from latepoint_forms.models import (
     API_KEY_MODES,
@@ -36,8 +33,7 @@ from latepoint_forms.models import (
 )
 from latepoint_forms.unit_of_work import unit_of_work
 
-from .conftest import BACKENDS, base_config
-from .scratch_db import scratch_postgres_database
+from .conftest import base_config
 
 # The quoted strings and the integers of a CHECK's SQL: what a constant puts into it. Both
 # backends keep them as written ("status IN ('a', 'b')" comes back from PostgreSQL as
@@ -90,21 +86,6 @@ def assert_schema_matches_models(url: str) -> None:
 
 def test_migrations_build_the_models_schema(database: str) -> None:
     assert_schema_matches_models(database)
-
-
-@pytest.fixture(params=BACKENDS)
-def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own (a fresh PostgreSQL one, dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'drift.sqlite3'}"
-        return
-    admin_url = database_url(os.environ.get("TEST_DATABASE_URL"))
-    if not admin_url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
-        pytest.skip("TEST_DATABASE_URL is not set")
-    with scratch_postgres_database(admin_url, "drift") as url:
-        yield url
 
 
 def test_downgrade_to_base_and_upgrade_again(unmigrated_url: str) -> None:

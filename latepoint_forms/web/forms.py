@@ -12,7 +12,7 @@ browser checks first what the server will.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
@@ -96,6 +96,12 @@ class CustomerForm(PageForm):
         for name in self.customer_fields():
             self[name].render_kw = markup.input_attributes(FIELDS_BY_KEY[name], settings)
 
+    @classmethod
+    def build(cls, settings: RuleSettings, custom_fields: CustomFieldSet | None = None) -> Self:
+        """This form with an input for each custom field given."""
+        custom_fields = custom_fields or CustomFieldSet.empty()
+        return custom_fields.form_class(cls)(settings, custom_fields=custom_fields)
+
     def customer_fields(self) -> Iterable[str]:
         return (name for name in WEB_FIELDS if name in self._fields)
 
@@ -148,14 +154,6 @@ class RegistrationForm(CustomerForm):
         [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
     )
 
-    @classmethod
-    def build(
-        cls, settings: RuleSettings, custom_fields: CustomFieldSet | None = None
-    ) -> RegistrationForm:
-        """The form with an input for each custom field given."""
-        custom_fields = custom_fields or CustomFieldSet.empty()
-        return custom_fields.form_class(cls)(settings, custom_fields=custom_fields)
-
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
         self.country.choices = markup.country_choices()
@@ -184,14 +182,6 @@ if _missing:
 class GuestDetailsForm(CustomerForm):
     """The few details quick booking asks for: name, email, phone, and the required custom
     fields it is given (see ``booking._guest_form``)."""
-
-    @classmethod
-    def build(
-        cls, settings: RuleSettings, custom_fields: CustomFieldSet | None = None
-    ) -> GuestDetailsForm:
-        """The form with an input for each custom field given."""
-        custom_fields = custom_fields or CustomFieldSet.empty()
-        return custom_fields.form_class(cls)(settings, custom_fields=custom_fields)
 
 
 class SignInForm(PageForm):
