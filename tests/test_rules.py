@@ -124,7 +124,7 @@ def test_name_html_pattern_mirrors_the_rule(value: str, browser_accepts: bool) -
     # anchored, with the v flag.
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        pytest.skip("pattern-in-JavaScript tests: install Node.js (node on PATH)")
     script = (
         "const [p, v] = process.argv.slice(1); console.log(new RegExp(`^(?:${p})$`, 'v').test(v))"
     )
