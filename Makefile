@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: install run serve test bench lint format
+.PHONY: install run serve test bench lint format docs
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: install
 	$(BIN)/python -m bench.create_customer || status=1; \
 	$(BIN)/python -m bench.blackbox $(BENCH_ARGS) || status=1; \
 	exit $$status
+
+## docs/API.md, the integrators' reference, generated from the code (a test checks it is fresh).
+docs: install
+	$(BIN)/python -m latepoint_forms.reference > docs/API.md
 
 lint: install
 	$(BIN)/ruff check .

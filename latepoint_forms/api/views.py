@@ -9,7 +9,7 @@ from ..customers.input import CustomerInput, parse_customer_input
 from ..customers.service import create_customer, get_customer, validate_customer
 from ..settings import rule_settings
 from . import bp
-from .auth import authenticate, require_key
+from .auth import current_key, require_key
 from .body import read_json_object
 from .envelope import success
 from .idempotency import idempotent
@@ -46,6 +46,7 @@ def read(customer_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/status")
+@require_key()
 def status() -> ResponseReturnValue:
-    key = authenticate()
+    key = current_key()
     return success("OK", {"service": "latepoint_forms", "version": "1", "key_mode": key.mode})
