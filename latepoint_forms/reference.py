@@ -99,8 +99,8 @@ def endpoints_table(app: Flask) -> Iterator[str]:
 def errors_table() -> Iterator[str]:
     """One row per status: when it happens, and each code with its default message."""
     codes: dict[int, dict[str, str]] = {}
-    for kind in _error_classes():
-        codes.setdefault(kind.status, {}).setdefault(kind.code, kind.message)  # the base class first
+    for kind in _error_classes():  # a base class before its subclasses: its message wins
+        codes.setdefault(kind.status, {}).setdefault(kind.code, kind.message)
     yield "| status | when | code: message |"
     yield "|---|---|---|"
     for status in sorted(codes):
