@@ -15,11 +15,14 @@ $(BIN)/.installed: requirements-dev.txt pyproject.toml
 
 install: $(BIN)/.installed
 
-## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3).
+## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3);
+## `make run PORT=5001` (or HOST=0.0.0.0) when that port or address does not suit.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask catalog load latepoint_forms/catalog/demo.toml
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## Production: gunicorn (gunicorn.conf.py) with DATABASE_URL, REDIS_URL and SECRET_KEY from
 ## the environment, after applying migrations. See README, "Production".
