@@ -47,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"))
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    from .api import limit_store
+
+    limit_store.init_app(app)  # the Redis store's short timeouts, before the limiter reads them
     limiter.init_app(app)
 
     from . import models  # noqa: F401  (register the tables with the metadata)

@@ -23,6 +23,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+    if not value >= 0:  # also refuses nan
+        raise RuntimeError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -98,6 +111,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # How long a claimed key stays "in flight" without an answer before a retry may take
         # it over (its request died): longer than any request may run (gunicorn's timeout).
         "IDEMPOTENCY_LEASE_SECONDS": _int(env, "IDEMPOTENCY_LEASE_SECONDS", 60),
+        # Faults answer, never hang (SPEC section 7). The limiter's Redis store: how long to
+        # wait to connect and for each reply (seconds), and, once it failed, for how long
+        # requests skip the limits before the store is tried again (api/limit_store.py).
+        "REDIS_SOCKET_TIMEOUT": _float(env, "REDIS_SOCKET_TIMEOUT", 0.25),
+        "RATELIMIT_STORE_RETRY_SECONDS": _float(env, "RATELIMIT_STORE_RETRY_SECONDS", 5.0),
     }
     if (config["SQLALCHEMY_DATABASE_URI"] or "").startswith("postgresql"):
         # Fail fast (503) instead of hanging a worker when the database host is unreachable.

@@ -132,7 +132,13 @@ def _wait_until_ready(server: Gunicorn) -> None:
 @dataclass
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to ``upstream``; ``stop()`` closes the listener and every
-    forwarded connection, so whatever uses the proxy finds its server unreachable."""
+    forwarded connection, so whatever uses the proxy finds its server unreachable.
+
+    ``go_silent()`` is the other kind of outage, a partition: nothing is closed, but no byte
+    is forwarded any more either way (what arrives is dropped), and new connections are
+    accepted and then never answered, so a client waits until its own timeouts give up.
+    ``speak()`` forwards again (on connections made from then on: the ones that lost bytes
+    are of no use to anybody)."""
 
     upstream: tuple[str, int]
     listen_port: int = 0  # 0: any free port; give a stopped proxy's port to bring it back
@@ -142,6 +148,8 @@ class TcpProxy:
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stopped: bool = field(default=False, init=False)
+    _silent: threading.Event = field(default_factory=threading.Event, init=False)
+    accepted: int = field(default=0, init=False)  # connections accepted so far
 
     def __post_init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", self.listen_port))
@@ -159,6 +167,12 @@ class TcpProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return  # the listener was shut down
+            self.accepted += 1
+            if self._silent.is_set():
+                with self._lock:
+                    self._sockets.add(client)
+                self._start(self._drop, client)
+                continue
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
                 upstream.settimeout(None)
@@ -174,17 +188,34 @@ class TcpProxy:
             self._start(self._pump, client, upstream)
             self._start(self._pump, upstream, client)
 
-    @staticmethod
-    def _pump(source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        silenced = False
         try:
             while data := source.recv(65536):
-                target.sendall(data)
+                silenced = silenced or self._silent.is_set()
+                if not silenced:
+                    target.sendall(data)
         except OSError:
             pass
         finally:
             for sock in (source, target):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+    @staticmethod
+    def _drop(client: socket.socket) -> None:
+        """Read and drop whatever a client sends while the network is silent."""
+        with contextlib.suppress(OSError):
+            while client.recv(65536):
+                pass
+
+    def go_silent(self) -> None:
+        """Forward nothing from now on, close nothing: a partition (see the class)."""
+        self._silent.set()
+
+    def speak(self) -> None:
+        """Forward again, on connections made from now on."""
+        self._silent.clear()
 
     def stop(self) -> None:
         with self._lock:
