@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import instance_secret_key, load_config
+from .config import instance_secret_key, load_config, postgres_connect_args
 from .customers.input import RuleSettings
 from .errors import API_PREFIXES, register_error_handlers
 from .extensions import csrf, db, limiter, migrate, tune_sqlite
@@ -36,6 +36,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "latepoint_forms.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Timeouts on every pooled connection (config.py); what the config already gives wins.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {
+            **postgres_connect_args(app.config),
+            **options.get("connect_args", {}),
+        }
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     # Keep the envelope's order (status, message, data) and send non-ASCII names as UTF-8.
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -6,8 +6,11 @@ Both stop by themselves: use them as context managers (fixture teardown), never 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -142,6 +145,8 @@ class TcpProxy:
 
     upstream: tuple[str, int]
     listen_port: int = 0  # 0: any free port; give a stopped proxy's port to bring it back
+    # Listen inside a network that can be cut off for real (see Partition), not on loopback.
+    partition: Partition | None = None
     listener: socket.socket = field(init=False)
     port: int = field(init=False)
     _sockets: set[socket.socket] = field(default_factory=set, init=False)
@@ -152,7 +157,10 @@ class TcpProxy:
     accepted: int = field(default=0, init=False)  # connections accepted so far
 
     def __post_init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", self.listen_port))
+        if self.partition is not None:
+            self.listener = self.partition.listen(self.listen_port)
+        else:
+            self.listener = socket.create_server(("127.0.0.1", self.listen_port))
         self.port = int(self.listener.getsockname()[1])  # kept after stop(), to come back on
         self._start(self._accept_loop)
 
@@ -241,7 +249,97 @@ class TcpProxy:
 
 def through_proxy(url: str, proxy: TcpProxy) -> str:
     """The database URL ``url`` rewritten to connect through ``proxy``."""
-    return sa.make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+    host = proxy.partition.address if proxy.partition is not None else "127.0.0.1"
+    return sa.make_url(url).set(host=host, port=proxy.port).render_as_string(False)
+
+
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns failed")
+
+
+def partition_unavailable() -> str | None:
+    """Why a ``Partition`` cannot be made here (None: it can)."""
+    if sys.platform != "linux":
+        return "network namespaces are Linux only"
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return "a network namespace needs root and iproute2 (ip)"
+    return None
+
+
+@dataclass
+class Partition:
+    """A network of its own that a test can cut off as a real partition does: packets are
+    dropped, nothing is closed or refused, and both ends hear nothing until their own TCP
+    timeouts give up. (A proxy that merely stops forwarding cannot do that: the kernel still
+    acknowledges every byte sent to it, so TCP timeouts never fire.)
+
+    A network namespace joined to this one by a veth pair, on a random 10.x.y.z/30: a
+    ``TcpProxy(partition=...)`` listens inside it (forwarding from here to the real server),
+    ``cut()`` takes the far end's link down, ``heal()`` brings it back. Needs root; the
+    namespace and its link are removed on exit. Nothing else on the machine is touched.
+    """
+
+    name: str = field(init=False)
+    address: str = field(init=False)  # the far end: where clients connect
+    _near: str = field(init=False)
+    _far: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        tag = secrets.token_hex(3)
+        self.name, self._near, self._far = f"lpf-{tag}", f"lpfa{tag}", f"lpfb{tag}"
+        a, b, c = secrets.token_bytes(3)
+        prefix, last = f"10.{200 + a % 50}.{b}", c // 4 * 4  # a /30 of its own
+        near_ip, self.address = f"{prefix}.{last + 1}", f"{prefix}.{last + 2}"
+        self._ip("netns", "add", self.name)
+        try:
+            veth = ("type", "veth", "peer", "name", self._far, "netns", self.name)
+            self._ip("link", "add", self._near, *veth)
+            self._ip("addr", "add", f"{near_ip}/30", "dev", self._near)
+            self._ip("link", "set", self._near, "up")
+            self._ip("-n", self.name, "addr", "add", f"{self.address}/30", "dev", self._far)
+            self._ip("-n", self.name, "link", "set", self._far, "up")
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    def listen(self, port: int = 0) -> socket.socket:
+        """A listening socket inside the namespace (only this thread enters it, briefly)."""
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        target = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                return socket.create_server((self.address, port))
+            finally:
+                _setns(home)
+        finally:
+            os.close(target)
+            os.close(home)
+
+    def cut(self) -> None:
+        self._ip("-n", self.name, "link", "set", self._far, "down")
+
+    def heal(self) -> None:
+        self._ip("-n", self.name, "link", "set", self._far, "up")
+
+    def close(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        subprocess.run(["ip", "link", "del", self._near], capture_output=True)
+
+    def __enter__(self) -> Partition:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def upstream_of(url: str) -> tuple[str, int]:
