@@ -90,6 +90,8 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
     429: TooManyRequests,
+    # Flask's own 500 (an error handler that failed in turn): still SPEC's server_error.
+    500: AppError,
 }
 
 

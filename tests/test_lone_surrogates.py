@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from latepoint_forms import create_app
+from latepoint_forms.errors import AppError
+from latepoint_forms.extensions import db
+
 from .catalog_fixtures import add_custom_fields
+from .conftest import base_config
 from .test_api import assert_error, customer_count
 
 NAME_NOT_UNICODE = "member name that is not valid Unicode"
@@ -135,3 +140,24 @@ def test_import_rejects_the_line_and_writes_the_report(
     ]
     assert NAME_NOT_UNICODE in rows[1][2]
     assert customer_count(app) == 1
+
+
+@pytest.mark.parametrize("path", ["/api/v1/echo-failure", "/echo-failure"])
+def test_an_error_that_cannot_be_rendered_is_still_server_error(database: str, path: str) -> None:
+    """Were a message ever to carry text that cannot be encoded, Flask answers its own 500:
+    the code stays SPEC's ``server_error``, not ``internal_server_error``."""
+    app = create_app({**base_config(database), "TESTING": False})
+
+    def fail() -> None:
+        raise AppError("cannot be encoded: \ud800")
+
+    app.add_url_rule(path, "echo_failure", fail)
+    response = app.test_client().get(path)
+
+    assert response.status_code == 500
+    if path.startswith("/api/"):
+        assert assert_error(response, 500, "server_error")["message"] == AppError.message
+    assert "\\ud800" not in response.get_data(as_text=True)
+    assert "internal_server_error" not in response.get_data(as_text=True)
+    with app.app_context():
+        db.engine.dispose()
