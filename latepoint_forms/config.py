@@ -114,7 +114,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Faults answer, never hang (SPEC section 7). The limiter's Redis store: how long to
         # wait to connect and for each reply (seconds), and, once it failed, for how long
         # requests skip the limits before the store is tried again (api/limit_store.py).
-        "REDIS_SOCKET_TIMEOUT": _float(env, "REDIS_SOCKET_TIMEOUT", 0.25),
+        "REDIS_SOCKET_TIMEOUT": _float(env, "REDIS_SOCKET_TIMEOUT", 0.5),
         "RATELIMIT_STORE_RETRY_SECONDS": _float(env, "RATELIMIT_STORE_RETRY_SECONDS", 5.0),
         # Pooled PostgreSQL connections (seconds; see postgres_connect_args): fail fast (503)
         # rather than hang a worker until gunicorn kills it (GUNICORN_TIMEOUT, 30 s).
