@@ -24,7 +24,15 @@ from latepoint_forms.extensions import db
 from latepoint_forms.models import ApiKey
 
 from .conftest import base_config, empty_all_tables
-from .servers import Partition, TcpProxy, partition_unavailable, through_proxy, upstream_of
+from .servers import (
+    Partition,
+    TcpProxy,
+    gunicorn,
+    http,
+    partition_unavailable,
+    through_proxy,
+    upstream_of,
+)
 from .test_faults import ANN, NOTHING_LOST, assert_unavailable, make_key
 from .test_web import REGISTRATION
 from .web_support import PASSWORD, csrf_token, input_tag, page
@@ -182,5 +190,42 @@ def test_a_statement_stuck_behind_a_lock_is_cancelled_with_a_503(postgresql_url:
     finally:
         holder.dispose()
         with app.app_context():
+            empty_all_tables()
+            db.engine.dispose()
+
+
+@pytest.mark.slow
+def test_gunicorn_answers_503_across_a_silent_network_and_logs_it(
+    postgresql_url: str, partition: Partition
+) -> None:
+    """Production's path: the settings from the environment, a worker that must not hang."""
+    key = make_key(create_app(base_config(postgresql_url)))
+    env = {name: str(value) for name, value in FAST_FAULTS.items()}
+    try:
+        with TcpProxy(upstream_of(postgresql_url), partition=partition) as proxy:
+            env["DATABASE_URL"] = through_proxy(postgresql_url, proxy)
+            with gunicorn(env, workers=1) as server:
+                url = f"{server.url}/api/v1/status"
+                assert http("GET", url, headers={"X-API-Key": key}).status == 200
+
+                partition.cut()
+                reply = http(
+                    "GET",
+                    url,
+                    headers={"X-API-Key": key, "X-Request-ID": "silent-1"},
+                    timeout=BOUND,
+                )
+
+                assert reply.status == 503
+                assert reply.body["error"]["code"] == "service_unavailable"
+                assert reply.headers["X-Request-ID"] == "silent-1"
+                partition.heal()
+                log = server.log()
+        assert "Database unavailable" in log
+        assert "silent-1" in log
+        assert "WORKER TIMEOUT" not in log
+    finally:
+        direct = create_app(base_config(postgresql_url))
+        with direct.app_context():
             empty_all_tables()
             db.engine.dispose()
