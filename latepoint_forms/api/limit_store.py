@@ -16,6 +16,9 @@ Said once per outage
     Flask-Limiter logs every swallowed error with its traceback. Those records are replaced
     by one error when an outage begins and one warning when the store answers again (per
     worker process: each has its own connection to the store, and its own view of it).
+    Flask-Limiter reports a store failure only through its logger (``flask-limiter``), so
+    that is where the outage is noticed: leave that logger at ERROR or below (the default);
+    silenced, the pause never begins and every request waits for the timeout again.
 """
 
 from __future__ import annotations
