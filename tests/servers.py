@@ -137,9 +137,11 @@ class TcpProxy:
     """Forwards 127.0.0.1:<port> to ``upstream``; ``stop()`` closes the listener and every
     forwarded connection, so whatever uses the proxy finds its server unreachable.
 
-    ``go_silent()`` is the other kind of outage, a partition: nothing is closed, but no byte
+    ``go_silent()`` is the other kind of outage, a silent peer: nothing is closed, but no byte
     is forwarded any more either way (what arrives is dropped), and new connections are
-    accepted and then never answered, so a client waits until its own timeouts give up.
+    accepted and then never answered, so a client waits until its own read timeouts give up
+    (Redis's socket timeout). The proxy's kernel still acknowledges every byte, so TCP-level
+    timeouts (keepalives, TCP user timeout) never fire: for those, listen in a ``Partition``.
     ``speak()`` forwards again (on connections made from then on: the ones that lost bytes
     are of no use to anybody)."""
 
