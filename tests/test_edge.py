@@ -446,7 +446,9 @@ def test_registered_gauges_are_read_at_scrape_time(metrics_app: Flask) -> None:
 def test_metrics_dir_is_made_and_emptied(tmp_path: Any) -> None:
     env: dict[str, str] = {"METRICS_ENABLED": "1"}
     made = prepare_metrics_dir(env)
-    assert made is not None and env["PROMETHEUS_MULTIPROC_DIR"] == made and os.path.isdir(made)
+    assert made is not None
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == made
+    assert os.path.isdir(made)
     os.rmdir(made)
 
     (tmp_path / "counter_123.db").write_bytes(b"old")
