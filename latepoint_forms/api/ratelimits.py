@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 
 _LOOKUP_FAILED = "latepoint_forms.ratelimit_key_lookup_failed"  # in the request's environ
+_BULK_COST = "latepoint_forms.ratelimit_bulk_cost"  # likewise
 
 
 def _active_key() -> ActiveKey | None:
@@ -100,9 +101,12 @@ def api_rate_cost() -> int:
         or _active_key() is None
     ):
         return 1
-    from .customers_bulk import requested_items
+    cost = request.environ.get(_BULK_COST)
+    if cost is None:  # asked once per limit (minute, hour): the body is counted once
+        from .customers_bulk import requested_items
 
-    return requested_items()
+        cost = request.environ[_BULK_COST] = requested_items()
+    return int(cost)
 
 
 def limit_api(bp: Blueprint) -> None:
