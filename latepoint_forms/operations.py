@@ -9,9 +9,8 @@
               them all up.
 
 None of them needs a key or a session, none is rate limited (they are polled every few
-seconds from one address) and none sets a cookie. The two probes answer whatever ``Host``
-they are sent (probes address an instance by its IP); ``/metrics`` is checked against
-``TRUSTED_HOSTS`` like every page.
+seconds from one address) and none sets a cookie. They answer whatever ``Host`` they are
+sent (probes and scrapers address an instance by its IP), not only ``TRUSTED_HOSTS``.
 
 Other capabilities publish a gauge read at scrape time with ``register_gauge`` — e.g. the
 outbox, once it exists, its ``outbox_depth`` (messages not yet delivered)::
@@ -210,16 +209,18 @@ def _start_metrics(app: Flask, clock: Callable[[], float]) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, count)
 
 
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+# Probes and scrapers address an instance by its own address, not the public host.
+ANY_HOST_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class _ProbesAnyHost:
-    """WSGI middleware: a probe is answered whatever ``Host`` it sends.
+    """WSGI middleware: probes and scrapes are answered whatever ``Host`` they send.
 
-    Load balancers and orchestrators probe an instance by its own address (an ALB sends the
-    target's IP, a kubelet the pod's), which TRUSTED_HOSTS would refuse. Their answers hold
-    nothing built from the host, so for those two paths the host is taken to be the first
-    trusted one; every other request is checked as usual.
+    Load balancers, orchestrators and Prometheus reach an instance by its own address (an
+    ALB sends the target's IP, a kubelet the pod's, Prometheus the target's host:port),
+    which TRUSTED_HOSTS would refuse. These answers hold nothing built from the host, so for
+    those paths the host is taken to be the first trusted one; every other request is
+    checked as usual.
     """
 
     def __init__(self, app: Any, host: str) -> None:
@@ -227,7 +228,7 @@ class _ProbesAnyHost:
         self.host = host
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") in PROBE_PATHS:
+        if environ.get("PATH_INFO") in ANY_HOST_PATHS:
             environ["HTTP_HOST"] = self.host
         return self.app(environ, start_response)
 

@@ -179,10 +179,13 @@ def test_probes_hosts_and_metrics_across_workers(sqlite_url: str, tmp_path: Path
     with gunicorn(env, workers=2) as server:
         for _ in range(30):
             assert http("GET", f"{server.url}/healthz").status == 200
-        # Probes address an instance by its own address; everything else must be our host.
+        # Probes and scrapes address an instance by its own address; all else is our host.
         ready = http("GET", f"{server.url}/readyz", headers={"Host": "10.1.2.3:8000"})
         other = http("GET", f"{server.url}/api/v1/status", headers={"Host": "evil.example"})
-        scrapes = [http("GET", f"{server.url}/metrics").body for _ in range(4)]
+        scrapes = [
+            http("GET", f"{server.url}/metrics", headers={"Host": "10.1.2.3:8000"}).body
+            for _ in range(4)
+        ]
 
     assert ready.status == 200
     assert ready.body == {"status": "ready"}
