@@ -11,6 +11,13 @@ or host) and ``SECRET_KEY`` (required when ``LATEPOINT_ENV=production``).
   GUNICORN_TIMEOUT      seconds before a stuck worker is killed and replaced (default 30)
   FORWARDED_ALLOW_IPS   proxies whose X-Forwarded-Proto gunicorn believes (default 127.0.0.1)
   LOG_LEVEL             gunicorn's error log level (default info)
+  RATELIMIT_PER_PROCESS 1: allow several workers without REDIS_URL (each its own budgets);
+                        otherwise that start is refused
+  METRICS_ENABLED       1: Prometheus metrics at /metrics, added up over every worker
+                        (PROMETHEUS_MULTIPROC_DIR; a fresh directory is made when unset)
+
+How long a request body may take to arrive is bounded by the app (REQUEST_BODY_TIMEOUT,
+latepoint_forms/request_body.py): gunicorn has no setting for it.
 """
 
 import multiprocessing
@@ -19,6 +26,11 @@ import os
 # gunicorn is how we serve production: fail closed (SECRET_KEY required, secure cookies)
 # unless the operator says otherwise.
 os.environ.setdefault("LATEPOINT_ENV", "production")
+
+from latepoint_forms import serving  # after LATEPOINT_ENV is settled
+
+# Before the app (and prometheus-client) is loaded: the workers' shared metrics directory.
+serving.prepare_metrics_dir(os.environ)
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -47,3 +59,12 @@ access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" '
     "request_id=%({x-request-id}o)s"
 )
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    # Here, not above: the worker count is final only once the command line is read too.
+    serving.refuse_unshared_rate_limits(server.cfg.workers, os.environ)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    serving.forget_worker_metrics(worker.pid, os.environ)

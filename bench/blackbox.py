@@ -335,6 +335,8 @@ def project_env(url: str) -> dict[str, str]:
         # Raised so it never refuses; the limiter still counts every request (in memory).
         RATE_LIMIT_LIVE="1000000/minute",
         FLASK_APP="app.py",
+        PUBLIC_URL="http://127.0.0.1",  # required in production; the host wrk sends
+        RATELIMIT_PER_PROCESS="1",  # per-worker counters when no BENCH_REDIS_URL is given
         PYTHONUNBUFFERED="1",
     )
     if os.environ.get("BENCH_REDIS_URL"):  # the shared store, as production runs it

@@ -27,6 +27,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     environment = dict(os.environ)
     if config and "ENV_NAME" in config:
         environment["LATEPOINT_ENV"] = config["ENV_NAME"]
+    if config and config.get("PUBLIC_URL"):
+        environment["PUBLIC_URL"] = config["PUBLIC_URL"]  # TRUSTED_HOSTS defaults to its host
     app.config.update(load_config(environment))
     if config:
         app.config.update(config)
@@ -77,12 +79,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from . import request_id, security
+    from . import operations, request_body, request_id, security
     from .api import ratelimits
 
     security.init_app(app)
     request_id.init_app(app)
     ratelimits.init_app(app)
+    request_body.init_app(app)  # bodies read whole, in time and size, before any view
+    operations.init_app(app)  # /healthz, /readyz, /metrics (METRICS_ENABLED)
 
     from .cli import register_cli
 

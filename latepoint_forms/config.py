@@ -7,10 +7,12 @@ import os
 import secrets
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .booleans import FALSE_WORDS, TRUE_WORDS, parse_bool
 
 DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "testing"})
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -46,6 +48,12 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
         words = "/".join(sorted(TRUE_WORDS)) + " or " + "/".join(sorted(FALSE_WORDS))
         raise RuntimeError(f"{name} must be {words}, got {raw!r}")
     return value
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str] | None:
+    """A comma-separated list, or None when unset."""
+    items = [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+    return items or None
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -124,9 +132,31 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DATABASE_KEEPALIVES_INTERVAL": _int(env, "DATABASE_KEEPALIVES_INTERVAL", 5),
         "DATABASE_KEEPALIVES_COUNT": _int(env, "DATABASE_KEEPALIVES_COUNT", 3),
         "DATABASE_STATEMENT_TIMEOUT": _float(env, "DATABASE_STATEMENT_TIMEOUT", 15.0),
+        # --- Serving at the edge (fix-edge): the public address, hosts, bodies, operations ---
+        # PUBLIC_URL: the absolute base of the service (links in messages are built on it,
+        # never on the request's Host); required in production, checked below.
+        "PUBLIC_URL": _optional(env, "PUBLIC_URL")
+        or (DEVELOPMENT_PUBLIC_URL if environment in DEVELOPMENT_ENVIRONMENTS else None),
+        # Host headers answered; others are a 400 (Flask's TRUSTED_HOSTS). Production
+        # defaults to the host of PUBLIC_URL; development and tests answer any host.
+        "TRUSTED_HOSTS": _list(env, "TRUSTED_HOSTS"),
+        # Seconds a request body may take to arrive whole (request_body.py): 408 after.
+        "REQUEST_BODY_TIMEOUT": _int(env, "REQUEST_BODY_TIMEOUT", 10),
+        # Prometheus metrics at /metrics (operations.py); off unless asked for.
+        "METRICS_ENABLED": _bool(env, "METRICS_ENABLED", False),
     }
     if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
         raise RuntimeError("SECRET_KEY must be set outside development")
+    if environment not in DEVELOPMENT_ENVIRONMENTS:
+        if config["PUBLIC_URL"] is None:
+            raise RuntimeError(
+                "PUBLIC_URL must be set outside development (e.g. https://book.example.com)"
+            )
+        public_host = urlsplit(config["PUBLIC_URL"]).hostname
+        if not public_host:
+            raise RuntimeError(f"PUBLIC_URL must be an absolute URL, got {config['PUBLIC_URL']!r}")
+        if config["TRUSTED_HOSTS"] is None:
+            config["TRUSTED_HOSTS"] = [public_host]
     return config
 
 

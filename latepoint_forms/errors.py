@@ -14,7 +14,7 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .db_errors import is_read_only
 
@@ -186,6 +186,16 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and valid_methods:
             app_error.headers["Allow"] = ", ".join(valid_methods)
         return _respond(app_error)
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(error: SecurityError) -> ResponseReturnValue:
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it (links, redirects, the
+        # error page's stylesheet), so the answer is a bare one, built without the host.
+        app_error = AppError("This host is not served here")
+        app_error.status, app_error.code = 400, "untrusted_host"
+        if is_api_path(request.path):
+            return _respond(app_error)
+        return app_error.message + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError) -> ResponseReturnValue:

@@ -93,6 +93,9 @@ def gunicorn(env: Mapping[str, str], workers: int = 2) -> Iterator[Gunicorn]:
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
         "REDIS_URL": "",  # in-memory limits unless the test asks for Redis
+        # ... which several workers may keep each for themselves only when told so.
+        "RATELIMIT_PER_PROCESS": "1",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",  # production requires it; TRUSTED_HOSTS
         **env,
     }
     with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False) as log:

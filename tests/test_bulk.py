@@ -19,6 +19,13 @@ from .test_api import BASIC, assert_error, customer_count
 from .test_openapi import conforms
 
 
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    # A bulk spends one unit per item (test_edge.py); these tests are about batches, not
+    # budgets, so the budget outlasts them.
+    return {"RATE_LIMIT_LIVE": "100000/minute;1000000/hour"}
+
+
 def stored_emails(app: Flask) -> list[str | None]:
     with app.app_context():
         return list(db.session.execute(select(Customer.email).order_by(Customer.id)).scalars())

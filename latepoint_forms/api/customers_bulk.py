@@ -28,11 +28,10 @@ Fingerprints expire with the key
     customer otherwise), as with a new key.
 
 Rate limit
-    A bulk request spends one request of the key's budget, like any other. Counting it as N
-    would need Flask-Limiter's ``cost`` on the blueprint-wide shared limit, which is computed
-    in ``before_request``, before the body is read or the key authenticated; parsing an
-    unauthenticated body there to price it is not worth it. MAX_ITEMS bounds the work per
-    request instead.
+    A bulk request spends one unit of the key's budget per item (SPEC section 7), priced by
+    ``requested_items`` before the view runs (api/ratelimits.py): a bulk over what is left
+    of the budget is a 429 and nothing is written. A body that is not a valid bulk costs
+    one unit, like any other refused request; it is answered by the view as usual.
 """
 
 from __future__ import annotations
@@ -43,11 +42,12 @@ from typing import Any
 
 from flask import current_app
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from ..customers.bulk import ItemOutcome, create_many
 from ..customers.errors import ValidationFailed
 from ..customers.input import CustomerInput
-from ..errors import error_envelope
+from ..errors import AppError, error_envelope
 from ..settings import rule_settings
 from . import bp
 from .auth import require_key
@@ -75,6 +75,19 @@ def _items(body: dict[str, Any]) -> list[Any]:
         raise ValidationFailed(dict(sorted(errors.items())))
     assert isinstance(items, list)
     return items
+
+
+def requested_items() -> int:
+    """How many customers this request's body asks for: what it spends of the key's budget
+    (1 for a body that is not a valid bulk, which the view refuses)."""
+    try:
+        body = read_json_object()
+    except (AppError, HTTPException):
+        return 1
+    items = body.get(ITEMS_KEY)
+    if isinstance(items, list) and 0 < len(items) <= MAX_ITEMS:
+        return len(items)
+    return 1
 
 
 def _retry_fingerprint(claim: Claim) -> Any:

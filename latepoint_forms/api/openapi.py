@@ -303,7 +303,8 @@ def build_document(server_url: str) -> dict[str, Any]:
             },
             "/customers/bulk": {
                 "post": _post_operation(
-                    f"Create up to {MAX_ITEMS} customers, each on its own; one result per item",
+                    f"Create up to {MAX_ITEMS} customers, each on its own; one result per item;"
+                    " spends one unit of the key's rate-limit budget per item",
                     200,
                     _response(
                         "Each item created or refused (results in input order)",

@@ -16,6 +16,10 @@ memory otherwise. Both URL prefixes of the API count against the same budget (on
 The fixed-window strategy is used: a window starts at a key's first request, so the budget
 is exact within a window, and at most twice the limit can pass across a window boundary.
 
+A bulk create spends one unit per item (``api_rate_cost``): the limiter prices the request
+in ``before_request``, after the key is looked up, by counting the body's items. Like every
+refused request, a refused bulk still counts what it asked for in the window.
+
 A refused request is a 429 ``rate_limit_exceeded`` envelope (errors.py) with ``Retry-After``
 and ``X-RateLimit-Limit/-Remaining/-Reset``.
 """
@@ -33,6 +37,7 @@ from ..extensions import db, limiter
 from .keys import ActiveKey, hash_key, presented_key
 
 API_SCOPE = "api"
+BULK_VIEW = "bulk_create"  # its requests cost one unit per item (api_rate_cost)
 LIMIT_SETTINGS = (
     "RATE_LIMIT_LIVE",
     "RATE_LIMIT_TEST",
@@ -44,6 +49,7 @@ log = logging.getLogger(__name__)
 
 
 _LOOKUP_FAILED = "latepoint_forms.ratelimit_key_lookup_failed"  # in the request's environ
+_BULK_COST = "latepoint_forms.ratelimit_bulk_cost"  # likewise
 
 
 def _active_key() -> ActiveKey | None:
@@ -85,6 +91,24 @@ def api_rate_limit() -> str:
     return str(current_app.config[name or "RATE_LIMIT_ANONYMOUS"])
 
 
+def api_rate_cost() -> int:
+    """Units a request spends: one, or one per item of a bulk create by an active key (a
+    bulk of 100 must not cost what one create does). Only a key's budget is priced by the
+    body; a request without an active key spends one unit and its body is never read here."""
+    if (
+        request.method != "POST"
+        or (request.endpoint or "").rpartition(".")[2] != BULK_VIEW
+        or _active_key() is None
+    ):
+        return 1
+    cost = request.environ.get(_BULK_COST)
+    if cost is None:  # asked once per limit (minute, hour): the body is counted once
+        from .customers_bulk import requested_items
+
+        cost = request.environ[_BULK_COST] = requested_items()
+    return int(cost)
+
+
 def limit_api(bp: Blueprint) -> None:
     """Put the per-key budget on every route of the API blueprint (both registrations).
 
@@ -93,7 +117,9 @@ def limit_api(bp: Blueprint) -> None:
     URL it fetches, and kept apart from the anonymous budget, so someone else's failed
     attempts from the same address (NAT, a proxy) cannot block a widget's preflights.
     """
-    limiter.shared_limit(api_rate_limit, scope=API_SCOPE, key_func=api_rate_key)(bp)
+    limiter.shared_limit(
+        api_rate_limit, scope=API_SCOPE, key_func=api_rate_key, cost=api_rate_cost
+    )(bp)
 
 
 def init_app(app: Flask) -> None:
