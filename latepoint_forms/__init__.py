@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from .config import instance_secret_key, load_config, postgres_connect_args
 from .customers.input import RuleSettings
@@ -42,8 +43,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # Timeouts on every pooled connection (config.py); what the config already gives wins.
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        url_options = url.query.get("options")
         options["connect_args"] = {
-            **postgres_connect_args(app.config),
+            **postgres_connect_args(
+                app.config, url_options if isinstance(url_options, str) else None
+            ),
             **options.get("connect_args", {}),
         }
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -160,7 +160,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return config
 
 
-def postgres_connect_args(config: Mapping[str, Any]) -> dict[str, Any]:
+def postgres_connect_args(
+    config: Mapping[str, Any], url_options: str | None = None
+) -> dict[str, Any]:
     """libpq parameters for every pooled PostgreSQL connection, so a fault answers in seconds:
 
     - ``connect_timeout``: an unreachable host refuses the connection attempt;
@@ -172,6 +174,9 @@ def postgres_connect_args(config: Mapping[str, Any]) -> dict[str, Any]:
       cancelled. 0 sends no setting at all (a long migration may need that, and a
       connection pooler that refuses startup options, such as PgBouncer, needs it: then set
       ``statement_timeout`` on the database role instead).
+
+    ``url_options`` are the ``options`` the database URL itself carries (``?options=-c …``):
+    kept, ahead of ours, since ``connect_args`` would otherwise replace them.
     """
     args: dict[str, Any] = {
         "connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT"]),
@@ -182,8 +187,11 @@ def postgres_connect_args(config: Mapping[str, Any]) -> dict[str, Any]:
         "tcp_user_timeout": round(float(config["DATABASE_TCP_USER_TIMEOUT"]) * 1000),
     }
     statement_ms = round(float(config["DATABASE_STATEMENT_TIMEOUT"]) * 1000)
+    options = [url_options] if url_options else []
     if statement_ms > 0:
-        args["options"] = f"-c statement_timeout={statement_ms}"
+        options.append(f"-c statement_timeout={statement_ms}")
+    if options:
+        args["options"] = " ".join(options)
     return args
 
 
