@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..ids import MAX_ID
-from . import rules
+from . import lookalikes, rules
 
 if TYPE_CHECKING:
     from .input import RuleSettings
@@ -103,8 +103,10 @@ def _name_field(key: str, label: str, autocomplete: str) -> CustomerField:
         html_pattern=rules.NAME_HTML_PATTERN,
         html_attributes={"spellcheck": "false"},
         description="Letters of any script (with combining marks), spaces, hyphens and "
-        "apostrophes; must contain a letter; NAME_MIN_LENGTH (default 2)-"
-        f"{rules.NAME_MAX_LENGTH} characters after trimming and collapsing spaces.",
+        "apostrophes; must contain a letter; no invisible letters (Hangul fillers) and at "
+        f"most {lookalikes.MAX_MARKS_PER_CHARACTER} combining marks on one letter after NFC; "
+        f"NAME_MIN_LENGTH (default 2)-{rules.NAME_MAX_LENGTH} characters after trimming and "
+        "collapsing spaces.",
     )
 
 
@@ -143,7 +145,11 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
         html_input="email",
         autocomplete="email",
         html_attributes={"spellcheck": "false", "autocapitalize": "none"},
-        description="Unique; stored normalised, lower case",
+        description="Unique; stored normalised, lower case. The part before the @ and each "
+        "domain label may not mix scripts (UTS #39 'highly restrictive': one script, or "
+        "Latin with Han, Hiragana, Katakana, Hangul or Bopomofo); no full-width letters, "
+        "ligatures or other compatibility forms (NFKC differs from NFC), no invisible "
+        "characters",
     ),
     CustomerField(
         "phone",
