@@ -111,6 +111,54 @@ def check_references(
     return References(service, location, agent), {}
 
 
+@dataclass(frozen=True)
+class Choice:
+    """Whichever of a service, a location and an agent were chosen, each checked."""
+
+    service: Service | None
+    location: Location | None
+    agent: Agent | None
+
+
+def _offered(service_id: int | None, location_id: int | None, agent_id: int | None) -> bool:
+    """Does some active offer match every part given (None: any)?"""
+    query = _active_offer_query()
+    if service_id is not None:
+        query = query.where(AgentOffer.service_id == service_id)
+    if location_id is not None:
+        query = query.where(AgentOffer.location_id == location_id)
+    if agent_id is not None:
+        query = query.where(AgentOffer.agent_id == agent_id)
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+def check_choice(
+    service_id: int | None, location_id: int | None, agent_id: int | None
+) -> tuple[Choice | None, dict[str, str]]:
+    """A partial choice (a customer's preferences): each id given exists and is active, and
+    those given go together (the agent offers the service, works at the location, or offers
+    the service there; some agent offers the service at the location). Every id is checked
+    in one pass; errors are keyed ``service_id``, ``location_id``, ``agent_id``."""
+    errors: dict[str, str] = {}
+    service = _reference(Service, service_id, "service", errors, "service_id")
+    location = _reference(Location, location_id, "location", errors, "location_id")
+    agent = _reference(Agent, agent_id, "agent", errors, "agent_id")
+    if errors:
+        return None, errors
+    given = [part for part in (service, location, agent) if part is not None]
+    if len(given) > 1 and not _offered(service_id, location_id, agent_id):
+        if agent is None:
+            errors["location_id"] = "This service is not offered at this location"
+        elif location is None:
+            errors["agent_id"] = "This agent does not offer this service"
+        elif service is None:
+            errors["agent_id"] = "This agent does not work at this location"
+        else:
+            errors["agent_id"] = "This agent does not offer this service at this location"
+        return None, errors
+    return Choice(service, location, agent), {}
+
+
 def slot_problem(
     service: Service, location: Location, local: datetime, *, now: datetime
 ) -> str | None:
