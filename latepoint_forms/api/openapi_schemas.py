@@ -62,9 +62,6 @@ def _preferences(*, stored: bool) -> dict[str, Any]:
         "type": "object",
         "properties": properties,
         "additionalProperties": False,
-        "description": "At least one of service_id, location_id, agent_id; each id given "
-        "exists and is active, and those given go together (the agent offers the service, "
-        "works at the location, or offers the service there)",
     }
     if stored:
         schema["required"] = list(properties)

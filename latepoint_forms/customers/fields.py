@@ -275,7 +275,15 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
         maximum=MAX_ID,
     ),
     # Checked against the catalog by the service (customers/preferences.py).
-    CustomerField("preferences", dict, "Preferences"),
+    CustomerField(
+        "preferences",
+        dict,
+        "Preferences",
+        description="service_id, location_id, agent_id and time_slots: at least one id; "
+        "each id given exists and is active, and those given go together (the agent offers "
+        "the service, works at the location, or offers the service there); time slots need "
+        "a service and a location",
+    ),
 )
 
 FIELDS_BY_KEY: Mapping[str, CustomerField] = {each.key: each for each in CUSTOMER_FIELDS}
