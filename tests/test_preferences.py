@@ -10,7 +10,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from latepoint_forms.customers.preferences import MAX_TIME_SLOTS, validate_preferences
+from latepoint_forms.customers.preferences import (
+    MAX_TIME_SLOTS,
+    NOTHING_CHOSEN,
+    validate_preferences,
+)
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
 
@@ -66,7 +70,6 @@ TOO_MANY = ["2027-03-02T09:00"] * (MAX_TIME_SLOTS + 1)
 @pytest.mark.parametrize(
     ("raw", "errors"),
     [
-        ({}, {"service_id": "This is required", "location_id": "This is required"}),
         ({**IDS, "service_id": "1"}, {"service_id": "Must be an integer"}),
         ({**IDS, "service_id": True}, {"service_id": "Must be an integer"}),
         ({**IDS, "service_id": 1.0}, {"service_id": "Must be an integer"}),
@@ -119,6 +122,107 @@ def test_reference_rules(
     normalised, errors = check({**raw, "time_slots": ["2027-03-02T09:00"]})
     assert normalised is None
     assert errors == {f"preferences.{key}": message}
+
+
+# --- partial preferences: each id given must exist and be active, and go with the others ----
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"service_id": "haircut"},
+        {"location_id": "london"},
+        {"agent_id": "alice"},
+        {"service_id": "colour", "agent_id": "alice"},  # the agent offers it (somewhere)
+        {"location_id": "new_york", "agent_id": "dave"},  # the agent works there
+        {"service_id": "colour", "location_id": "london", "agent_id": None},
+    ],
+)
+def test_a_partial_preference_is_valid(
+    check: Any, catalog: Catalog, given: dict[str, str | None]
+) -> None:
+    raw = {key: part and getattr(catalog, part) for key, part in given.items()}
+    expected = {"service_id": None, "location_id": None, "agent_id": None, **raw}
+    assert check(raw) == ({**expected, "time_slots": []}, {})
+
+
+# (given parts, failing key, message); "missing" is an id nothing has.
+PARTIAL_CASES = [
+    ({"service_id": "missing"}, "service_id", "There is no service with this id"),
+    ({"service_id": "retired_service"}, "service_id", "This service is not available"),
+    ({"location_id": "missing"}, "location_id", "There is no location with this id"),
+    ({"location_id": "closed_location"}, "location_id", "This location is not available"),
+    ({"agent_id": "missing"}, "agent_id", "There is no agent with this id"),
+    ({"agent_id": "carol"}, "agent_id", "This agent is not available"),
+    (
+        {"service_id": "colour", "agent_id": "bob"},
+        "agent_id",
+        "This agent does not offer this service",
+    ),
+    (
+        {"service_id": "haircut", "agent_id": "dave"},
+        "agent_id",
+        "This agent does not offer this service",
+    ),
+    (
+        {"location_id": "new_york", "agent_id": "alice"},
+        "agent_id",
+        "This agent does not work at this location",
+    ),
+    (
+        {"location_id": "night", "agent_id": "bob"},
+        "agent_id",
+        "This agent does not work at this location",
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "key", "message"), PARTIAL_CASES)
+def test_partial_reference_rules(
+    check: Any, catalog: Catalog, given: dict[str, str], key: str, message: str
+) -> None:
+    raw = {
+        name: 999_999 if part == "missing" else getattr(catalog, part)
+        for name, part in given.items()
+    }
+    assert check(raw) == (None, {f"preferences.{key}": message})
+
+
+@pytest.mark.parametrize("raw", [{}, {"service_id": None, "agent_id": None}, {"time_slots": []}])
+def test_a_preference_chooses_something(check: Any, raw: dict[str, Any]) -> None:
+    assert check(raw) == (None, {"preferences": NOTHING_CHOSEN})
+
+
+def test_time_slots_need_a_service_and_a_location(check: Any, catalog: Catalog) -> None:
+    slots = ["2027-03-02T09:00", "bad"]
+    _, errors = check({"agent_id": catalog.alice, "time_slots": slots})
+    assert errors == {
+        "preferences.service_id": "Time slots need a service",
+        "preferences.location_id": "Time slots need a location",
+        "preferences.time_slots[1]": FORMAT,
+    }
+    _, errors = check({"service_id": catalog.haircut, "time_slots": slots[:1]})
+    assert errors == {"preferences.location_id": "Time slots need a location"}
+
+
+def test_every_failing_part_is_reported_at_once(check: Any, catalog: Catalog) -> None:
+    raw = {
+        "service_id": 999_999,
+        "location_id": "1",
+        "agent_id": 999_998,
+        "time_slots": ["2027-03-02T09:00", "2027-03-02 09:00"],
+        "colour": "red",
+    }
+    assert check(raw) == (
+        None,
+        {
+            "preferences.service_id": "There is no service with this id",
+            "preferences.location_id": "Must be an integer",
+            "preferences.agent_id": "There is no agent with this id",
+            "preferences.time_slots[1]": FORMAT,
+            "preferences.colour": "Unknown preference",
+        },
+    )
 
 
 FORMAT = "Use the form YYYY-MM-DDTHH:MM, such as 2026-12-01T09:00"
@@ -249,6 +353,27 @@ def test_preferences_are_stored_normalised_and_returned(api: ApiClient, catalog:
         "location_id": catalog.london,
         "agent_id": None,
         "time_slots": [f"{tuesday}T10:00", f"{tuesday}T11:15"],
+    }
+    assert response.get_json()["data"]["preferences"] == expected
+    with api.app.app_context():
+        assert db.session.execute(select(Customer.preferences)).scalar_one() == expected
+
+
+def test_a_partial_preference_is_stored_and_a_wrong_one_named(
+    api: ApiClient, catalog: Catalog
+) -> None:
+    response = api.post("/customers", {**BASIC, "preferences": {"service_id": 999_999}})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"] == {
+        "preferences.service_id": "There is no service with this id"
+    }
+    response = api.post("/customers", {**BASIC, "preferences": {"service_id": catalog.haircut}})
+    assert response.status_code == 201, response.get_json()
+    expected = {
+        "service_id": catalog.haircut,
+        "location_id": None,
+        "agent_id": None,
+        "time_slots": [],
     }
     assert response.get_json()["data"]["preferences"] == expected
     with api.app.app_context():

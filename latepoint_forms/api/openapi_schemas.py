@@ -16,7 +16,7 @@ from ..codes import CUSTOMER_CODE
 from ..customers import rules
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.fields import CUSTOMER_FIELDS, CustomerField
-from ..customers.preferences import MAX_TIME_SLOTS
+from ..customers.preferences import ID_KEYS, MAX_TIME_SLOTS
 from ..ids import MAX_ID
 from ..models import CUSTOMER_SOURCES
 from .keys import MODES as KEY_MODES
@@ -45,15 +45,17 @@ JSON_TYPES = {str: "string", bool: "boolean", int: "integer", dict: "object"}
 
 
 def _preferences(*, stored: bool) -> dict[str, Any]:
+    nullable_id = {**ID, "type": ["integer", "null"]}
     properties = {
-        "service_id": ID,
-        "location_id": ID,
-        "agent_id": {**ID, "type": ["integer", "null"]},
+        "service_id": nullable_id,
+        "location_id": nullable_id,
+        "agent_id": nullable_id,
         "time_slots": {
             "type": "array",
             "maxItems": MAX_TIME_SLOTS,
             "items": {"type": "string", "pattern": SLOT_PATTERN},
-            "description": "Wall-clock times at the location, future, on the service's grid",
+            "description": "Wall-clock times at the location, future, on the service's grid; "
+            "they need service_id and location_id",
         },
     }
     schema: dict[str, Any] = {
@@ -61,7 +63,10 @@ def _preferences(*, stored: bool) -> dict[str, Any]:
         "properties": properties,
         "additionalProperties": False,
     }
-    schema["required"] = list(properties) if stored else ["service_id", "location_id"]
+    if stored:
+        schema["required"] = list(properties)
+    else:  # at least one id that is not null
+        schema["anyOf"] = [{"required": [key], "properties": {key: ID}} for key in ID_KEYS]
     return schema
 
 

@@ -65,14 +65,21 @@ def agents_for(service_id: int, location_id: int) -> list[Agent]:
     return list(db.session.execute(query).scalars())
 
 
+def _offered(service_id: int | None, location_id: int | None, agent_id: int | None) -> bool:
+    """Does some active offer match every part given (None: any)?"""
+    query = _active_offer_query()
+    if service_id is not None:
+        query = query.where(AgentOffer.service_id == service_id)
+    if location_id is not None:
+        query = query.where(AgentOffer.location_id == location_id)
+    if agent_id is not None:
+        query = query.where(AgentOffer.agent_id == agent_id)
+    return db.session.execute(query.limit(1)).first() is not None
+
+
 def offers(agent_id: int, service_id: int, location_id: int) -> bool:
     """Does the (active) agent offer the (active) service at the (active) location?"""
-    query = _active_offer_query().where(
-        AgentOffer.agent_id == agent_id,
-        AgentOffer.service_id == service_id,
-        AgentOffer.location_id == location_id,
-    )
-    return db.session.execute(query.limit(1)).first() is not None
+    return _offered(service_id, location_id, agent_id)
 
 
 def _reference(model: Any, item_id: int | None, noun: str, errors: dict[str, str], key: str) -> Any:
@@ -93,22 +100,48 @@ def check_references(
 ) -> tuple[References | None, dict[str, str]]:
     """Each id exists and is active, and the agent (or, without one, some agent) offers the
     service at the location. Errors are keyed ``service_id``, ``location_id``, ``agent_id``."""
+    choice, errors = check_choice(service_id, location_id, agent_id)
+    if choice is None:
+        return None, errors
+    assert choice.service is not None
+    assert choice.location is not None
+    return References(choice.service, choice.location, choice.agent), {}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Whichever of a service, a location and an agent were chosen, each checked."""
+
+    service: Service | None
+    location: Location | None
+    agent: Agent | None
+
+
+def check_choice(
+    service_id: int | None, location_id: int | None, agent_id: int | None
+) -> tuple[Choice | None, dict[str, str]]:
+    """A partial choice (a customer's preferences): each id given exists and is active, and
+    those given go together (the agent offers the service, works at the location, or offers
+    the service there; some agent offers the service at the location). Every id is checked
+    in one pass; errors are keyed ``service_id``, ``location_id``, ``agent_id``."""
     errors: dict[str, str] = {}
     service = _reference(Service, service_id, "service", errors, "service_id")
     location = _reference(Location, location_id, "location", errors, "location_id")
     agent = _reference(Agent, agent_id, "agent", errors, "agent_id")
     if errors:
         return None, errors
-    assert service is not None
-    assert location is not None
-    if agent is not None:
-        if not offers(agent.id, service.id, location.id):
+    given = [part for part in (service, location, agent) if part is not None]
+    if len(given) > 1 and not _offered(service_id, location_id, agent_id):
+        if agent is None:
+            errors["location_id"] = "This service is not offered at this location"
+        elif location is None:
+            errors["agent_id"] = "This agent does not offer this service"
+        elif service is None:
+            errors["agent_id"] = "This agent does not work at this location"
+        else:
             errors["agent_id"] = "This agent does not offer this service at this location"
-    elif not agents_for(service.id, location.id):
-        errors["location_id"] = "This service is not offered at this location"
-    if errors:
         return None, errors
-    return References(service, location, agent), {}
+    return Choice(service, location, agent), {}
 
 
 def slot_problem(

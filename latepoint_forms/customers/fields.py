@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..ids import MAX_ID
-from . import rules
+from . import lookalikes, rules
 
 if TYPE_CHECKING:
     from .input import RuleSettings
@@ -103,8 +103,10 @@ def _name_field(key: str, label: str, autocomplete: str) -> CustomerField:
         html_pattern=rules.NAME_HTML_PATTERN,
         html_attributes={"spellcheck": "false"},
         description="Letters of any script (with combining marks), spaces, hyphens and "
-        "apostrophes; must contain a letter; NAME_MIN_LENGTH (default 2)-"
-        f"{rules.NAME_MAX_LENGTH} characters after trimming and collapsing spaces.",
+        "apostrophes; must contain a letter; no invisible letters (Hangul fillers) and at "
+        f"most {lookalikes.MAX_MARKS_PER_CHARACTER} combining marks on one letter after NFC; "
+        f"NAME_MIN_LENGTH (default 2)-{rules.NAME_MAX_LENGTH} characters after trimming and "
+        "collapsing spaces.",
     )
 
 
@@ -143,7 +145,11 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
         html_input="email",
         autocomplete="email",
         html_attributes={"spellcheck": "false", "autocapitalize": "none"},
-        description="Unique; stored normalised, lower case",
+        description="Unique; stored normalised, lower case. The part before the @ and each "
+        "domain label may not mix scripts (UTS #39 'highly restrictive': one script, or "
+        "Latin with Han, Hiragana, Katakana, Hangul or Bopomofo); no full-width letters, "
+        "ligatures or other compatibility forms (NFKC differs from NFC), no invisible "
+        "characters",
     ),
     CustomerField(
         "phone",
@@ -269,7 +275,15 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
         maximum=MAX_ID,
     ),
     # Checked against the catalog by the service (customers/preferences.py).
-    CustomerField("preferences", dict, "Preferences"),
+    CustomerField(
+        "preferences",
+        dict,
+        "Preferences",
+        description="service_id, location_id, agent_id and time_slots: at least one id; "
+        "each id given exists and is active, and those given go together (the agent offers "
+        "the service, works at the location, or offers the service there); time slots need "
+        "a service and a location",
+    ),
 )
 
 FIELDS_BY_KEY: Mapping[str, CustomerField] = {each.key: each for each in CUSTOMER_FIELDS}

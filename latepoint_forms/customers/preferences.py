@@ -5,15 +5,21 @@ The object has at most these keys::
     {"service_id": 3, "location_id": 1, "agent_id": 7 or null,
      "time_slots": ["2026-12-01T09:00", ...]}
 
-``service_id`` and ``location_id`` are required (a preference without a service and a place
-says nothing bookable); ``agent_id`` may be omitted or null ("any agent"); ``time_slots`` may
-be omitted (no preferred times). Slots are wall-clock times at the *location*, so a customer
-books "9:00 in London" as the shop's clock shows it. Each slot must be in the future, on the
-service's grid (counted from local midnight), and fit — whole duration — inside the location's
-opening hours that day; daylight saving is handled as catalog/hours.py documents (a time in the
-spring-forward gap is refused, a fall-back time means its first occurrence).
+Any of the three ids may be omitted or null, but at least one is given: a preference for a
+service alone, a location alone or an agent alone is a preference. Each id given must exist
+and be active, and those given must go together (SPEC section 2): the agent offers the service,
+works at the location, or offers the service there; without an agent, some agent offers the
+service at the location. ``time_slots`` may be omitted (no preferred times); slots need a
+service (for its grid and duration) and a location (for its clock and hours).
 
-Stored normalised: all four keys, slots in "YYYY-MM-DDTHH:MM" form, duplicates dropped.
+Slots are wall-clock times at the *location*, so a customer books "9:00 in London" as the
+shop's clock shows it. Each slot must be in the future, on the service's grid (counted from
+local midnight), and fit — whole duration — inside the location's opening hours that day;
+daylight saving is handled as catalog/hours.py documents (a time in the spring-forward gap is
+refused, a fall-back time means its first occurrence).
+
+Every failing part is reported in one pass, keyed ``preferences.<key>``. Stored normalised:
+all four keys (null for an id not given), slots in "YYYY-MM-DDTHH:MM" form, duplicates dropped.
 """
 
 from __future__ import annotations
@@ -23,19 +29,23 @@ from datetime import datetime
 from typing import Any
 
 from ..catalog import hours
-from ..catalog.service import check_references, slot_problem
+from ..catalog.service import check_choice, slot_problem
 from ..ids import is_valid_id
 from ..models.types import utcnow
 
 KEYS = ("service_id", "location_id", "agent_id", "time_slots")
+ID_KEYS = KEYS[:3]
 MAX_TIME_SLOTS = 20
+NOTHING_CHOSEN = "Choose a service, a location or an agent"
+SLOTS_NEED = {
+    "service_id": "Time slots need a service",
+    "location_id": "Time slots need a location",
+}
 
 
-def _id(value: Any, key: str, errors: dict[str, str], *, required: bool) -> int | None:
+def _id(value: Any, key: str, errors: dict[str, str]) -> int | None:
     name = f"preferences.{key}"
     if value is None:
-        if required:
-            errors[name] = "This is required"
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         errors[name] = "Must be an integer"
@@ -55,9 +65,7 @@ def validate_preferences(
     for key in raw:
         if key not in KEYS:
             errors[f"preferences.{key}"[:120]] = "Unknown preference"
-    service_id = _id(raw.get("service_id"), "service_id", errors, required=True)
-    location_id = _id(raw.get("location_id"), "location_id", errors, required=True)
-    agent_id = _id(raw.get("agent_id"), "agent_id", errors, required=False)
+    ids = {key: _id(raw.get(key), key, errors) for key in ID_KEYS}
     slots_raw = raw.get("time_slots")
     if slots_raw is None:
         slots_raw = []
@@ -68,10 +76,21 @@ def validate_preferences(
         errors["preferences.time_slots"] = f"At most {MAX_TIME_SLOTS} time slots"
         slots_raw = []
 
-    refs = None
-    if service_id is not None and location_id is not None:
-        refs, ref_errors = check_references(service_id, location_id, agent_id)
-        errors.update({f"preferences.{key}": message for key, message in ref_errors.items()})
+    given = {key: value for key, value in ids.items() if value is not None}
+    if not given and not any(f"preferences.{key}" in errors for key in ID_KEYS):
+        errors["preferences"] = NOTHING_CHOSEN
+    if slots_raw:
+        for key, needed in SLOTS_NEED.items():
+            if raw.get(key) is None:
+                errors[f"preferences.{key}"] = needed
+
+    # Every id that could be read is looked up, whatever else failed: one pass, every problem.
+    choice = None
+    if given:
+        choice, ref_errors = check_choice(ids["service_id"], ids["location_id"], ids["agent_id"])
+        errors.update({f"preferences.{key}": text for key, text in ref_errors.items()})
+    service = choice.service if choice is not None else None
+    location = choice.location if choice is not None else None
 
     slots: list[str] = []
     for index, value in enumerate(slots_raw):
@@ -84,9 +103,9 @@ def validate_preferences(
         except hours.LocalTimeError as exc:
             errors[name] = str(exc)
             continue
-        if refs is None:
-            continue  # the service or location is wrong: nothing to judge the time against
-        message = slot_problem(refs.service, refs.location, local, now=now)
+        if service is None or location is None:
+            continue  # the service or location is missing or wrong: nothing to judge it by
+        message = slot_problem(service, location, local, now=now)
         if message:
             errors[name] = message
         elif (text := hours.format_local(local)) not in slots:
@@ -94,9 +113,4 @@ def validate_preferences(
 
     if errors:
         return None, errors
-    return {
-        "service_id": service_id,
-        "location_id": location_id,
-        "agent_id": agent_id,
-        "time_slots": slots,
-    }, {}
+    return {**ids, "time_slots": slots}, {}

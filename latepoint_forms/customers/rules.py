@@ -22,6 +22,7 @@ import pycountry
 from ..countries import country_in_sentence
 from ..folding import fold
 from ..ids import MAX_ID
+from . import lookalikes
 
 NAME_MAX_LENGTH = 50
 EMAIL_MAX_LENGTH = 100
@@ -43,9 +44,11 @@ DATE_FORMAT = "%Y-%m-%d"
 
 # Mirrors normalise_name for the browser (HTML compiles `pattern` anchored, with the `v` flag).
 # It also admits what the server normalises away: surrounding/double whitespace and typographic
-# apostrophes and hyphens, so the browser never refuses a value the server would accept.
-_NAME_CHARS = r"[\p{L}\p{M}\s'\u2019\u02BC\u2010\u2011\-]"
-NAME_HTML_PATTERN = rf"{_NAME_CHARS}*\p{{L}}{_NAME_CHARS}*"
+# apostrophes and hyphens, so the browser never refuses a value the server would accept. (The
+# limit on marks per letter is the server's alone: NFC can merge marks into their letter.)
+_VISIBLE_LETTER = r"[\p{L}--\p{Default_Ignorable_Code_Point}]"
+_NAME_CHARS = rf"[{_VISIBLE_LETTER}\p{{M}}\s'\u2019\u02BC\u2010\u2011\-]"
+NAME_HTML_PATTERN = rf"{_NAME_CHARS}*{_VISIBLE_LETTER}{_NAME_CHARS}*"
 
 # Length of a raw email beyond which we do not even ask the validator (254 is the SMTP limit).
 _EMAIL_RAW_LIMIT = 254
@@ -136,8 +139,17 @@ def normalise_name(value: str, *, label: str, min_length: int = 2) -> str:
     # Letters (L*), combining marks (M*: Devanagari vowel signs, decomposed accents) and " -'".
     if not all(c in _NAME_PUNCTUATION or unicodedata.category(c)[0] in "LM" for c in value):
         raise RuleError(f"{label} can only contain letters, spaces, hyphens and apostrophes")
+    # Hangul fillers are letters (Lo) that nothing draws: a name of them looks blank, and one
+    # with them looks like the name without them.
+    if lookalikes.has_invisible_letter(value):
+        raise RuleError(f"{label} must not contain invisible characters")
     if not any(unicodedata.category(c)[0] == "L" for c in value):
         raise RuleError(f"{label} must contain a letter")
+    if lookalikes.longest_mark_run(value) > lookalikes.MAX_MARKS_PER_CHARACTER:
+        raise RuleError(
+            f"{label} can have at most {lookalikes.MAX_MARKS_PER_CHARACTER} accents or other "
+            "marks on one letter"
+        )
     return value
 
 
@@ -169,10 +181,47 @@ def normalise_email(value: str, *, check_deliverability: bool = False) -> str:
         )
     except email_validator.EmailNotValidError as err:
         raise RuleError(f"Enter a valid email address. {err}") from None
+    _check_lookalike_email(value, result.local_part, result.domain)
     normalised = result.normalized.lower()
     if len(normalised) > EMAIL_MAX_LENGTH:
         raise RuleError(f"Email address must be at most {EMAIL_MAX_LENGTH} characters")
     return normalised
+
+
+def _check_lookalike_email(typed: str, local_part: str, domain: str) -> None:
+    """Refuse an address that could pass for another (SPEC section 7): invisible characters,
+    compatibility forms, a local part or domain label above UTS #39 "highly restrictive".
+
+    The first two are judged on what was typed, since IDNA quietly maps a full-width or
+    ligature domain ("ｅｘａｍｐｌｅ.com") to its plain form.
+    """
+    if invisible := lookalikes.invisible_characters(typed):
+        names = ", ".join(unicodedata.name(c, f"U+{ord(c):04X}") for c in invisible)
+        raise RuleError(f"Enter a valid email address. It contains invisible characters: {names}.")
+    if compatible := lookalikes.compatibility_characters(typed):
+        raise RuleError(
+            "Enter a valid email address. It contains full-width letters, ligatures or other "
+            f"compatibility characters: {', '.join(compatible)}."
+        )
+    # An ASCII domain can still be a spoof: "xn--pypal-4ve.com" is "pаypal.com".
+    if not lookalikes.is_highly_restrictive(local_part):
+        raise RuleError(
+            "Enter a valid email address. The part before the @-sign "
+            f"{_mixes(local_part)}, so it could pass for another address."
+        )
+    for label in domain.split("."):
+        if not lookalikes.is_highly_restrictive(label):
+            raise RuleError(
+                f"Enter a valid email address. The domain's part '{label}' "
+                f"{_mixes(label)}, so it could pass for another domain."
+            )
+
+
+def _mixes(text: str) -> str:
+    names = lookalikes.script_names(text)
+    if len(names) < 2:
+        return "mixes letters of different scripts"
+    return f"mixes {lookalikes.listed(names)} letters"
 
 
 # --- phone -----------------------------------------------------------------------------------
