@@ -1,7 +1,8 @@
 """``flask customers import FILE``: the importer (customers/importer.py) at the command line.
 
 Shows a progress bar (on stderr), writes every rejected row to ``--report`` as CSV (row = the
-file's line number, field, message) as it goes, and ends with a summary. Exit status 0 when
+file's line number, field, message) as it goes (cells a spreadsheet would run as a formula
+are escaped: see csv_reports.py), and ends with a summary. Exit status 0 when
 the file was read, whatever its rows held; 1 when it cannot be read at all (not UTF-8, bad
 header, unknown format); 2 for a missing file or a bad option (click's usage error).
 """
@@ -9,7 +10,6 @@ header, unknown format); 2 for a missing file or a bad option (click's usage err
 from __future__ import annotations
 
 import contextlib
-import csv
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from ..csv_reports import ReportWriter
 from ..settings import rule_settings
 from ..unit_of_work import commits
 from .importer import FORMATS, ImportFileError, detect_format, start_import
@@ -66,7 +67,7 @@ def import_command(file: Path, file_format: str | None, dry_run: bool, report: P
 
     counts: Counter[str] = Counter()
     with run, _open_report(report) as report_file:
-        writer: Any = csv.writer(report_file) if report_file is not None else None
+        writer = ReportWriter(report_file) if report_file is not None else None
         if writer is not None:
             writer.writerow(REPORT_HEADER)
         line = 0
