@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
@@ -81,13 +81,19 @@ class _DryRunMemory:
     fingerprints: set[str] = field(default_factory=set)
 
 
+_INPUT_FIELDS = tuple(f.name for f in fields(CustomerInput))
+
+
 def record_fingerprint(data: CustomerInput) -> str:
     """SHA-256 of the normalised record: the same row, however it was spelled, hashes alike."""
 
     def plain(value: Any) -> Any:
         return value.isoformat() if isinstance(value, date) else str(value)
 
-    canonical = json.dumps(asdict(data), sort_keys=True, ensure_ascii=False, default=plain)
+    # The fields one level deep, as ``asdict`` would give them (JSON walks the nested dicts
+    # itself) at a fraction of its deep copy's cost: the importer hashes every row.
+    record = {name: getattr(data, name) for name in _INPUT_FIELDS}
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, default=plain)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

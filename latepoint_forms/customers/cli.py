@@ -21,6 +21,7 @@ from flask.cli import AppGroup
 from ..csv_reports import ReportWriter
 from ..settings import rule_settings
 from ..unit_of_work import commits
+from .import_batch import BATCH_SIZE
 from .importer import FORMATS, ImportFileError, detect_format, start_import
 
 customers_cli = AppGroup("customers", help="Import customers.")
@@ -52,16 +53,32 @@ def _open_report(path: Path | None) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected row (row, field, message) to this CSV file.",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Rows stored per transaction. Every row is still checked and reported on its own.",
+)
 @commits
-def import_command(file: Path, file_format: str | None, dry_run: bool, report: Path | None) -> None:
-    """Import customers from a CSV or JSON-lines FILE; each valid row is created on its own.
+def import_command(
+    file: Path, file_format: str | None, dry_run: bool, report: Path | None, batch_size: int
+) -> None:
+    """Import customers from a CSV or JSON-lines FILE; each valid row is created, a batch of
+    rows per transaction (a bad row never blocks or half-writes the others).
 
     Running the same file again creates nothing new: rows already imported are counted as
     already present. A row whose email is registered to another customer is rejected.
     """
     settings = rule_settings()
     try:
-        run = start_import(file, detect_format(file, file_format), settings, dry_run=dry_run)
+        run = start_import(
+            file,
+            detect_format(file, file_format),
+            settings,
+            dry_run=dry_run,
+            batch_size=batch_size,
+        )
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from exc
 
