@@ -1,4 +1,7 @@
-"""Creating many customers, each on its own: the API's bulk request and the file importer.
+"""Creating many customers, each on its own: the API's bulk request.
+
+(The file importer judges its rows by the same rules, on their own, and shares
+``record_fingerprint``, but stores them a batch at a time: see import_batch.py.)
 
 Every item goes through ``parse_customer_input`` and ``create_customer`` (or, in a dry run,
 ``validate_customer``), the same path as a single create: no rule is written twice here.
@@ -8,8 +11,8 @@ unit_of_work.py): each item is committed on its own (``commit_step``), so a bad 
 reported and never blocks or half-writes the others, and an item committed before a crash
 stays. A refused item is rolled back alone.
 
-Fingerprints: a caller that can name each item stably (the importer: a hash of the normalised
-record; a bulk request with an Idempotency-Key: a hash of the key, the body and the index)
+Fingerprints: a caller that can name each item stably (the importer, see import_batch.py: a
+hash of the normalised record; a bulk request with an Idempotency-Key: a hash of the key, the body and the index)
 passes ``fingerprint``. It is stored in ``customers.import_fingerprint`` (unique) in the
 item's own transaction, so running the same items again finds the earlier customer instead of
 creating a second one, even for a row without an email. A dry run remembers what it would
