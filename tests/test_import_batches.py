@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, insert, select
 
-from latepoint_forms.customers import import_batch, rules
+from latepoint_forms.customers import import_batch, import_rules, rules
 from latepoint_forms.customers.bulk import record_fingerprint
 from latepoint_forms.customers.input import CustomerInput
 from latepoint_forms.extensions import db
@@ -62,16 +63,19 @@ def first_names(app: Flask) -> list[str]:
     return [c.first_name if c.source == "import" else "taken" for c in stored(app)]
 
 
-@pytest.mark.parametrize("batch_size", [1, 4, 500])
+@pytest.mark.parametrize(("batch_size", "workers"), [(1, 0), (4, 0), (500, 0), (4, 2)])
 def test_bad_rows_in_the_middle_of_a_batch_block_nothing(
-    runner: Any, api: ApiClient, tmp_path: Path, batch_size: int
+    runner: Any, api: ApiClient, tmp_path: Path, batch_size: int, workers: int
 ) -> None:
-    """Whatever the batch size, every row is judged as a row-at-a-time import would judge it."""
+    """Whatever the batch size, and wherever the field rules run, every row is judged as a
+    row-at-a-time import would judge it."""
     assert api.post("/customers", {**BASIC, "email": "taken@example.com"}).status_code == 201
     file = write(tmp_path / "middle.csv", MIDDLE_CSV)
     report = tmp_path / "report.csv"
 
-    result = run_import(runner, file, "--report", report, "--batch-size", batch_size)
+    result = run_import(
+        runner, file, "--report", report, "--batch-size", batch_size, "--workers", workers
+    )
 
     assert summary(result) == ["Created: 5", "Already present: 2", f"Rejected: 5 (see {report})"]
     assert read_report(report) == MIDDLE_REPORT
@@ -145,26 +149,40 @@ def test_a_repeated_record_follows_its_first_row_when_that_is_rejected(
     ]
 
 
-def test_a_large_file_in_many_batches(runner: Any, app: Flask, tmp_path: Path) -> None:
-    """1,050 rows, one bad row in every hundred: three batches of 500 land around them."""
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_large_file_in_many_batches(
+    runner: Any, app: Flask, tmp_path: Path, workers: int
+) -> None:
+    """2,100 rows, one bad row in every hundred: five batches of 500 land around them. With a
+    worker process, more chunks of rows than may be in flight at once: results still come
+    back in file order."""
+    rows = 2100
+    assert rows > import_rules.CHUNK * import_rules.IN_FLIGHT_PER_WORKER
     lines = [
         f"Ann,Lee,{'not-an-email' if i % 100 == 50 else f'ann{i}@example.com'},\n"
-        for i in range(1050)
+        for i in range(rows)
     ]
     file = write(tmp_path / "many.csv", HEADER + "".join(lines))
     report = tmp_path / "report.csv"
 
-    result = run_import(runner, file, "--report", report)
+    result = run_import(runner, file, "--report", report, "--workers", workers)
 
     assert summary(result) == [
-        "Created: 1040",
+        "Created: 2079",
         "Already present: 0",
-        f"Rejected: 10 (see {report})",
+        f"Rejected: 21 (see {report})",
     ]
-    assert [row[0] for row in read_report(report)[1:]] == [str(i + 2) for i in range(50, 1050, 100)]
+    bad_lines = [str(i + 2) for i in range(50, rows, 100)]
+    assert [row[0] for row in read_report(report)[1:]] == bad_lines
     with app.app_context():
         emails = set(db.session.execute(select(Customer.email)).scalars())
-    assert emails == {f"ann{i}@example.com" for i in range(1050) if i % 100 != 50}
+    assert emails == {f"ann{i}@example.com" for i in range(rows) if i % 100 != 50}
+
+
+def test_workers_by_default_only_for_a_large_file() -> None:
+    assert import_rules.default_workers(import_rules.PARALLEL_FROM_LINES - 1) == 0
+    large = import_rules.default_workers(import_rules.PARALLEL_FROM_LINES)
+    assert large == ((os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0)
 
 
 # --- rows refused at insert: written by someone else after the batch's look-up ---------------

@@ -12,10 +12,11 @@ reported and never blocks or half-writes the others, and an item committed befor
 stays. A refused item is rolled back alone.
 
 Fingerprints: a caller that can name each item stably (the importer, see import_batch.py: a
-hash of the normalised record; a bulk request with an Idempotency-Key: a hash of the key, the body and the index)
-passes ``fingerprint``. It is stored in ``customers.import_fingerprint`` (unique) in the
-item's own transaction, so running the same items again finds the earlier customer instead of
-creating a second one, even for a row without an email. A dry run remembers what it would
+hash of the normalised record; a bulk request with an Idempotency-Key: a hash of the key,
+the body and the index) passes ``fingerprint``. It is stored in
+``customers.import_fingerprint`` (unique) in the item's own transaction, so running the same
+items again finds the earlier customer instead of creating a second one, even for a row
+without an email. A dry run remembers what it would
 have created, so a duplicate later in the same batch is judged as the real run would judge it.
 
 Fingerprints that expire: the API's bulk fingerprints name an item of a request under an

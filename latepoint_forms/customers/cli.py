@@ -22,6 +22,7 @@ from ..csv_reports import ReportWriter
 from ..settings import rule_settings
 from ..unit_of_work import commits
 from .import_batch import BATCH_SIZE
+from .import_rules import PARALLEL_FROM_LINES
 from .importer import FORMATS, ImportFileError, detect_format, start_import
 
 customers_cli = AppGroup("customers", help="Import customers.")
@@ -60,9 +61,21 @@ def _open_report(path: Path | None) -> Any:
     show_default=True,
     help="Rows stored per transaction. Every row is still checked and reported on its own.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Processes that run the field rules (0: none, in this process). Default: one per "
+    f"CPU for a file of {PARALLEL_FROM_LINES:,} lines or more, else 0.",
+)
 @commits
 def import_command(
-    file: Path, file_format: str | None, dry_run: bool, report: Path | None, batch_size: int
+    file: Path,
+    file_format: str | None,
+    dry_run: bool,
+    report: Path | None,
+    batch_size: int,
+    workers: int | None,
 ) -> None:
     """Import customers from a CSV or JSON-lines FILE; each valid row is created, a batch of
     rows per transaction (a bad row never blocks or half-writes the others).
@@ -78,6 +91,7 @@ def import_command(
             settings,
             dry_run=dry_run,
             batch_size=batch_size,
+            workers=workers,
         )
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from exc

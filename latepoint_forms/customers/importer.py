@@ -18,9 +18,10 @@ What cannot be read at all
     for the progress bar). A single unreadable row (a broken JSON line, a CSV row with more
     cells than the header) is that row's rejection; the others go on.
 
-Each row goes through the API's rules (``parse_customer_input`` and ``check_customer``), on
-its own, and is stored (source ``import``) by ``import_batch.BatchWriter``, a batch of rows
-per transaction, with a fingerprint of its normalised record: running the same file again
+Each row goes through the API's rules on its own (``parse_customer_input``, in worker
+processes for a large file: see import_rules.py; then ``check_customer``), and is stored
+(source ``import``) by ``import_batch.BatchWriter``, a batch of rows per transaction, with a
+fingerprint of its normalised record: running the same file again
 finds every earlier row, with or without an email, and creates nothing. (Two rows that are
 the same record, e.g. a name alone, count as one customer: without an email there is nothing
 else to tell them apart by.) Only that counts as "already present": a row whose email is
@@ -39,11 +40,11 @@ from typing import Any, TextIO
 
 from .. import strict_json
 from ..booleans import parse_bool
-from .bulk import NOT_AN_OBJECT, record_fingerprint
 from .custom_fields import FieldDefinition, active_custom_field_definitions, form_values_to_json
 from .errors import ValidationFailed
 from .import_batch import BATCH_SIZE, BatchWriter, Row
-from .input import STRING_FIELDS, RuleSettings, parse_customer_input
+from .import_rules import default_workers, parse_rows
+from .input import STRING_FIELDS, RuleSettings
 from .service import check_customer
 
 FORMATS = ("csv", "jsonl")
@@ -232,9 +233,10 @@ class ImportRun:
         settings: RuleSettings,
         definitions: list[FieldDefinition],
         writer: BatchWriter,
+        workers: int,
     ) -> None:
         self.lines = lines
-        self._file, self._rows, self._writer = file, rows, writer
+        self._file, self._rows, self._writer, self._workers = file, rows, writer, workers
         # One set of settings and custom-field definitions judges every row of the run.
         self._settings, self._definitions = settings, definitions
 
@@ -244,28 +246,21 @@ class ImportRun:
     def __exit__(self, *exc_info: object) -> None:
         self._file.close()
 
-    def _checked(self, row: Row, raw: Any) -> Row:
-        """The row after every rule of every door (the database's checks are the batch's)."""
-        try:
-            if not isinstance(raw, dict):
-                raise ValidationFailed({"customer": NOT_AN_OBJECT})
-            data = parse_customer_input(raw, self._settings)
-            row.checked = check_customer(data, self._settings, self._definitions).data
-            # Of the parsed record, as it has always been: earlier imports' rows still match.
-            row.fingerprint = record_fingerprint(data)
-        except ValidationFailed as error:
-            row.reject(error)
-        return row
-
     @property
     def results(self) -> Iterator[Row]:
         """Every row, in file order; each batch's rows once the batch is settled."""
-        for first_line, last_line, raw in self._rows:
+        parsed_rows = parse_rows(self._rows, self._settings, self._workers)
+        for first_line, last_line, parsed in parsed_rows:
             row = Row(first_line, last_line)
-            if isinstance(raw, ValidationFailed):
-                row.reject(raw)
+            if isinstance(parsed, ValidationFailed):
+                row.reject(parsed)
             else:
-                self._checked(row, raw)
+                data, row.fingerprint = parsed
+                try:
+                    # The rules that need the catalog and the custom-field definitions.
+                    row.checked = check_customer(data, self._settings, self._definitions).data
+                except ValidationFailed as error:
+                    row.reject(error)
             yield from self._writer.add(row)
         yield from self._writer.flush()
 
@@ -277,9 +272,13 @@ def start_import(
     *,
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> ImportRun:
     """Check that ``path`` can be read (``ImportFileError`` if not; nothing written yet), then
-    import it lazily, a batch of rows per transaction, as ``results`` is iterated."""
+    import it lazily, a batch of rows per transaction, as ``results`` is iterated.
+
+    ``workers``: processes that run the field rules (``import_rules``); None: one per CPU
+    for a large file, none for a small one."""
     lines = count_lines(path)
     # utf-8-sig: a BOM (as spreadsheet programs write) is not part of the first column's name.
     try:
@@ -293,4 +292,6 @@ def start_import(
         file.close()
         raise
     writer = BatchWriter(dry_run=dry_run, batch_size=batch_size)
-    return ImportRun(lines, file, rows, settings, definitions, writer)
+    if workers is None:
+        workers = default_workers(lines)
+    return ImportRun(lines, file, rows, settings, definitions, writer, workers)
