@@ -8,7 +8,12 @@ migrated database. Denominator, the floor: the least an import of the same file 
 the same rules: read the same CSV, run every row through the same rule pass
 (``parse_customer_input`` and ``check_customer``), and insert the validated rows with a plain
 batched Core ``INSERT`` (``BATCH`` rows per transaction), into another fresh database of the
-same kind. Floor and import alternate for ``--rounds`` rounds; the medians are printed.
+same kind. Floor and import alternate for ``--rounds`` rounds; the medians are printed, with
+the machine's load average (the absolute figures move with it; the ratio much less).
+
+The import runs as a user runs it, so on a machine with several CPUs the field rules run in
+worker processes (see customers/import_rules.py), while the floor runs them in one process:
+a ratio above 1 is that parallelism showing.
 
 Target: the import's rows/s on SQLite >= 5,000 (the SPEC's figure; the target fails ``make
 bench``). PostgreSQL (when ``TEST_DATABASE_URL`` is set) and the ratio to the floor are
@@ -164,6 +169,12 @@ def run_floor(kind: str, path: Path, rows: int) -> float:
     return seconds
 
 
+def machine() -> str:
+    """How busy the machine was: on a shared one, the absolute figures move with it."""
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} CPUs, load average {load}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=ROWS)
@@ -198,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                 failed |= import_rate < target
             print(
                 f"{kind:<10} import {import_rate:8,.0f} rows/s  floor {floor_rate:8,.0f} rows/s  "
-                f"ratio {ratio:4.2f} of the floor  ({verdict})"
+                f"ratio {ratio:4.2f} of the floor  ({verdict}); {machine()}",
+                flush=True,
             )
     if "postgresql" not in kinds:
         print("postgresql skipped: set TEST_DATABASE_URL to measure it")

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import AppError
@@ -110,6 +110,17 @@ def _values_in(column: Any, values: set[Any]) -> set[Any]:
         return set()
     query = select(column).where(column.in_(sorted(values)))
     return set(db.session.execute(query).scalars())
+
+
+def _plan_for_the_table_as_it_is() -> None:
+    """On PostgreSQL, plan this transaction's look-ups for the table as it is now.
+
+    psycopg prepares a statement once it has run five times, and PostgreSQL may then keep a
+    generic plan for it: one made while an import's table was still small is a sequential
+    scan, kept as the table grows (100,000 rows later, each look-up read the whole table).
+    ``SET LOCAL`` ends with the batch's transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _stored(rows: Sequence[Row]) -> _Taken:
@@ -234,6 +245,7 @@ class BatchWriter:
         open_rows = [row for row in rows if row.kind == PENDING]
         if not open_rows:
             return rows
+        _plan_for_the_table_as_it_is()
         stored = _stored(open_rows)
         if self.dry_run:
             _judge(open_rows, stored, self._dry_run_taken, VALID)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -50,6 +52,21 @@ def parse_row(raw: Any, settings: RuleSettings) -> Parsed:
     return data, record_fingerprint(data)
 
 
+def _watch_importer(importer_pid: int) -> None:
+    """In a worker: exit once the importer is gone (killed, say: it never got to shut the
+    pool down), rather than wait for work that will never come."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(importer_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="watch-importer", daemon=True).start()
+
+
 def _parse_chunk(raws: list[Any], settings: RuleSettings) -> list[_Wire]:
     results: list[_Wire] = []
     for raw in raws:
@@ -83,7 +100,12 @@ def parse_rows(
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     in_flight: deque[tuple[list[Row], Future[list[_Wire]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_watch_importer,
+        initargs=(os.getpid(),),
+    ) as pool:
 
         def submit(chunk: list[Row]) -> None:
             raws = [None if isinstance(raw, ValidationFailed) else raw for _, _, raw in chunk]
