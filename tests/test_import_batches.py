@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import multiprocessing.connection
 import os
+import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -352,3 +356,32 @@ def test_an_import_costs_a_few_statements_per_batch_not_per_row(
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert 2 <= len(inserts) <= 4  # one per batch (SQLAlchemy may split one by its page size)
     assert len(statements) <= 20
+
+
+def _watch_then_wait_for_ever(importer_pid: int) -> None:
+    """A pool worker's start (the watch on its importer), then nothing to do."""
+    import_rules._watch_importer(importer_pid)
+    threading.Event().wait()
+
+
+def test_a_worker_exits_when_its_importer_is_killed() -> None:
+    """A killed import never shuts its pool down; its workers must not wait for ever."""
+    stand_in = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # the importer's place
+    with subprocess.Popen(stand_in, stdin=subprocess.PIPE) as importer:
+        worker = multiprocessing.get_context("forkserver").Process(
+            target=_watch_then_wait_for_ever, args=(importer.pid,)
+        )
+        worker.start()
+        try:
+            importer.kill()
+            importer.wait()
+            # Waits for the worker's exit (no polling here); the bound only keeps a broken
+            # watch from hanging the suite.
+            exited = multiprocessing.connection.wait([worker.sentinel], timeout=60)
+            assert exited == [worker.sentinel]
+            worker.join()
+            assert worker.exitcode == 1
+        finally:
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
