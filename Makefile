@@ -36,8 +36,10 @@ test: install
 
 ## Benchmarks: ratios against a baseline measured in the same run (not part of `make test`):
 ## in process (bench/create_customer.py), then black-box, gunicorn driven by wrk against a
-## floor app (bench/blackbox.py). wrk comes from Debian's packages, installed when missing.
-## Both always run; the target fails if either misses its target. BENCH_ARGS goes to the
+## floor app (bench/blackbox.py), then `flask customers import` of 100,000 rows against a
+## floor of the same rules and a batched Core insert (bench/import_customers.py). wrk comes
+## from Debian's packages, installed when missing.
+## All always run; the target fails if any misses its target. BENCH_ARGS goes to the
 ## black-box driver (e.g. BENCH_ARGS="--rss ''" to skip the 50,000-request RSS run).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: install
@@ -46,6 +48,7 @@ bench: install
 	status=0; \
 	$(BIN)/python -m bench.create_customer || status=1; \
 	$(BIN)/python -m bench.blackbox $(BENCH_ARGS) || status=1; \
+	$(BIN)/python -m bench.import_customers || status=1; \
 	exit $$status
 
 ## docs/API.md, the integrators' reference, generated from the code (a test checks it is fresh).

