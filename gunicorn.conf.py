@@ -68,3 +68,7 @@ def on_starting(server):  # type: ignore[no-untyped-def]
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
     serving.forget_worker_metrics(worker.pid, os.environ)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    serving.remove_made_metrics_dirs()  # a temporary metrics directory made at start

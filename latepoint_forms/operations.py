@@ -213,8 +213,19 @@ def _start_metrics(app: Flask, clock: Callable[[], float]) -> None:
 ANY_HOST_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
+def normal_host(value: str) -> str:
+    """``Host`` as DNS reads it: case-insensitive, and a fully-qualified trailing dot dropped
+    ("BOOK.Example.com." -> "book.example.com"), the port kept."""
+    name, port = value, ""
+    if ":" in value and not value.endswith("]"):  # "host:port", "[::1]:8000"; not "[::1]"
+        name, _, number = value.rpartition(":")
+        port = ":" + number
+    return name.lower().removesuffix(".") + port
+
+
 class _ProbesAnyHost:
-    """WSGI middleware: probes and scrapes are answered whatever ``Host`` they send.
+    """WSGI middleware: probes and scrapes are answered whatever ``Host`` they send, and
+    every other ``Host`` is compared with TRUSTED_HOSTS as DNS would (``normal_host``).
 
     Load balancers, orchestrators and Prometheus reach an instance by its own address (an
     ALB sends the target's IP, a kubelet the pod's, Prometheus the target's host:port),
@@ -230,6 +241,8 @@ class _ProbesAnyHost:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") in ANY_HOST_PATHS:
             environ["HTTP_HOST"] = self.host
+        elif "HTTP_HOST" in environ:
+            environ["HTTP_HOST"] = normal_host(environ["HTTP_HOST"])
         return self.app(environ, start_response)
 
 

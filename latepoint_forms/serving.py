@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping, MutableMapping
 
@@ -60,10 +61,20 @@ def prepare_metrics_dir(env: MutableMapping[str, str]) -> str | None:
     if not directory:
         directory = tempfile.mkdtemp(prefix="latepoint-metrics-")
         env[METRICS_DIR_VARIABLE] = directory
+        _made_dirs.append(directory)
     os.makedirs(directory, exist_ok=True)
     for path in glob.glob(os.path.join(directory, "*.db")):
         os.unlink(path)
     return directory
+
+
+_made_dirs: list[str] = []  # the directories prepare_metrics_dir made (not those it was given)
+
+
+def remove_made_metrics_dirs() -> None:
+    """When the server stops (gunicorn's ``on_exit``): remove the directories made above."""
+    while _made_dirs:
+        shutil.rmtree(_made_dirs.pop(), ignore_errors=True)
 
 
 def forget_worker_metrics(pid: int, env: Mapping[str, str]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import secrets
@@ -267,12 +268,19 @@ def _setns(fd: int) -> None:
         raise OSError(ctypes.get_errno(), "setns failed")
 
 
+@functools.cache
 def partition_unavailable() -> str | None:
-    """Why a ``Partition`` cannot be made here (None: it can)."""
+    """Why a ``Partition`` cannot be made here (None: it can). Root alone is not enough (an
+    unprivileged container's root cannot make namespaces): one is made and removed to see."""
     if sys.platform != "linux":
         return "network namespaces are Linux only"
     if os.geteuid() != 0 or shutil.which("ip") is None:
         return "a network namespace needs root and iproute2 (ip)"
+    probe = f"lpf-probe-{os.getpid()}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, check=False)
+    if made.returncode != 0:
+        return f"cannot make a network namespace here: {made.stderr.decode().strip()}"
+    subprocess.run(["ip", "netns", "delete", probe], capture_output=True, check=False)
     return None
 
 

@@ -7,6 +7,7 @@ The same behaviour against a real gunicorn: test_edge_servers.py.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -24,7 +25,11 @@ from latepoint_forms.config import load_config
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer
 from latepoint_forms.request_body import BodyReader
-from latepoint_forms.serving import prepare_metrics_dir, refuse_unshared_rate_limits
+from latepoint_forms.serving import (
+    prepare_metrics_dir,
+    refuse_unshared_rate_limits,
+    remove_made_metrics_dirs,
+)
 
 from .conftest import ApiClient, base_config
 from .servers import free_port
@@ -178,9 +183,37 @@ def test_a_bulk_spends_one_unit_per_item(api: ApiClient) -> None:
     assert customer_count(api.app) == 4  # nothing of the refused bulk was written
 
 
-def test_a_bulk_larger_than_the_window_is_refused_whole(api: ApiClient) -> None:
-    assert_error(api.post("/customers/bulk", bulk(11)), 429, "rate_limit_exceeded")
+def test_a_bulk_larger_than_the_window_is_a_422_that_costs_nothing(api: ApiClient) -> None:
+    # 11 items on a 10/minute key could never pass: said as such, not as a 429 to retry.
+    refused = api.post("/customers/bulk", bulk(11))
+
+    assert_error(refused, 422, "validation_failed")
+    message = refused.get_json()["error"]["details"]["customers"]
+    assert message.startswith("At most 10 customers in one request for this key")
     assert customer_count(api.app) == 0
+    # Nothing was counted: the whole window is still there for a bulk that fits.
+    fits = api.post("/customers/bulk", bulk(10))
+    assert fits.status_code == 200
+    assert fits.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_a_replayed_bulk_costs_one_unit(api: ApiClient) -> None:
+    headers = {"Idempotency-Key": "bulk-replay-1"}
+    first = api.post("/customers/bulk", bulk(6), headers=headers)
+    assert first.headers["X-RateLimit-Remaining"] == "4"
+
+    # The same body re-serialised (another spacing): the stored answer, for one unit.
+    raw = json.dumps(bulk(6), indent=2)
+    replay = api.client.post(
+        "/api/v1/customers/bulk",
+        data=raw,
+        headers=api.headers({**headers, "Content-Type": "application/json"}),
+    )
+
+    assert replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["X-RateLimit-Remaining"] == "3"
+    assert customer_count(api.app) == 6
 
 
 def test_a_malformed_bulk_costs_one_unit(api: ApiClient) -> None:
@@ -193,7 +226,8 @@ def test_a_bulk_without_a_key_is_not_priced_by_its_body(client: FlaskClient) -> 
     anonymous = ApiClient(client, None)
     response = anonymous.post("/customers/bulk", bulk(10))
     assert_error(response, 401, "unauthorized")
-    assert int(response.headers["X-RateLimit-Remaining"]) >= 0
+    limit = int(response.headers["X-RateLimit-Limit"])
+    assert response.headers["X-RateLimit-Remaining"] == str(limit - 1)  # one unit, not ten
 
 
 @pytest.mark.parametrize(
@@ -242,6 +276,12 @@ def test_an_untrusted_host_is_400_and_never_a_redirect_to_it(production_app: Fla
     error = assert_error(response, 400, "untrusted_host")
     assert "Location" not in response.headers
     assert "host" in error["message"]
+
+
+@pytest.mark.parametrize("host", ["BOOK.EXAMPLE.COM", "book.example.com.", "Book.Example.com:443"])
+def test_the_public_host_is_matched_as_dns_reads_it(production_app: Flask, host: str) -> None:
+    response = production_app.test_client().get("/book", headers={"Host": host})
+    assert response.status_code == 200
 
 
 def test_an_untrusted_host_on_a_page_is_400(production_app: Flask) -> None:
@@ -449,10 +489,13 @@ def test_metrics_dir_is_made_and_emptied(tmp_path: Any) -> None:
     assert made is not None
     assert env["PROMETHEUS_MULTIPROC_DIR"] == made
     assert os.path.isdir(made)
-    os.rmdir(made)
+    remove_made_metrics_dirs()  # gunicorn's on_exit: the made directory goes
+    assert not os.path.exists(made)
 
     (tmp_path / "counter_123.db").write_bytes(b"old")
     (tmp_path / "keep.txt").write_text("not ours")
     assert prepare_metrics_dir({"METRICS_ENABLED": "1", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    remove_made_metrics_dirs()
+    assert tmp_path.is_dir()  # a directory it was given is never removed
     assert prepare_metrics_dir({}) is None

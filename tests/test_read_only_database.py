@@ -148,3 +148,26 @@ def test_web_pages_that_only_read_still_answer(read_only: tuple[Flask, str, int]
     app, _, _ = read_only
     response = app.test_client().get("/register")
     assert response.status_code == 200
+
+
+def test_an_import_on_a_read_only_database_says_so_in_one_line(
+    read_only: tuple[Flask, str, int], tmp_path: Path
+) -> None:
+    app, _, _ = read_only
+    source = tmp_path / "two.csv"
+    source.write_text("first_name,last_name,email\nAnn,Lee,ann@example.com\nBo,Ray,\n")
+    report = tmp_path / "report.csv"
+
+    result = app.test_cli_runner().invoke(
+        args=["customers", "import", str(source), "--report", str(report)]
+    )
+
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "the database is read-only" in result.output
+    assert "ann@example.com" not in result.output  # no row values from the statement
+    assert "Created: 0" in result.output
+    assert report.read_text().startswith('"row","field","message"')
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Customer)) == 1

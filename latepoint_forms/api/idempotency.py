@@ -153,6 +153,25 @@ def _find(api_key_id: int, key: str) -> IdempotencyRecord | None:
     ).scalar_one_or_none()
 
 
+def is_replay(api_key_id: int) -> bool:
+    """Whether this request will be answered from a stored response (same key, same body,
+    finished, not expired): the rate limiter charges a replay as one request, whatever it
+    once did (a bulk's items were paid for when they ran)."""
+    try:
+        key = _requested_key()
+    except ValidationFailed:
+        return False
+    if key is None:
+        return False
+    record = _find(api_key_id, key)
+    return (
+        record is not None
+        and record.response_status is not None
+        and record.expires_at > utcnow()
+        and record.fingerprint == request_fingerprint()
+    )
+
+
 def _replay(record: IdempotencyRecord) -> Response:
     response = current_app.response_class(record.response_body or "", status=record.response_status)
     response.headers.update(record.response_headers or {})

@@ -18,7 +18,11 @@ is exact within a window, and at most twice the limit can pass across a window b
 
 A bulk create spends one unit per item (``api_rate_cost``): the limiter prices the request
 in ``before_request``, after the key is looked up, by counting the body's items. Like every
-refused request, a refused bulk still counts what it asked for in the window.
+refused request, a refused bulk still counts what it asked for in the window. Two
+exceptions: a bulk with more items than the key's smallest window allows could never pass,
+so it is a 422 naming ``customers`` before anything is counted (``refuse_oversized_bulk``);
+and a retry answered from its stored Idempotency-Key response costs one unit, as the
+items were paid for when they ran.
 
 A refused request is a 429 ``rate_limit_exceeded`` envelope (errors.py) with ``Retry-After``
 and ``X-RateLimit-Limit/-Remaining/-Reset``.
@@ -104,9 +108,44 @@ def api_rate_cost() -> int:
     cost = request.environ.get(_BULK_COST)
     if cost is None:  # asked once per limit (minute, hour): the body is counted once
         from .customers_bulk import requested_items
+        from .idempotency import is_replay
 
-        cost = request.environ[_BULK_COST] = requested_items()
+        key = _active_key()
+        replay = key is not None and is_replay(key.id)
+        cost = request.environ[_BULK_COST] = 1 if replay else requested_items()
     return int(cost)
+
+
+def _is_priced_bulk() -> bool:
+    return (
+        request.method == "POST"
+        and (request.endpoint or "").rpartition(".")[2] == BULK_VIEW
+        and request.blueprint is not None
+        and request.blueprint.startswith("api")
+    )
+
+
+def refuse_oversized_bulk() -> None:
+    """A bulk larger than the key's smallest window (a live key's 60 a minute) could never
+    pass its limit, and each attempt would use the window up: a 422 naming ``customers``,
+    before the limiter counts anything."""
+    if not _is_priced_bulk() or not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    key = _active_key()
+    if key is None:
+        return
+    from .customers_bulk import requested_items
+
+    window = min(parse_many(api_rate_limit()), key=lambda item: item.amount)
+    if requested_items() > window.amount:
+        from ..customers.errors import ValidationFailed
+
+        raise ValidationFailed(
+            {
+                "customers": f"At most {window.amount} customers in one request for this key "
+                f"(its rate limit is {window.amount} per {window.GRANULARITY.name})"
+            }
+        )
 
 
 def limit_api(bp: Blueprint) -> None:
@@ -139,3 +178,5 @@ def init_app(app: Flask) -> None:
         return response
 
     app.after_request_funcs.setdefault(None, []).insert(0, drop_retry_after_on_success)
+    # Before the limiter's own check (registered by limiter.init_app): nothing is counted.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_bulk)

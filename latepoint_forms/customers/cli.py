@@ -17,8 +17,10 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..csv_reports import ReportWriter
+from ..db_errors import is_read_only
 from ..settings import rule_settings
 from ..unit_of_work import commits
 from .import_batch import BATCH_SIZE
@@ -97,20 +99,24 @@ def import_command(
         raise click.ClickException(str(exc)) from exc
 
     counts: Counter[str] = Counter()
+    line = 0
+    failure: DBAPIError | None = None
     with run, _open_report(report) as report_file:
         writer = ReportWriter(report_file) if report_file is not None else None
         if writer is not None:
             writer.writerow(REPORT_HEADER)
-        line = 0
         # On stderr, so the summary on stdout stays clean to read or pipe.
         with click.progressbar(length=run.lines, label="Importing", file=sys.stderr) as bar:
-            for result in run.results:
-                counts[result.kind] += 1
-                if writer is not None:
-                    for field, message in result.rejections():
-                        writer.writerow((result.line, field, message))
-                bar.update(result.last_line - line)
-                line = result.last_line
+            try:
+                for result in run.results:
+                    counts[result.kind] += 1
+                    if writer is not None:
+                        for field, message in result.rejections():
+                            writer.writerow((result.line, field, message))
+                    bar.update(result.last_line - line)
+                    line = result.last_line
+            except DBAPIError as exc:
+                failure = exc  # reported below, after what was done; never with row values
 
     if dry_run:
         click.echo("Dry run: nothing was written.")
@@ -124,3 +130,21 @@ def import_command(
     elif counts["rejected"]:
         rejected += " (use --report FILE to see why)"
     click.echo(rejected)
+    if failure is not None:
+        raise click.ClickException(_database_failure(failure, line))
+
+
+def _database_failure(error: DBAPIError, line: int) -> str:
+    """One line for a database that stopped the import: what happened and what to do. The
+    driver's own message only (``str(error)`` would list the statement's row values)."""
+    if is_read_only(error):
+        why = "the database is read-only (a standby, or a primary that failed over)"
+    elif isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
+        why = "the database could not be reached"
+    else:
+        why = f"the database refused a write ({type(error.orig).__name__})"
+    return (
+        f"The import stopped after line {line}: {why}. The rows counted above as created "
+        "are stored; run the same command again when the database is back, and those rows "
+        "will be counted as already present."
+    )
