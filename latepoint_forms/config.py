@@ -98,12 +98,17 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # How long a claimed key stays "in flight" without an answer before a retry may take
         # it over (its request died): longer than any request may run (gunicorn's timeout).
         "IDEMPOTENCY_LEASE_SECONDS": _int(env, "IDEMPOTENCY_LEASE_SECONDS", 60),
+        # Self-service bookings (SPEC section 9): the manage link and /account stop moving or
+        # cancelling a booking this many hours before its start.
+        "CANCEL_CUTOFF_HOURS": _int(env, "CANCEL_CUTOFF_HOURS", 2),
     }
     if (config["SQLALCHEMY_DATABASE_URI"] or "").startswith("postgresql"):
         # Fail fast (503) instead of hanging a worker when the database host is unreachable.
         config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
             "connect_timeout": _int(env, "DATABASE_CONNECT_TIMEOUT", 5)
         }
+    if config["CANCEL_CUTOFF_HOURS"] < 0:
+        raise RuntimeError("CANCEL_CUTOFF_HOURS must be 0 or more")
     if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
         raise RuntimeError("SECRET_KEY must be set outside development")
     return config
