@@ -330,6 +330,7 @@ def project_env(url: str) -> dict[str, str]:
     env.update(
         LATEPOINT_ENV="production",
         SECRET_KEY=secrets.token_hex(32),
+        PUBLIC_URL="http://127.0.0.1",  # required in production; no message is sent here
         DATABASE_URL=url,
         WEB_CONCURRENCY=str(WORKERS),
         # Raised so it never refuses; the limiter still counts every request (in memory).

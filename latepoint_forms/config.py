@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .booleans import FALSE_WORDS, TRUE_WORDS, parse_bool
 
@@ -48,6 +49,21 @@ def database_url(url: str | None) -> str | None:
         if url.startswith(scheme):
             return "postgresql+psycopg://" + url[len(scheme) :]
     return url
+
+
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def public_url(env: Mapping[str, str], environment: str) -> str | None:
+    """``PUBLIC_URL`` without a trailing slash (an absolute http(s) URL with a host); the
+    development default when unset in development, else None (``load_config`` refuses it)."""
+    raw = _optional(env, "PUBLIC_URL")
+    if raw is None:
+        return DEVELOPMENT_PUBLIC_URL if environment in DEVELOPMENT_ENVIRONMENTS else None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(f"PUBLIC_URL must be an absolute http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
 
 
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -101,6 +117,25 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Self-service bookings (SPEC section 9): the manage link and /account stop moving or
         # cancelling a booking this many hours before its start.
         "CANCEL_CUTOFF_HOURS": _int(env, "CANCEL_CUTOFF_HOURS", 2),
+        # --- outbox: links in messages (SPEC sections 8 and 9) ---
+        # The absolute base of every link in a message: never taken from the request's Host
+        # (which a client chooses). Required in production; see public_url().
+        "PUBLIC_URL": public_url(env, environment),
+        # SMTP (Flask-Mailman). Without MAIL_SERVER, development keeps every message in the
+        # development mailbox (/dev/mailbox); in production the worker refuses to run without
+        # it (messages wait in the outbox until it is set).
+        "MAIL_SERVER": _optional(env, "MAIL_SERVER"),
+        "MAIL_PORT": _int(env, "MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool(env, "MAIL_USE_SSL", False),
+        "MAIL_USERNAME": _optional(env, "MAIL_USERNAME"),
+        "MAIL_PASSWORD": _optional(env, "MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": _optional(env, "MAIL_DEFAULT_SENDER") or "bookings@localhost",
+        "MAIL_TIMEOUT": _int(env, "MAIL_TIMEOUT", 30),
+        # Hours before a booking that its reminder is due; 0 sends no reminders.
+        "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
+        # Attempts at one message before it is marked failed (listed, retryable).
+        "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
     }
     if (config["SQLALCHEMY_DATABASE_URI"] or "").startswith("postgresql"):
         # Fail fast (503) instead of hanging a worker when the database host is unreachable.
@@ -111,6 +146,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         raise RuntimeError("CANCEL_CUTOFF_HOURS must be 0 or more")
     if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
         raise RuntimeError("SECRET_KEY must be set outside development")
+    if config["PUBLIC_URL"] is None:
+        raise RuntimeError("PUBLIC_URL must be set outside development (https://your.host)")
     return config
 
 

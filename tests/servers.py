@@ -86,6 +86,7 @@ def gunicorn(env: Mapping[str, str], workers: int = 2) -> Iterator[Gunicorn]:
         **os.environ,
         "LATEPOINT_ENV": "production",
         "SECRET_KEY": "test-secret-for-gunicorn",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),

@@ -23,11 +23,16 @@ def test_development_has_no_built_in_secret() -> None:
 def test_outside_development_a_secret_key_is_required(environment: str) -> None:
     with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
         load_config({"LATEPOINT_ENV": environment})
-    assert load_config({"LATEPOINT_ENV": environment, "SECRET_KEY": "s3"})["SECRET_KEY"] == "s3"
+    config = load_config(
+        {"LATEPOINT_ENV": environment, "SECRET_KEY": "s3", "PUBLIC_URL": "https://b.example"}
+    )
+    assert config["SECRET_KEY"] == "s3"
 
 
 def test_production_cookies_are_secure() -> None:
-    config = load_config({"LATEPOINT_ENV": "production", "SECRET_KEY": "s3"})
+    config = load_config(
+        {"LATEPOINT_ENV": "production", "SECRET_KEY": "s3", "PUBLIC_URL": "https://b.example"}
+    )
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
 

@@ -57,6 +57,7 @@ def test_production_requires_a_secret_key() -> None:
 
 def test_production_settings(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-from-the-environment")
+    monkeypatch.setenv("PUBLIC_URL", "https://bookings.example")
     app = create_app({**base_config(database), "ENV_NAME": "production", "TESTING": False})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
