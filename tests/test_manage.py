@@ -121,7 +121,9 @@ def confirm_move_path(booked: Booked, start: datetime, agent: str | None = None)
     return f"{booked.path}/reschedule?{query}" + (f"&agent={agent}" if agent else "")
 
 
-def move_form(client: FlaskClient, booked: Booked, start: datetime, agent: str | None = None) -> dict[str, str]:
+def move_form(
+    client: FlaskClient, booked: Booked, start: datetime, agent: str | None = None
+) -> dict[str, str]:
     """The hidden fields of the "Move your booking?" step, as the browser would send them."""
     html = page(client.get(confirm_move_path(booked, start, agent)))
     assert "Move your booking?" in html, html
@@ -243,7 +245,8 @@ def test_reschedule_lists_free_times_then_asks_to_confirm(
 ) -> None:
     times = page(client.get(f"{booked.path}/reschedule?date=2027-03-03"))
     assert "Choose a new time" in times
-    assert "Amy Pond" in times and "Anyone available" in times
+    assert "Amy Pond" in times
+    assert "Anyone available" in times
     # Its own time is not offered as a new one; the others of the day are.
     assert f"start={start_text(START)}" not in times
     assert f"start={start_text(START + timedelta(minutes=30))}" in times
@@ -417,7 +420,9 @@ def test_the_account_respects_the_cutoff_and_hides_other_peoples_bookings(
 ) -> None:
     customer_id = make_customer(app)
     with app.app_context(), unit_of_work():
-        own = book(customer_id, catalog.service, catalog.location, catalog.agents[1], START, now=NOW)
+        own = book(
+            customer_id, catalog.service, catalog.location, catalog.agents[1], START, now=NOW
+        )
         own_id = own.id
     sign_in(client)
     assert client.get(f"/account/bookings/{booked.id}/cancel").status_code == 404

@@ -194,7 +194,11 @@ def available_starts(
     on: date,
     agent_id: int | None = None,
     now: datetime | None = None,
+    ignoring: int | None = None,
 ) -> list[Slot]:
     """Free starts on the location's local date ``on``, earliest first (``available_days``
     for one day: the same checks and errors)."""
-    return available_days(service_id, location_id, [on], agent_id=agent_id, now=now)[on]
+    found = available_days(
+        service_id, location_id, [on], agent_id=agent_id, now=now, ignoring=ignoring
+    )
+    return found[on]

@@ -42,7 +42,7 @@ from ..customers.errors import ValidationFailed
 from ..customers.rules import RuleError, parse_iso_date
 from ..extensions import db
 from ..ids import parse_id
-from ..messages.ics import booking_calendar
+from ..messages.ics import Method, booking_calendar
 from ..models import Booking
 from . import bp
 from .booking import DAYS_SHOWN, start_param
@@ -218,9 +218,7 @@ def time_choice(booking: Booking, args: Any, at: datetime) -> TimeChoice | None:
     agent_param = ANY_AGENT if args.get("agent") == ANY_AGENT else None
     same_agent_offered = True
     try:
-        by_day = _free_days(
-            booking, None if agent_param else booking.agent_id, shown + asked, at
-        )
+        by_day = _free_days(booking, None if agent_param else booking.agent_id, shown + asked, at)
     except ValidationFailed as failed:
         if agent_param is not None or set(failed.details or {}) != {"agent_id"}:
             return None
@@ -377,10 +375,8 @@ bp.add_app_template_global(manage_path)
 def calendar(token: str) -> ResponseReturnValue:
     """The booking as an iCalendar file, for the "add to calendar" buttons (GET: read only)."""
     booking = booking_for(token)
-    method = "CANCEL" if booking.status == "cancelled" else "PUBLISH"
+    method: Method = "CANCEL" if booking.status == "cancelled" else "PUBLISH"
     body = booking_calendar(booking, method=method, now=now())
     response = Response(body, mimetype="text/calendar")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{booking.booking_code}.ics"'
-    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{booking.booking_code}.ics"'
     return response
