@@ -201,7 +201,10 @@ def test_bookings_racing_for_one_new_time_never_lose_their_old_one(
     target = local(day + timedelta(days=1), 14, 30)
     made = make_bookings(setup_app, catalog, olds, f"race-{agent or 'amy'}-")
     visitors = [Visitor(server.url) for _ in made]
-    forms = [v.confirmation_form(move_path(m, target, agent)) for v, m in zip(visitors, made)]
+    forms = [
+        v.confirmation_form(move_path(m, target, agent))
+        for v, m in zip(visitors, made, strict=False)
+    ]
 
     replies = at_once(
         RACERS,
@@ -220,7 +223,7 @@ def test_bookings_racing_for_one_new_time_never_lose_their_old_one(
     assert len(moved) == winners_expected
     assert {s[1] for s in moved} == set(catalog.agents[:winners_expected])
     assert all(s[2] == 1 and s[3] == half_hour(target) for s in moved)
-    for (status, _), booking, now_state in zip(replies, made, states):
+    for (status, _), booking, now_state in zip(replies, made, states, strict=False):
         if status == 409:  # the loser's old time, exactly as it was
             assert now_state == (booking.start, catalog.agents[0], 0, half_hour(booking.start))
 
@@ -232,13 +235,16 @@ def test_one_booking_confirmed_in_several_tabs_at_once_moves_once(
     [made] = make_bookings(setup_app, catalog, [local(day, 9)], "tabs-")
     targets = [local(day + timedelta(days=1), 9 + index) for index in range(TABS)]
     tabs = [Visitor(server.url) for _ in targets]
-    forms = [tab.confirmation_form(move_path(made, t, None)) for tab, t in zip(tabs, targets)]
+    forms = [
+        tab.confirmation_form(move_path(made, t, None))
+        for tab, t in zip(tabs, targets, strict=False)
+    ]
 
     replies = at_once(TABS, lambda i: tabs[i].send(f"/bookings/{made.token}/reschedule", forms[i]))
 
     statuses = Counter(status for status, _ in replies)
     assert statuses == {302: 1, 409: TABS - 1}, (statuses, server.log()[-3000:])
     assert all("changed in the meantime" in html for status, html in replies if status == 409)
-    [won] = [target for (status, _), target in zip(replies, targets) if status == 302]
+    [won] = [target for (status, _), target in zip(replies, targets, strict=False) if status == 302]
     # Moved once: one new time, its claims only, the sequence one up.
     assert state(setup_app, made.id) == (won, catalog.agents[0], 1, half_hour(won))
