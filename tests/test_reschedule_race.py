@@ -80,7 +80,8 @@ class Visitor:
 
     def confirmation_form(self, path: str) -> dict[str, str]:
         status, html = self.send(path)
-        assert status == 200 and "Move your booking?" in html, (status, html[:2000])
+        assert status == 200, (status, html[:2000])
+        assert "Move your booking?" in html, html[:2000]
         return dict(_HIDDEN.findall(html))
 
 
