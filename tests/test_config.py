@@ -87,3 +87,12 @@ def test_without_hard_links_the_key_is_still_made(
     key = instance_secret_key(str(tmp_path / "instance"))
     assert len(key) == 64
     assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == ["secret_key"]
+
+
+def test_the_cancel_cutoff_is_hours_and_never_negative() -> None:
+    assert load_config({})["CANCEL_CUTOFF_HOURS"] == 2
+    assert load_config({"CANCEL_CUTOFF_HOURS": "0"})["CANCEL_CUTOFF_HOURS"] == 0
+    with pytest.raises(RuntimeError, match="CANCEL_CUTOFF_HOURS must be 0 or more"):
+        load_config({"CANCEL_CUTOFF_HOURS": "-1"})
+    with pytest.raises(RuntimeError, match="CANCEL_CUTOFF_HOURS must be an integer"):
+        load_config({"CANCEL_CUTOFF_HOURS": "two"})

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from latepoint_forms.bookings.manage_links import manage_token
 from latepoint_forms.bookings.service import book, granules
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking, BookingSlotClaim, Location
+from latepoint_forms.models import AgentOffer, Booking, BookingSlotClaim, Location, Service
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .web_support import (
@@ -436,3 +436,51 @@ def test_the_account_respects_the_cutoff_and_hides_other_peoples_bookings(
     assert refused.status_code == 302
     assert "Online changes close 2 hours before the start" in page(client.get("/account"))
     assert stored(app, own_id)[0] == "confirmed"
+
+
+# --- when the catalog changed since the booking ------------------------------------------
+
+
+def test_an_agent_who_stopped_offering_it_leaves_anyone_available(
+    app: Flask, client: FlaskClient, catalog: WebCatalog, booked: Booked
+) -> None:
+    with app.app_context(), unit_of_work():
+        db.session.execute(delete(AgentOffer).where(AgentOffer.agent_id == catalog.agents[0]))
+    html = page(client.get(f"{booked.path}/reschedule?date=2027-03-04"))
+    assert "Anyone available" in html
+    assert "As booked" not in html
+    fields = move_form(client, booked, NEW_START, "any")
+
+    assert client.post(f"{booked.path}/reschedule", data=fields).status_code == 302
+    assert stored(app, booked.id)[1:3] == (NEW_START, catalog.agents[1])
+
+
+def test_a_retired_service_cannot_be_moved_but_can_be_cancelled(
+    app: Flask, client: FlaskClient, catalog: WebCatalog, booked: Booked
+) -> None:
+    fields = move_form(client, booked, NEW_START)
+    with app.app_context(), unit_of_work():
+        service = db.session.get(Service, catalog.service)
+        assert service is not None
+        service.active = False
+
+    html = page(client.get(f"{booked.path}/reschedule"))
+    assert "can no longer be moved online" in html
+    refused = client.post(f"{booked.path}/reschedule", data=fields)
+    assert refused.status_code == 422
+    assert stored(app, booked.id)[1] == START
+
+    token = csrf_token(client, f"{booked.path}/cancel")
+    assert client.post(f"{booked.path}/cancel", data={"csrf_token": token}).status_code == 302
+    assert stored(app, booked.id)[0] == "cancelled"
+
+
+def test_a_past_visit_is_shown_without_changes(
+    client: FlaskClient, clock: Clock, booked: Booked
+) -> None:
+    clock.at = START + timedelta(days=3)
+    html = page(client.get(booked.path))
+    assert "This visit has started or taken place." in html
+    assert "/reschedule" not in html
+    assert "/cancel" not in html
+    assert "calendar.ics" not in html
