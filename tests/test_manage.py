@@ -19,6 +19,7 @@ from latepoint_forms.bookings.service import book, granules
 from latepoint_forms.extensions import db
 from latepoint_forms.models import AgentOffer, Booking, BookingSlotClaim, Location, Service
 from latepoint_forms.unit_of_work import unit_of_work
+from latepoint_forms.web.display import zone_name
 
 from .web_support import (
     WebCatalog,
@@ -484,3 +485,16 @@ def test_a_past_visit_is_shown_without_changes(
     assert "/reschedule" not in html
     assert "/cancel" not in html
     assert "calendar.ics" not in html
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "named"),
+    [
+        (START, "Europe/London", "Europe/London (GMT)"),
+        (datetime(2027, 7, 1, 9, tzinfo=UTC), "Europe/London", "Europe/London (BST)"),
+        (START, "America/New_York", "America/New York (EST)"),
+        (START, "Asia/Dubai", "Asia/Dubai"),  # "+04" says nothing the name does not
+    ],
+)
+def test_a_time_names_its_zone(moment: datetime, zone: str, named: str) -> None:
+    assert zone_name(moment, zone) == named
