@@ -59,6 +59,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(web_bp)
 
+    from .api_docs import bp as api_docs_bp
+
+    app.register_blueprint(api_docs_bp)
+
     register_error_handlers(app)
 
     from . import request_id, security
