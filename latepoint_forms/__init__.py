@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import instance_secret_key, load_config
+from .config import DEVELOPMENT_ENVIRONMENTS, instance_secret_key, load_config
 from .customers.input import RuleSettings
 from .errors import API_PREFIXES, register_error_handlers
 from .extensions import csrf, db, limiter, migrate, tune_sqlite
@@ -49,6 +49,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
 
+    from . import i18n
+    from .outbox import mail
+
+    i18n.init_app(app)  # {% trans %} in templates (the messages')
+    mail.init_app(app)  # Flask-Mailman: SMTP, or the development mailbox without MAIL_SERVER
+
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .api import bp as api_bp
     from .web import bp as web_bp
@@ -58,6 +64,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(api_bp, url_prefix=prefix, name=name)
 
     app.register_blueprint(web_bp)
+    if app.config["ENV_NAME"] in DEVELOPMENT_ENVIRONMENTS:
+        from .web.dev_mailbox import bp as dev_mailbox_bp
+
+        app.register_blueprint(dev_mailbox_bp)  # /dev/mailbox: never in production
 
     register_error_handlers(app)
 

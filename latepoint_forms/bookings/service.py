@@ -7,6 +7,10 @@ then ``reserve_booking``).
 Double bookings are refused by the database, not by the availability check: every booking
 claims its agent's 5-minute granules under a unique index (models/booking.py), and a refused
 claim becomes ``SlotTaken``.
+
+Messages: a booking made queues its confirmation (and reminder), a cancellation its notice
+(and withdraws the reminder), in the same transaction (messages/service.py): whichever door
+made the change, the customer hears of it, and of nothing that was rolled back.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ..customers.service import get_customer
 from ..db_errors import violated_unique_column
 from ..extensions import db
 from ..ids import is_valid_id
+from ..messages.service import queue_booking_cancelled, queue_booking_confirmation
 from ..models import GRANULE_MINUTES, Agent, Booking, BookingSlotClaim, Customer
 from ..models.types import utcnow
 from .availability import busy_intervals, checked_references
@@ -119,6 +124,7 @@ def reserve_booking(
     for agent in _least_busy(free, start):
         booking = _claim(agent, customer, service.id, location.id, start, end)
         if booking is not None:
+            queue_booking_confirmation(booking, now=now)
             return booking
     raise SlotTaken()
 
@@ -212,6 +218,7 @@ def cancel_booking(booking_id: int, customer_id: int, *, now: datetime | None = 
     booking.cancelled_at = now
     booking.claims.clear()  # delete-orphan: the granules are free again
     db.session.flush()
+    queue_booking_cancelled(booking, now=now)
     return booking
 
 
