@@ -129,6 +129,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_PASSWORD": _optional(env, "MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": _optional(env, "MAIL_DEFAULT_SENDER") or "bookings@localhost",
         "MAIL_TIMEOUT": _int(env, "MAIL_TIMEOUT", 30),
+        # Where the development mailbox keeps messages (default: instance/dev_mailbox).
+        "DEV_MAILBOX_PATH": _optional(env, "DEV_MAILBOX_PATH"),
         # Hours before a booking that its reminder is due; 0 sends no reminders.
         "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
         # Attempts at one message before it is marked failed (listed, retryable).

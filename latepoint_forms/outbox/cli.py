@@ -10,6 +10,7 @@ from types import FrameType
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from ..config import DEVELOPMENT_ENVIRONMENTS
 from ..extensions import db
@@ -21,9 +22,7 @@ from .mail import uses_dev_mailbox
 from .service import OutboxError, list_messages, retry_message
 
 
-@click.group("outbox", help="Deliver and inspect the messages to customers.")
-def outbox_cli() -> None:
-    pass
+outbox_cli = AppGroup("outbox", help="Deliver and inspect the messages to customers.")
 
 
 def _check_mail_settings() -> None:
