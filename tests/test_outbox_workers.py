@@ -106,7 +106,8 @@ def test_two_workers_deliver_each_message_exactly_once(
     assert sent_by[0].isdisjoint(sent_by[1])
     assert len(sent_by[0]) + len(sent_by[1]) == count
     if backend == "postgresql":
-        assert sent_by[0] and sent_by[1], [len(s) for s in sent_by]  # both did work
+        assert sent_by[0], [len(s) for s in sent_by]  # both did work
+        assert sent_by[1], [len(s) for s in sent_by]
     stored = rows(app)
     assert {r.state for r in stored} == {"sent"}
     assert {r.attempts for r in stored} == {1}

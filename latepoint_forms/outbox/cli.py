@@ -21,7 +21,6 @@ from .delivery import Outcome, deliver_due, deliver_next
 from .mail import uses_dev_mailbox
 from .service import OutboxError, list_messages, retry_message
 
-
 outbox_cli = AppGroup("outbox", help="Deliver and inspect the messages to customers.")
 
 
