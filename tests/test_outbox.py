@@ -464,3 +464,23 @@ def test_deliver_exits_non_zero_when_the_server_is_down(
     assert "0 sent, 1 not sent" in result.output
     listed = runner.invoke(args=["outbox", "list"]).output
     assert "\tpending\tbooking_confirmation\tzoe@example.com\t" in listed
+
+
+def test_a_message_that_cannot_be_composed_ends_up_failed(ctx: Catalog, smtp: SmtpServer) -> None:
+    with unit_of_work():
+        queue_message(
+            kind="welcome",
+            recipient="zoe@example.com\nBcc: everyone@example.com",  # header injection
+            subject="Hi",
+            body_text="Hi",
+            body_html="<p>Hi</p>",
+            now=NOW,
+        )
+    clock = Clock(NOW)
+    for _ in range(MAX_ATTEMPTS):
+        (outcome,) = deliver_due(clock)
+        clock.advance(timedelta(hours=2))
+    assert outcome.state == "failed"
+    (row,) = outbox_rows()
+    assert (row.state, row.attempts) == ("failed", MAX_ATTEMPTS)
+    assert smtp.messages == []

@@ -80,7 +80,7 @@ class PermanentFailure(Exception):
 
 def claim_next(now: datetime) -> Claimed | None:
     """Claim the oldest due message (committed); None when nothing is due."""
-    for _ in range(10):  # another worker won a race for the row we read: read again
+    for _ in range(100):  # another worker won a race for the row we read: read again
         try:
             claimed, contended = _try_claim(now)
         except OperationalError:
@@ -159,7 +159,11 @@ def deliver_claimed(claimed: Claimed, clock: Clock) -> Outcome:
     max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
     try:
         _send(claimed)
-    except (TimeoutError, PermanentFailure, smtplib.SMTPException, OSError) as exc:
+    except Exception as exc:
+        # The mail server or the network (smtplib, OSError) — or a message that cannot be
+        # composed: counted as an attempt too, so it ends up failed rather than retried forever.
+        if not isinstance(exc, PermanentFailure | smtplib.SMTPException | OSError):
+            log.exception("Message %s could not be sent", claimed.id)
         error = f"{type(exc).__name__}: {exc}"[:LAST_ERROR_MAX_LENGTH]
         now = clock()
         give_up = isinstance(exc, PermanentFailure) or claimed.attempts >= max_attempts
