@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from latepoint_forms import create_app
+from latepoint_forms.bookings.manage_links import booking_id_from_token
 from latepoint_forms.bookings.service import reserve_booking
 from latepoint_forms.customers.input import CustomerInput, RuleSettings
 from latepoint_forms.customers.service import create_customer
@@ -28,7 +29,7 @@ from latepoint_forms.unit_of_work import unit_of_work
 
 from .catalog_fixtures import NOW, build_catalog
 from .conftest import ApiClient, base_config
-from .test_web import register
+from .test_web import REGISTRATION, register
 
 
 @pytest.fixture
@@ -211,3 +212,39 @@ def test_production_workers_refuse_to_run_without_a_mail_server(
         assert "MAIL_SERVER is not set" in result.output
     with app.app_context():
         db.engine.dispose()
+
+
+def test_links_come_from_public_url_never_from_the_host_header(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["PUBLIC_URL"] = "https://book.example.com"
+    token_page = client.get("/register", base_url="http://evil.example")
+    assert token_page.status_code == 200
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', token_page.get_data(as_text=True))
+    assert token is not None
+    data = {**REGISTRATION, "csrf_token": token[1]}
+    response = client.post("/register", data=data, base_url="http://evil.example")
+    assert response.status_code == 302
+    (welcome,) = outbox(app)
+    assert "https://book.example.com/account" in welcome.body_text
+    assert "evil.example" not in welcome.body_text + welcome.body_html
+
+
+def test_a_message_s_manage_link_opens_its_booking(app: Flask) -> None:
+    catalog = build_catalog(app)
+    start = datetime(2027, 3, 3, 10, 0, tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+    with app.app_context(), unit_of_work():
+        customer = create_customer(
+            CustomerInput(first_name="Zoë", last_name="Brown", email="zoe@example.com"),
+            source="web_form",
+            settings=RuleSettings(),
+        )
+        booking = reserve_booking(
+            customer, catalog.haircut, catalog.london, catalog.alice, start, now=NOW
+        )
+        booking_id = booking.id
+    confirmation = next(m for m in outbox(app) if m.kind == "booking_confirmation")
+    match = re.search(r"http://127\.0\.0\.1:5000/bookings/(\S+)", confirmation.body_text)
+    assert match is not None
+    with app.app_context():
+        assert booking_id_from_token(match[1], NOW) == booking_id
