@@ -217,6 +217,9 @@ def cancel_booking(booking_id: int, customer_id: int, *, now: datetime | None = 
     booking.status = "cancelled"
     booking.cancelled_at = now
     booking.claims.clear()  # delete-orphan: the granules are free again
+    # A cancellation is a revision of the calendar event (RFC 5546: a higher SEQUENCE), so a
+    # calendar that saw the latest move still applies the CANCEL.
+    booking.sequence += 1
     db.session.flush()
     queue_booking_cancelled(booking, now=now)
     return booking
