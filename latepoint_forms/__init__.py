@@ -69,6 +69,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(dev_mailbox_bp)  # /dev/mailbox: never in production
 
+    from .api_docs import bp as api_docs_bp
+
+    app.register_blueprint(api_docs_bp)
+
     register_error_handlers(app)
 
     from . import request_id, security

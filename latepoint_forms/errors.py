@@ -91,6 +91,29 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
 }
 
 
+# What a page says for an HTTP error when nothing more specific was given (Werkzeug's stock
+# sentences, "The requested URL was not found on the server…", are the framework's voice).
+_PAGE_MESSAGES: dict[int, str] = {
+    400: "Your browser sent something we could not read. Please go back, reload the page and "
+    "try again.",
+    403: "This page is not open to you. If you think it should be, sign in and try again.",
+    404: "We could not find that page. The link may be incomplete, or the page may have moved. "
+    "You can start again from the booking page.",
+    405: "That page cannot be used that way. If you pressed a button on an old page, please go "
+    "back, reload it and try again.",
+    413: "That was more than we can take in one go. Please send less and try again.",
+    415: "Your browser sent the form in a way we do not understand. Please reload the page and "
+    "try again.",
+}
+
+
+def _page_message(error: HTTPException) -> str:
+    stock = error.description is None or error.description == type(error).description
+    if stock and error.code in _PAGE_MESSAGES:
+        return _PAGE_MESSAGES[error.code]
+    return error.description or error.name
+
+
 def is_api_path(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
 
@@ -152,7 +175,7 @@ def register_error_handlers(app: Flask) -> None:
         elif status == 429 and not getattr(getattr(error, "limit", None), "error_message", None):
             app_error = TooManyRequests()  # not the limiter's bare "10 per 1 minute"
         else:
-            app_error = AppError(error.description or error.name)
+            app_error = AppError(_page_message(error))
             app_error.status = status
             app_error.code = kind.code if kind else error.name.lower().replace(" ", "_")
         valid_methods = getattr(error, "valid_methods", None)

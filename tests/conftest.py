@@ -25,6 +25,8 @@ from latepoint_forms.unit_of_work import unit_of_work
 
 from .scratch_db import scratch_postgres_database
 
+pytest_plugins = ["tests.skip_summary"]
+
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -53,7 +55,9 @@ def postgres_admin_url() -> str:
     if not admin_url:
         if os.environ.get("CI"):
             pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
-        pytest.skip("TEST_DATABASE_URL is not set")
+        pytest.skip(
+            "PostgreSQL tests: set TEST_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test)"
+        )
     return admin_url
 
 

@@ -140,7 +140,9 @@ def test_twenty_concurrent_retries_with_one_key_make_one_customer(
     assert count_where(database_url, model=IdempotencyRecord) >= 1
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+@pytest.mark.skipif(
+    not REDIS_URL, reason="Redis tests: set TEST_REDIS_URL (redis://127.0.0.1:6379/15)"
+)
 def test_rate_limit_is_one_budget_across_workers_sharing_redis(database_url: str) -> None:
     """Two gunicorn servers (one worker each, as on two hosts) spend one budget in Redis."""
     key = make_key(database_url, mode="test")

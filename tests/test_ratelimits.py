@@ -209,7 +209,9 @@ def test_web_pages_get_a_friendly_html_429(app: Flask) -> None:
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set")
+@pytest.mark.skipif(
+    not REDIS_URL, reason="Redis tests: set TEST_REDIS_URL (redis://127.0.0.1:6379/15)"
+)
 @pytest.mark.parametrize(
     "app_config", [{**LIMITS, "RATE_LIMIT_LIVE": "2/minute", "REDIS_URL": REDIS_URL}]
 )

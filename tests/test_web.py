@@ -155,7 +155,9 @@ def test_errors_come_back_with_values_kept_summary_and_messages_beside_fields(
         field_error(html, "last_name")
         == "Last name can only contain letters, spaces, hyphens and apostrophes"
     )
-    assert field_error(html, "zipcode").startswith("Enter a valid postal code for GB")
+    assert field_error(html, "zipcode").startswith(
+        "Enter a valid postal code for the United Kingdom"
+    )
     assert field_error(html, "password") == "Password must be at least 10 characters"
     zipcode = input_tag(html, "zipcode")
     assert 'aria-invalid="true"' in zipcode
@@ -521,7 +523,9 @@ def test_a_known_email_is_reported_together_with_other_mistakes(
     assert response.status_code == 422
     html = page(response)
     assert field_error(html, "email").startswith("This email address is already registered.")
-    assert field_error(html, "zipcode").startswith("Enter a valid postal code for GB")
+    assert field_error(html, "zipcode").startswith(
+        "Enter a valid postal code for the United Kingdom"
+    )
     assert len(customers(app)) == 1
 
 

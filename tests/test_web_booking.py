@@ -174,7 +174,7 @@ def test_a_known_email_never_reaches_the_existing_record(
     html = page(response)
     assert (
         field_error(html, "email")
-        == "This email is already registered. Sign in to book with your account. Sign in"
+        == "This email address is already registered. Sign in to book with your account."
     )
     assert 'href="/sign-in?next=/book?' in html
     # Nothing of the existing customer is shown, nothing changed, nothing booked in their name.

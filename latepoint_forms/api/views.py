@@ -11,7 +11,7 @@ from ..customers.service import create_customer, get_customer, validate_customer
 from ..messages.service import queue_welcome
 from ..settings import rule_settings
 from . import bp
-from .auth import authenticate, require_key
+from .auth import current_key, require_key
 from .body import read_json_object
 from .envelope import success
 from .idempotency import idempotent
@@ -71,6 +71,7 @@ def read(customer_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/status")
+@require_key()
 def status() -> ResponseReturnValue:
-    key = authenticate()
+    key = current_key()
     return success("OK", {"service": "latepoint_forms", "version": "1", "key_mode": key.mode})

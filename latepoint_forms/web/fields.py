@@ -7,18 +7,15 @@ from ``customers/rules.py`` and the config, so the browser checks exactly what t
 from __future__ import annotations
 
 import datetime
-import functools
 from typing import Any
-
-import pycountry
 
 # types-WTForms describes 3.2; SelectChoice is WTForms 3.3's (installed).
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
+from ..countries import country_names
 from ..customers import rules
 from ..customers.fields import CustomerField
 from ..customers.input import RuleSettings
-from ..folding import fold
 
 GENDER_LABELS = {
     "male": "Male",
@@ -30,16 +27,6 @@ GENDER_CHOICES = [
     SelectChoice("", "Not given"),
     *(SelectChoice(g, GENDER_LABELS.get(g, g)) for g in rules.GENDERS),
 ]
-
-
-@functools.cache
-def country_names() -> dict[str, str]:
-    """ISO alpha-2 code -> the name people use (pycountry's common name where it has one)."""
-    names = {
-        country.alpha_2: getattr(country, "common_name", None) or country.name
-        for country in pycountry.countries
-    }
-    return dict(sorted(names.items(), key=lambda item: fold(item[1])))
 
 
 def country_choices() -> list[SelectChoice]:

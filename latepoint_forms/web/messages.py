@@ -7,8 +7,10 @@ to whoever types the address, so that message promises no way in and tells what 
 
 from __future__ import annotations
 
-EMAIL_REGISTERED = "This email address is already registered. Sign in to use your account."
-EMAIL_KNOWN = "This email is already registered. Sign in to book with your account."
+# The field message; the page puts the way in right after it, as a link ("Sign in to use your
+# account."), so the sentence is said once and its action is the link itself.
+EMAIL_REGISTERED = "This email address is already registered."
+EMAIL_KNOWN = "This email address is already registered."
 
 
 def email_on_file(action: str) -> str:

@@ -136,7 +136,7 @@ def test_server_only_errors_come_back_beside_the_fields(
     assert (
         page.locator("#zipcode-error")
         .inner_text()
-        .endswith("Enter a valid postal code for GB, such as EC1Y 8SY")
+        .endswith("Enter a valid postal code for the United Kingdom, such as EC1Y 8SY")
     )
     assert page.get_attribute("#zipcode", "aria-invalid") == "true"
     assert page.get_attribute("#zipcode", "aria-describedby") == "zipcode-error"
