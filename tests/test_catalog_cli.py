@@ -268,12 +268,12 @@ def location_file(tmp_path: Path, extra: str) -> Path:
         ('country = "FRA"\n', "locations[0].country: Use a two-letter ISO 3166-1 country code"),
         (
             'country = "FR"\nphone = "01 23"\n',
-            "locations[0].phone: Enter a valid phone number for FR",
+            "locations[0].phone: Enter a valid phone number for France",
         ),
         # A valid number, but of another country: not this shop's.
         (
             'country = "FR"\nphone = "+44 20 7946 0321"\n',
-            "locations[0].phone: Enter a valid phone number for FR",
+            "locations[0].phone: Enter a valid phone number for France",
         ),
         (
             'phone = "+33 1 42 68 53 00"\n',

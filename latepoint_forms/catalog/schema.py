@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 
 import phonenumbers
 
+from ..countries import country_in_sentence
 from ..customers import rules
 from ..models import CUSTOM_FIELD_TYPES, GRANULE_MINUTES, WEEKDAYS
 from ..models.catalog import LOCATION_ADDRESS_MAX_LENGTH
@@ -220,7 +221,7 @@ def _location_phone(where: str, phone: str, country: str, check: _Checker) -> st
     # "+1 212 …" is a valid number, but not a London shop's: the customers' rule takes any
     # valid number with a country code; a location's must belong to its own country.
     if not phonenumbers.is_valid_number_for_region(phonenumbers.parse(e164), country):
-        check.fail(where, f"Enter a valid phone number for {country}")
+        check.fail(where, f"Enter a valid phone number for {country_in_sentence(country)}")
         return None
     return e164
 

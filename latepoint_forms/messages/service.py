@@ -153,6 +153,8 @@ def reminder_due_at(booking: Booking, now: datetime) -> datetime | None:
 
 
 def _queue_reminder(booking: Booking, now: datetime) -> OutboxMessage | None:
+    if booking.status != "confirmed":
+        return None  # a cancelled booking is reminded of nothing
     due = reminder_due_at(booking, now)
     if due is None:
         return None
