@@ -8,7 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from .config import DEVELOPMENT_ENVIRONMENTS, instance_secret_key, load_config
+from .config import (
+    DEVELOPMENT_ENVIRONMENTS,
+    instance_secret_key,
+    load_config,
+    postgres_connect_args,
+)
 from .customers.input import RuleSettings
 from .errors import API_PREFIXES, register_error_handlers
 from .extensions import csrf, db, limiter, migrate, tune_sqlite
@@ -37,6 +42,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         path = os.path.join(app.instance_path, "latepoint_forms.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Timeouts on every pooled connection (config.py); what the config already gives wins.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {
+            **postgres_connect_args(app.config),
+            **options.get("connect_args", {}),
+        }
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
     # Keep the envelope's order (status, message, data) and send non-ASCII names as UTF-8.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -47,6 +61,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"))
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    from .api import limit_store
+
+    limit_store.init_app(app)  # the Redis store's short timeouts, before the limiter reads them
     limiter.init_app(app)
 
     from . import i18n
