@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: install run serve test bench lint format
+.PHONY: install run serve worker test bench lint format docs
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,17 +15,27 @@ $(BIN)/.installed: requirements-dev.txt pyproject.toml
 
 install: $(BIN)/.installed
 
-## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3).
+## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3), with an
+## outbox worker beside it: messages land in /dev/mailbox. Ctrl-C stops both.
+## `make run PORT=5001` (or HOST=0.0.0.0) when that port or address does not suit; links in
+## messages follow (PUBLIC_URL, unless you set it).
+HOST ?= 127.0.0.1
+PORT ?= 5000
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask catalog load latepoint_forms/catalog/demo.toml
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/python -m latepoint_forms.run_development --host $(HOST) --port $(PORT)
 
 ## Production: gunicorn (gunicorn.conf.py) with DATABASE_URL, REDIS_URL and SECRET_KEY from
 ## the environment, after applying migrations. See README, "Production".
 serve: install
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py app:app
+
+## Production's outbox worker, beside `make serve` (README, "Messages and the outbox worker").
+worker: install
+	$(BIN)/flask outbox worker
 
 ## The whole suite; PostgreSQL tests run when TEST_DATABASE_URL is set.
 test: install
@@ -44,6 +54,10 @@ bench: install
 	$(BIN)/python -m bench.create_customer || status=1; \
 	$(BIN)/python -m bench.blackbox $(BENCH_ARGS) || status=1; \
 	exit $$status
+
+## docs/API.md, the integrators' reference, generated from the code (a test checks it is fresh).
+docs: install
+	$(BIN)/python -m latepoint_forms.reference > docs/API.md
 
 lint: install
 	$(BIN)/ruff check .

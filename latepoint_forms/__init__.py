@@ -8,7 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from .config import instance_secret_key, load_config
+from .config import (
+    DEVELOPMENT_ENVIRONMENTS,
+    instance_secret_key,
+    load_config,
+    postgres_connect_args,
+)
 from .customers.input import RuleSettings
 from .errors import API_PREFIXES, register_error_handlers
 from .extensions import csrf, db, limiter, migrate, tune_sqlite
@@ -37,6 +42,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         path = os.path.join(app.instance_path, "latepoint_forms.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Timeouts on every pooled connection (config.py); what the config already gives wins.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {
+            **postgres_connect_args(app.config),
+            **options.get("connect_args", {}),
+        }
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
     # Keep the envelope's order (status, message, data) and send non-ASCII names as UTF-8.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -47,7 +61,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"))
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    from .api import limit_store
+
+    limit_store.init_app(app)  # the Redis store's short timeouts, before the limiter reads them
     limiter.init_app(app)
+
+    from . import i18n
+    from .outbox import mail
+
+    i18n.init_app(app)  # {% trans %} in templates (the messages')
+    mail.init_app(app)  # Flask-Mailman: SMTP, or the development mailbox without MAIL_SERVER
 
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .api import bp as api_bp
@@ -58,6 +81,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(api_bp, url_prefix=prefix, name=name)
 
     app.register_blueprint(web_bp)
+    if app.config["ENV_NAME"] in DEVELOPMENT_ENVIRONMENTS:
+        from .web.dev_mailbox import bp as dev_mailbox_bp
+
+        app.register_blueprint(dev_mailbox_bp)  # /dev/mailbox: never in production
 
     from .api_docs import bp as api_docs_bp
 

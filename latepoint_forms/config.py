@@ -24,6 +24,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+    if not value >= 0:  # also refuses nan
+        raise RuntimeError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -117,6 +130,19 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Self-service bookings (SPEC section 9): the manage link and /account stop moving or
         # cancelling a booking this many hours before its start.
         "CANCEL_CUTOFF_HOURS": _int(env, "CANCEL_CUTOFF_HOURS", 2),
+        # Faults answer, never hang (SPEC section 7). The limiter's Redis store: how long to
+        # wait to connect and for each reply (seconds), and, once it failed, for how long
+        # requests skip the limits before the store is tried again (api/limit_store.py).
+        "REDIS_SOCKET_TIMEOUT": _float(env, "REDIS_SOCKET_TIMEOUT", 0.5),
+        "RATELIMIT_STORE_RETRY_SECONDS": _float(env, "RATELIMIT_STORE_RETRY_SECONDS", 5.0),
+        # Pooled PostgreSQL connections (seconds; see postgres_connect_args): fail fast (503)
+        # rather than hang a worker until gunicorn kills it (GUNICORN_TIMEOUT, 30 s).
+        "DATABASE_CONNECT_TIMEOUT": _int(env, "DATABASE_CONNECT_TIMEOUT", 5),
+        "DATABASE_TCP_USER_TIMEOUT": _float(env, "DATABASE_TCP_USER_TIMEOUT", 10.0),
+        "DATABASE_KEEPALIVES_IDLE": _int(env, "DATABASE_KEEPALIVES_IDLE", 10),
+        "DATABASE_KEEPALIVES_INTERVAL": _int(env, "DATABASE_KEEPALIVES_INTERVAL", 5),
+        "DATABASE_KEEPALIVES_COUNT": _int(env, "DATABASE_KEEPALIVES_COUNT", 3),
+        "DATABASE_STATEMENT_TIMEOUT": _float(env, "DATABASE_STATEMENT_TIMEOUT", 15.0),
         # --- outbox: links in messages (SPEC sections 8 and 9) ---
         # The absolute base of every link in a message: never taken from the request's Host
         # (which a client chooses). Required in production; see public_url().
@@ -132,16 +158,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAIL_PASSWORD": _optional(env, "MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": _optional(env, "MAIL_DEFAULT_SENDER") or "bookings@localhost",
         "MAIL_TIMEOUT": _int(env, "MAIL_TIMEOUT", 30),
+        # Where the development mailbox keeps messages (default: instance/dev_mailbox).
+        "DEV_MAILBOX_PATH": _optional(env, "DEV_MAILBOX_PATH"),
         # Hours before a booking that its reminder is due; 0 sends no reminders.
         "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
         # Attempts at one message before it is marked failed (listed, retryable).
         "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
     }
-    if (config["SQLALCHEMY_DATABASE_URI"] or "").startswith("postgresql"):
-        # Fail fast (503) instead of hanging a worker when the database host is unreachable.
-        config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
-            "connect_timeout": _int(env, "DATABASE_CONNECT_TIMEOUT", 5)
-        }
     if config["CANCEL_CUTOFF_HOURS"] < 0:
         raise RuntimeError("CANCEL_CUTOFF_HOURS must be 0 or more")
     if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
@@ -149,6 +172,33 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if config["PUBLIC_URL"] is None:
         raise RuntimeError("PUBLIC_URL must be set outside development (https://your.host)")
     return config
+
+
+def postgres_connect_args(config: Mapping[str, Any]) -> dict[str, Any]:
+    """libpq parameters for every pooled PostgreSQL connection, so a fault answers in seconds:
+
+    - ``connect_timeout``: an unreachable host refuses the connection attempt;
+    - ``tcp_user_timeout``: a silent network (a partition, a host gone without a word) drops
+      a connection whose sent bytes stay unacknowledged that long, instead of after the
+      kernel's ~15 minutes of retransmissions;
+    - keepalives: an idle connection across such a network is found dead before it is used;
+    - ``statement_timeout`` (server side): a statement stuck behind a lock or running away is
+      cancelled. 0 sends no setting at all (a long migration may need that, and a
+      connection pooler that refuses startup options, such as PgBouncer, needs it: then set
+      ``statement_timeout`` on the database role instead).
+    """
+    args: dict[str, Any] = {
+        "connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT"]),
+        "keepalives": 1,
+        "keepalives_idle": int(config["DATABASE_KEEPALIVES_IDLE"]),
+        "keepalives_interval": int(config["DATABASE_KEEPALIVES_INTERVAL"]),
+        "keepalives_count": int(config["DATABASE_KEEPALIVES_COUNT"]),
+        "tcp_user_timeout": round(float(config["DATABASE_TCP_USER_TIMEOUT"]) * 1000),
+    }
+    statement_ms = round(float(config["DATABASE_STATEMENT_TIMEOUT"]) * 1000)
+    if statement_ms > 0:
+        args["options"] = f"-c statement_timeout={statement_ms}"
+    return args
 
 
 def instance_secret_key(folder: str) -> str:

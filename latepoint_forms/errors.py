@@ -16,6 +16,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from .db_errors import is_read_only
+
 log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/v1", "/wp-json/latepoint-api/v1")
@@ -88,6 +90,8 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
     429: TooManyRequests,
+    # Flask's own 500 (an error handler that failed in turn): still SPEC's server_error.
+    500: AppError,
 }
 
 
@@ -186,6 +190,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError) -> ResponseReturnValue:
         _rollback_quietly()
+        if is_read_only(error):
+            # A standby or a failed-over primary: nothing can be written until it is promoted
+            # (or the application is pointed at the new primary), which a retry may well see.
+            log.error("Database read-only on %s %s: %s", request.method, request.path, error.orig)
+            return _unavailable()
         if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
             # The database is down or unreachable: a retry later may well succeed.
             # The driver's message, not str(error): that one lists the statement's parameters.

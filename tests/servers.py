@@ -6,8 +6,11 @@ Both stop by themselves: use them as context managers (fixture teardown), never 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -133,19 +136,34 @@ def _wait_until_ready(server: Gunicorn) -> None:
 @dataclass
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to ``upstream``; ``stop()`` closes the listener and every
-    forwarded connection, so whatever uses the proxy finds its server unreachable."""
+    forwarded connection, so whatever uses the proxy finds its server unreachable.
+
+    ``go_silent()`` is the other kind of outage, a silent peer: nothing is closed, but no byte
+    is forwarded any more either way (what arrives is dropped), and new connections are
+    accepted and then never answered, so a client waits until its own read timeouts give up
+    (Redis's socket timeout). The proxy's kernel still acknowledges every byte, so TCP-level
+    timeouts (keepalives, TCP user timeout) never fire: for those, listen in a ``Partition``.
+    ``speak()`` forwards again (on connections made from then on: the ones that lost bytes
+    are of no use to anybody)."""
 
     upstream: tuple[str, int]
     listen_port: int = 0  # 0: any free port; give a stopped proxy's port to bring it back
+    # Listen inside a network that can be cut off for real (see Partition), not on loopback.
+    partition: Partition | None = None
     listener: socket.socket = field(init=False)
     port: int = field(init=False)
     _sockets: set[socket.socket] = field(default_factory=set, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stopped: bool = field(default=False, init=False)
+    _silent: threading.Event = field(default_factory=threading.Event, init=False)
+    accepted: int = field(default=0, init=False)  # connections accepted so far
 
     def __post_init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", self.listen_port))
+        if self.partition is not None:
+            self.listener = self.partition.listen(self.listen_port)
+        else:
+            self.listener = socket.create_server(("127.0.0.1", self.listen_port))
         self.port = int(self.listener.getsockname()[1])  # kept after stop(), to come back on
         self._start(self._accept_loop)
 
@@ -160,6 +178,12 @@ class TcpProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return  # the listener was shut down
+            self.accepted += 1
+            if self._silent.is_set():
+                with self._lock:
+                    self._sockets.add(client)
+                self._start(self._drop, client)
+                continue
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
                 upstream.settimeout(None)
@@ -175,17 +199,34 @@ class TcpProxy:
             self._start(self._pump, client, upstream)
             self._start(self._pump, upstream, client)
 
-    @staticmethod
-    def _pump(source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        silenced = False
         try:
             while data := source.recv(65536):
-                target.sendall(data)
+                silenced = silenced or self._silent.is_set()
+                if not silenced:
+                    target.sendall(data)
         except OSError:
             pass
         finally:
             for sock in (source, target):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+    @staticmethod
+    def _drop(client: socket.socket) -> None:
+        """Read and drop whatever a client sends while the network is silent."""
+        with contextlib.suppress(OSError):
+            while client.recv(65536):
+                pass
+
+    def go_silent(self) -> None:
+        """Forward nothing from now on, close nothing: a partition (see the class)."""
+        self._silent.set()
+
+    def speak(self) -> None:
+        """Forward again, on connections made from now on."""
+        self._silent.clear()
 
     def stop(self) -> None:
         with self._lock:
@@ -211,7 +252,97 @@ class TcpProxy:
 
 def through_proxy(url: str, proxy: TcpProxy) -> str:
     """The database URL ``url`` rewritten to connect through ``proxy``."""
-    return sa.make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+    host = proxy.partition.address if proxy.partition is not None else "127.0.0.1"
+    return sa.make_url(url).set(host=host, port=proxy.port).render_as_string(False)
+
+
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns failed")
+
+
+def partition_unavailable() -> str | None:
+    """Why a ``Partition`` cannot be made here (None: it can)."""
+    if sys.platform != "linux":
+        return "network namespaces are Linux only"
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return "a network namespace needs root and iproute2 (ip)"
+    return None
+
+
+@dataclass
+class Partition:
+    """A network of its own that a test can cut off as a real partition does: packets are
+    dropped, nothing is closed or refused, and both ends hear nothing until their own TCP
+    timeouts give up. (A proxy that merely stops forwarding cannot do that: the kernel still
+    acknowledges every byte sent to it, so TCP timeouts never fire.)
+
+    A network namespace joined to this one by a veth pair, on a random 10.x.y.z/30: a
+    ``TcpProxy(partition=...)`` listens inside it (forwarding from here to the real server),
+    ``cut()`` takes the far end's link down, ``heal()`` brings it back. Needs root; the
+    namespace and its link are removed on exit. Nothing else on the machine is touched.
+    """
+
+    name: str = field(init=False)
+    address: str = field(init=False)  # the far end: where clients connect
+    _near: str = field(init=False)
+    _far: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        tag = secrets.token_hex(3)
+        self.name, self._near, self._far = f"lpf-{tag}", f"lpfa{tag}", f"lpfb{tag}"
+        a, b, c = secrets.token_bytes(3)
+        prefix, last = f"10.{200 + a % 50}.{b}", c // 4 * 4  # a /30 of its own
+        near_ip, self.address = f"{prefix}.{last + 1}", f"{prefix}.{last + 2}"
+        self._ip("netns", "add", self.name)
+        try:
+            veth = ("type", "veth", "peer", "name", self._far, "netns", self.name)
+            self._ip("link", "add", self._near, *veth)
+            self._ip("addr", "add", f"{near_ip}/30", "dev", self._near)
+            self._ip("link", "set", self._near, "up")
+            self._ip("-n", self.name, "addr", "add", f"{self.address}/30", "dev", self._far)
+            self._ip("-n", self.name, "link", "set", self._far, "up")
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    def listen(self, port: int = 0) -> socket.socket:
+        """A listening socket inside the namespace (only this thread enters it, briefly)."""
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        target = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                return socket.create_server((self.address, port))
+            finally:
+                _setns(home)
+        finally:
+            os.close(target)
+            os.close(home)
+
+    def cut(self) -> None:
+        self._ip("-n", self.name, "link", "set", self._far, "down")
+
+    def heal(self) -> None:
+        self._ip("-n", self.name, "link", "set", self._far, "up")
+
+    def close(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        subprocess.run(["ip", "link", "del", self._near], capture_output=True)
+
+    def __enter__(self) -> Partition:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def upstream_of(url: str) -> tuple[str, int]:

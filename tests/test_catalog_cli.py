@@ -86,6 +86,7 @@ def test_show_lists_the_catalog(runner: Any) -> None:
     assert "30 min, starts every 15 min" in result.output
     assert "Europe/London" in result.output
     assert "Sun closed" in result.output
+    assert "12 Greek Street, London W1D 4DT, GB, +442079460321" in result.output
     assert "Sofía Ramírez" in result.output
     assert "haircut at london-soho, new-york-midtown" in result.output
     assert "membership_level     select" in result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import uuid
@@ -15,6 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
+from latepoint_forms.api.idempotency import fingerprint
 from latepoint_forms.extensions import db
 from latepoint_forms.models import ApiKey, Customer, IdempotencyRecord
 from latepoint_forms.models.types import utcnow
@@ -57,6 +57,52 @@ def test_same_key_with_another_body_is_422(api: ApiClient) -> None:
     assert_error(api.post("/customers", other, headers), 422, "idempotency_key_reused")
     # Another operation with the same key is another request too.
     assert_error(api.post("/customers/validate", BASIC, headers), 422, "idempotency_key_reused")
+    assert count(api.app, Customer) == 1
+
+
+@pytest.mark.parametrize(
+    "respelled",
+    [
+        b'{"last_name":"In","first_name":"Walk"}',  # another key order
+        b'{\n  "first_name" : "Walk",\n  "last_name" : "In"\n}\n',  # other spacing
+        b'{"first_name":"\\u0057alk","last_name":"In"}',  # an escape for the same text
+    ],
+)
+def test_a_retry_that_respells_the_same_json_replays(
+    api: ApiClient, client: Any, api_key: str, respelled: bytes
+) -> None:
+    headers = key_header()
+    first = api.post("/customers", NO_EMAIL, headers)
+
+    retry = client.post(
+        "/api/v1/customers",
+        data=respelled,
+        headers={"X-API-Key": api_key, "Content-Type": "application/json", **headers},
+    )
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_json() == first.get_json()
+    assert count(api.app, Customer) == 1
+
+
+def test_a_retry_with_another_value_of_the_same_text_is_still_422(
+    api: ApiClient, client: Any, api_key: str
+) -> None:
+    headers = key_header()
+    assert (
+        api.post(
+            "/customers", {"first_name": "Walk", "last_name": "In", "notes": "1"}, headers
+        ).status_code
+        == 201
+    )
+    # Parsed, "1" and 1 differ: another request, whatever the spelling.
+    other = client.post(
+        "/api/v1/customers",
+        data=b'{"notes": 1, "last_name": "In", "first_name": "Walk"}',
+        headers={"X-API-Key": api_key, "Content-Type": "application/json", **headers},
+    )
+    assert_error(other, 422, "idempotency_key_reused")
     assert count(api.app, Customer) == 1
 
 
@@ -271,10 +317,8 @@ def _claim_in_flight(app: Flask, key: str, claimed_at: Any) -> None:
 
 
 def fingerprint_of(body: dict[str, Any]) -> str:
-    """The fingerprint ``ApiClient.post`` sends for ``body`` (the same serialisation)."""
-    digest = hashlib.sha256(b"POST /customers\n")
-    digest.update(json.dumps(body).encode())
-    return digest.hexdigest()
+    """The fingerprint of ``ApiClient.post`` sending ``body``."""
+    return fingerprint("POST", "/customers", json.dumps(body).encode())
 
 
 def test_request_in_flight_elsewhere_gets_409(api: ApiClient) -> None:

@@ -49,6 +49,8 @@ def require_key(permission: str | None = None) -> Callable[[F], F]:
                 )
             return view(*args, **kwargs)
 
+        # Read by the API reference (docs/API.md): what a key needs to call this view.
+        wrapped.api_permission = permission or "any valid key"  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator

@@ -22,7 +22,7 @@ def read_json_object() -> dict[str, Any]:
     raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug raises 413
     try:
         data = strict_json.loads(raw.decode("utf-8"))
-    except strict_json.DuplicateName as exc:
+    except (strict_json.DuplicateName, strict_json.InvalidName) as exc:
         raise InvalidJson(f"The request body {exc}") from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidJson("The request body is not valid JSON") from exc

@@ -3,7 +3,11 @@
 Scope and fingerprint
     A key is scoped to the API key that sent it (unique index on ``api_key_id, key``). The
     fingerprint is the SHA-256 of the method, the path below the API prefix (a retry through
-    the ``/wp-json`` alias is the same request) and the raw body bytes. Same key, same
+    the ``/wp-json`` alias is the same request) and the body in a canonical form: parsed as
+    the view parses it (strict JSON) and written again with sorted member names and no
+    spacing, so a client that re-serialises the same JSON for its retry (another key order,
+    other whitespace or escapes) sends the same request. A body that does not parse is
+    fingerprinted by its raw bytes (it is answered 400, never stored). Same key, same
     fingerprint: the stored status, body, ``Location`` and ``Content-Type`` are replayed with
     ``Idempotent-Replayed: true``. Same key, another fingerprint: 422 ``idempotency_key_reused``.
 
@@ -42,6 +46,7 @@ Expiry
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -55,6 +60,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .. import strict_json
 from ..customers.errors import ValidationFailed
 from ..errors import API_PREFIXES, AppError, error_envelope
 from ..extensions import db
@@ -115,11 +121,28 @@ def _relative_path() -> str:
     return request.path
 
 
-def request_fingerprint() -> str:
+def _canonical_body(raw: bytes) -> bytes:
+    """The JSON body in one spelling (see the module docstring); the raw bytes if not JSON."""
+    try:
+        parsed = strict_json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return b"raw\n" + raw
+    # ensure_ascii: escapes keep any lone surrogate in a value encodable.
+    canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return b"json\n" + canonical.encode("ascii")
+
+
+def fingerprint(method: str, relative_path: str, body: bytes) -> str:
+    """What makes two requests under one key the same request (see the module docstring)."""
     digest = hashlib.sha256()
-    digest.update(f"{request.method} {_relative_path()}\n".encode())
-    digest.update(request.get_data(cache=True))  # over MAX_CONTENT_LENGTH: 413 here
+    digest.update(f"{method} {relative_path}\n".encode())
+    digest.update(_canonical_body(body))
     return digest.hexdigest()
+
+
+def request_fingerprint() -> str:
+    # Over MAX_CONTENT_LENGTH, get_data raises the 413 here.
+    return fingerprint(request.method, _relative_path(), request.get_data(cache=True))
 
 
 def _find(api_key_id: int, key: str) -> IdempotencyRecord | None:

@@ -7,6 +7,7 @@ that a slow hash would protect, and every API request looks one up.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,12 +15,16 @@ from urllib.parse import urlsplit
 
 from flask import has_request_context, request
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
+from ..db_errors import is_read_only
 from ..extensions import db
 from ..models import ApiKey
 from ..models.api_key import API_KEY_MODES
 from ..models.types import utcnow
-from ..unit_of_work import commit_step
+from ..unit_of_work import commit_step, roll_back
+
+log = logging.getLogger(__name__)
 
 MODES = API_KEY_MODES
 PERMISSIONS = ("customers:read", "customers:create")
@@ -188,24 +193,34 @@ def active_key(plaintext: str) -> ActiveKey | None:
 def note_key_used(key: ActiveKey) -> None:
     """Record the key's use, at most once per ``LAST_USED_RESOLUTION``, in a step of its own:
     a request that fails (a 404, a 422) used the key all the same, and its rollback must not
-    take the note with it. Nothing else is in the session yet when a request authenticates."""
+    take the note with it. Nothing else is in the session yet when a request authenticates.
+
+    On a read-only database (a standby, a failed-over primary) the note is skipped, not the
+    request: it is bookkeeping, and a read must still be served; a write the request goes on
+    to make is refused with a 503 of its own."""
     now = utcnow()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
     # A conditional update, so concurrent requests do not fight over the row.
-    db.session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key.id)
-        .where(
-            or_(
-                ApiKey.last_used_at.is_(None),
-                ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
+    try:
+        db.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key.id)
+            .where(
+                or_(
+                    ApiKey.last_used_at.is_(None),
+                    ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
+                )
             )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    commit_step()
+        commit_step()
+    except DBAPIError as exc:
+        if not is_read_only(exc):
+            raise
+        roll_back()
+        log.info("API key %s: last use not recorded, the database is read-only", key.id)
 
 
 def list_api_keys() -> list[ApiKey]:

@@ -13,6 +13,11 @@ granules are released and the new ones claimed together, so a refused claim roll
 old time as it was — the customer never loses the old time without getting the new one. A
 change first locks the booking's row (``_lock_for_change``), so two changes of one booking
 (a double click, two tabs) run one after the other and the second sees the first.
+
+Messages: a booking made queues its confirmation (and reminder), a move its "moved" notice (and
+moves the reminder), a cancellation its notice (and withdraws the reminder), in the same
+transaction (messages/service.py): whichever door made the change, the customer hears of it,
+and of nothing that was rolled back.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ from ..customers.service import get_customer
 from ..db_errors import violated_unique_column
 from ..extensions import db
 from ..ids import is_valid_id
+from ..messages.service import (
+    queue_booking_cancelled,
+    queue_booking_confirmation,
+    queue_booking_rescheduled,
+)
 from ..models import (
     GRANULE_MINUTES,
     Agent,
@@ -132,6 +142,7 @@ def reserve_booking(
     for agent in _least_busy(free, start):
         booking = _claim(agent, customer, service.id, location.id, start, end)
         if booking is not None:
+            queue_booking_confirmation(booking, now=now)
             return booking
     raise SlotTaken()
 
@@ -285,7 +296,11 @@ def cancel_booking(
     booking.status = "cancelled"
     booking.cancelled_at = now
     booking.claims.clear()  # delete-orphan: the granules are free again
+    # A cancellation is a revision of the calendar event (RFC 5546: a higher SEQUENCE), so a
+    # calendar that saw the latest move still applies the CANCEL.
+    booking.sequence += 1
     db.session.flush()
+    queue_booking_cancelled(booking, now=now)
     return booking
 
 
@@ -306,7 +321,7 @@ def reschedule_booking(
     time is checked like a new booking's (``ValidationFailed`` keyed ``start`` /
     ``agent_id``); ``SlotTaken`` when no chosen agent is free or another booking claimed the
     time first — the booking then keeps its old time. On success ``sequence`` goes up by one
-    (the calendar's ``SEQUENCE``).
+    (the calendar's ``SEQUENCE``) and the "moved" message is queued with the change.
     """
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
@@ -329,8 +344,10 @@ def reschedule_booking(
     free = [a for a in candidates if not busy[a.id]]
     # The person they booked with first, when free: "any agent" should not change it for nothing.
     ordered = sorted(_least_busy(free, start), key=lambda a: a.id != booking.agent_id)
+    previous_start = booking.start_at
     for agent in ordered:
         if _move(booking, agent, start, end):
+            queue_booking_rescheduled(booking, previous_start=previous_start, now=now)
             return booking
     raise SlotTaken()
 

@@ -1,0 +1,228 @@
+"""``docs/API.md``: what an integrator needs, generated from the code so that it cannot drift.
+
+    .venv/bin/python -m latepoint_forms.reference > docs/API.md      # or: make docs
+
+The endpoints come from the app's own routes (and the permission each view requires), the
+fields from ``customers/fields.py``'s declaration, the errors from the ``AppError`` classes
+(the same list the OpenAPI document is built from), the limits and retention times from the
+configuration's defaults. ``tests/test_reference.py`` fails when the committed file differs
+from what this module prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask
+
+from .api.customers_bulk import MAX_ITEMS
+from .api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from .api.idempotency import KEY_MAX_LENGTH, REPLAYED_HEADER
+from .api.keys import KEY_RANDOM_LENGTH, PERMISSIONS
+from .api.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from .api.openapi import ERROR_DESCRIPTIONS, _error_classes, build_document
+from .api.views import SEND_WELCOME_EMAIL
+from .config import load_config
+from .customers.fields import CUSTOMER_FIELDS, CustomerField
+from .errors import API_PREFIXES
+
+JSON_NAMES = {str: "string", bool: "boolean", int: "integer", dict: "object"}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _limits(field: CustomerField) -> str:
+    parts = []
+    if field.max_length is not None:
+        parts.append(f"at most {field.max_length} characters")
+    if field.choices is not None:
+        parts.append("one of " + ", ".join(f"`{c}`" for c in field.choices))
+    if field.minimum is not None or field.maximum is not None:
+        parts.append(f"{field.minimum}–{field.maximum}")
+    if field.default is not None:
+        parts.append(f"default `{json.dumps(field.default)}`")
+    return "; ".join(parts)
+
+
+def _required(field: CustomerField) -> str:
+    if field.required:
+        return "yes"
+    return "web forms only" if field.required_on_web else "no"
+
+
+def fields_table() -> Iterator[str]:
+    yield "| field | JSON type | required | limits | rule |"
+    yield "|---|---|---|---|---|"
+    for field in CUSTOMER_FIELDS:
+        yield (
+            f"| `{field.key}` | {JSON_NAMES[field.json_type]} | {_required(field)} | "
+            f"{_cell(_limits(field))} | {_cell(field.description or '')} |"
+        )
+
+
+def _routes(app: Flask) -> dict[tuple[str, str], str]:
+    """(method, path under the API prefix) -> the permission its view requires."""
+    prefix = API_PREFIXES[0]
+    found = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(prefix + "/") or rule.endpoint.startswith("api_docs."):
+            continue
+        view = app.view_functions[rule.endpoint]
+        permission = getattr(view, "api_permission", "none")
+        path = rule.rule[len(prefix) :].replace("<int:", "<").replace("<", "{").replace(">", "}")
+        for method in sorted((rule.methods or set()) & set(METHODS)):
+            found[(method, path)] = permission
+    return found
+
+
+def endpoints_table(app: Flask) -> Iterator[str]:
+    document = build_document(API_PREFIXES[0])
+    permissions = _routes(app)
+    yield "| method, path | permission | what it does |"
+    yield "|---|---|---|"
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            key = (method.upper(), path)
+            permission = permissions.get(key)
+            if permission is None:
+                raise RuntimeError(f"{key} is in the OpenAPI document but not routed")
+            shown = f"`{permission}`" if ":" in permission else permission
+            yield f"| `{method.upper()} {path}` | {shown} | {_cell(operation['summary'])} |"
+
+
+def errors_table() -> Iterator[str]:
+    """One row per status: when it happens, and each code with its default message."""
+    codes: dict[int, dict[str, str]] = {}
+    for kind in _error_classes():  # a base class before its subclasses: its message wins
+        codes.setdefault(kind.status, {}).setdefault(kind.code, kind.message)
+    yield "| status | when | code: message |"
+    yield "|---|---|---|"
+    for status in sorted(codes):
+        listed = "<br>".join(
+            f"`{code}`: {_cell(message)}" for code, message in sorted(codes[status].items())
+        )
+        yield f"| {status} | {_cell(ERROR_DESCRIPTIONS.get(status, ''))} | {listed} |"
+
+
+def _limit(value: str) -> str:
+    return value.replace(";", ", ").replace("/", " per ")
+
+
+def render(app: Flask) -> str:
+    config = load_config({"LATEPOINT_ENV": "development"})
+    ttl_hours = config["IDEMPOTENCY_TTL_SECONDS"] // 3600
+    lines: list[str] = [
+        "# The JSON API, for integrators",
+        "",
+        "<!-- Generated by `python -m latepoint_forms.reference` (make docs); do not edit. -->",
+        "",
+        "Base path `/api/v1`; the same routes answer under `/wp-json/latepoint-api/v1`, so a",
+        "client written for the LatePoint API Extension works unchanged. The machine-readable",
+        "contract is `GET /api/v1/openapi.json` (OpenAPI 3.1, no key), rendered for people at",
+        "`/api/v1/docs`. Bodies are JSON (`Content-Type: application/json`, UTF-8), at most",
+        f"{config['MAX_CONTENT_LENGTH'] // 1024} KiB (`MAX_CONTENT_LENGTH`).",
+        "",
+        "## Keys",
+        "",
+        f"Send the key in `X-API-Key`. A key is `lp_live_` or `lp_test_` and {KEY_RANDOM_LENGTH}",
+        "random URL-safe characters; only its hash is stored, so it is shown once, when",
+        "`flask api-keys create` makes it. Permissions: "
+        + ", ".join(f"`{p}`" for p in PERMISSIONS)
+        + ". A missing, unknown or revoked key is a 401 `unauthorized`; a key without the",
+        "permission a route needs is a 403 `insufficient_permissions`.",
+        "",
+        "Rate limits per key (a 429 `rate_limit_exceeded` with `Retry-After` past them; every",
+        "answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`):",
+        "",
+        f"- live keys: {_limit(config['RATE_LIMIT_LIVE'])} (`RATE_LIMIT_LIVE`)",
+        f"- test keys: {_limit(config['RATE_LIMIT_TEST'])} (`RATE_LIMIT_TEST`)",
+        f"- requests without a valid key, per client address: "
+        f"{_limit(config['RATE_LIMIT_ANONYMOUS'])} (`RATE_LIMIT_ANONYMOUS`)",
+        "",
+        "## Endpoints",
+        "",
+        *endpoints_table(app),
+        "",
+        f"Lists are paged: `page` (from 1) and `per_page` (1–{MAX_PER_PAGE}, default "
+        f"{DEFAULT_PER_PAGE}). A bulk create takes 1–{MAX_ITEMS} customers, each created or",
+        "refused on its own, with one result per item in input order.",
+        "",
+        "## The customer",
+        "",
+        "Every string is trimmed and refused if it holds control characters (newlines are",
+        'allowed in `notes`). JSON types are strict: `"is_guest": "yes"` is an error naming',
+        "the field. An unknown key is an error (a typo such as `zip` never loses data silently);",
+        "`null` means not given.",
+        "",
+        *fields_table(),
+        "",
+        "Generated on create: `id`, `uuid`, `customer_code`, `created_at` and `updated_at`",
+        "(UTC, ISO 8601), `source`.",
+        "",
+        f"Create (and validate) also take `{SEND_WELCOME_EMAIL}` (boolean, default false):",
+        "queue a welcome message to the customer's email. The create answer's",
+        "`data.welcome_email_sent` is true exactly when one was queued (false without an email).",
+        "",
+        "## Envelopes",
+        "",
+        "Success:",
+        "",
+        "```json",
+        '{"status": "success", "message": "Customer created successfully",',
+        ' "data": {"id": 42, "customer_code": "CUS-7KM3Q-9XD4T", "first_name": "Zoë", "…": "…"}}',
+        "```",
+        "",
+        "Every error, at every status (404 and 405 under the API paths too):",
+        "",
+        "```json",
+        '{"status": "error",',
+        ' "error": {"code": "validation_failed", "message": "The provided data is not valid",',
+        '           "details": {"first_name": "First name must be at least 2 characters"}}}',
+        "```",
+        "",
+        "`details` has one message per failing field (`custom_fields.<key>` for a custom field).",
+        "",
+        "## Errors",
+        "",
+        *errors_table(),
+        "",
+        "## Idempotency",
+        "",
+        f"Every POST accepts an `{IDEMPOTENCY_HEADER}` header (1–{KEY_MAX_LENGTH} printable",
+        "ASCII characters), scoped to the API key. A retry with the same key and the same body",
+        f"answers the stored status and body with `{REPLAYED_HEADER}: true` and creates nothing,",
+        f"for {ttl_hours} hours (`IDEMPOTENCY_TTL_SECONDS`). While the first request is still",
+        "running, a retry is a 409 `idempotency_conflict`; the same key with another body is a",
+        "422 `idempotency_key_reused`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def reference_app() -> Flask:
+    """An app to read the routes from (a throw-away SQLite file; nothing is written to it)."""
+    from . import create_app
+
+    folder = tempfile.mkdtemp(prefix="latepoint-reference-")
+    config: dict[str, Any] = {
+        "ENV_NAME": "testing",
+        "SECRET_KEY": "reference",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/reference.sqlite3",
+    }
+    return create_app(config)
+
+
+def main() -> int:
+    sys.stdout.write(render(reference_app()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
