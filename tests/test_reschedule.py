@@ -27,7 +27,8 @@ from latepoint_forms.customers.errors import ValidationFailed
 from latepoint_forms.customers.input import CustomerInput, RuleSettings
 from latepoint_forms.customers.service import create_customer
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking, BookingSlotClaim
+from latepoint_forms.models import Booking, BookingSlotClaim, OutboxMessage
+from latepoint_forms.outbox.service import Attachment
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .catalog_fixtures import NOW, Catalog, build_catalog
@@ -231,3 +232,47 @@ def test_changes_close_the_cutoff_before_the_start(ctx: Catalog) -> None:
             cutoff=TWO_HOURS,
         )
     assert stored(booking.id)[0] == "cancelled"
+
+
+# --- the "moved" message joins the move's transaction ------------------------------------
+
+
+def kinds(booking_id: int) -> list[tuple[str, str]]:
+    db.session.expire_all()
+    query = (
+        select(OutboxMessage.kind, OutboxMessage.state)
+        .where(OutboxMessage.booking_id == booking_id)
+        .order_by(OutboxMessage.id)
+    )
+    return [(kind, state) for kind, state in db.session.execute(query)]
+
+
+def test_a_move_queues_the_moved_message_and_a_refused_one_nothing(ctx: Catalog) -> None:
+    with unit_of_work():
+        customer = create_customer(
+            CustomerInput(first_name="Ann", last_name="Lee", email="ann@example.com"),
+            source="quick_booking",
+            settings=RuleSettings(),
+        )
+    with unit_of_work():
+        booking = book(customer.id, ctx.haircut, ctx.london, ctx.alice, at("10:00"), now=NOW)
+    booked(ctx, "14:30")  # Alice is busy then
+    before = kinds(booking.id)
+    assert ("booking_confirmation", "pending") in before
+
+    with pytest.raises(SlotTaken):
+        move(booking, "14:30", ctx.alice)
+    assert kinds(booking.id) == before  # nothing said about a move that did not happen
+
+    move(booking, "11:00", ctx.alice)
+    [moved] = db.session.execute(
+        select(OutboxMessage).where(
+            OutboxMessage.booking_id == booking.id, OutboxMessage.kind == "booking_rescheduled"
+        )
+    ).scalars()
+    assert moved.recipient == "ann@example.com"
+    [calendar] = [Attachment.from_json(a) for a in moved.attachments]
+    text = calendar.content.decode().replace("\r\n ", "")
+    assert "SEQUENCE:1" in text
+    assert f"UID:{booking.booking_code.lower()}@" in text
+    assert "DTSTART;TZID=Europe/London:20270302T110000" in text
