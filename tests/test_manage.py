@@ -322,6 +322,9 @@ def test_a_time_taken_after_the_confirmation_keeps_the_old_one(
     [
         {"start": "tomorrow"},
         {"start": "2027-03-04T14:35Z"},  # off the grid
+        {"start": "0001-01-01T00:00Z"},
+        {"start": "9999-12-31T23:30Z"},
+        {"start": "2027-03-01T10:00Z"},  # in the past
         {"agent": "nobody"},
         {"sequence": "-1"},
     ],

@@ -303,7 +303,7 @@ def move(token: str) -> ResponseReturnValue:
     booking = booking_for(token)
     at = now()
     form = RescheduleForm()
-    start = _parse_start(form.start.data)
+    start = _parse_start(form.start.data, at)
     sequence = _parse_sequence(form.sequence.data)
     agent_text = form.agent.data or ""
     agent_id = None if agent_text == ANY_AGENT else parse_id(agent_text)
@@ -341,11 +341,16 @@ def move(token: str) -> ResponseReturnValue:
     return redirect(manage_path(moved))
 
 
-def _parse_start(text: str | None) -> datetime | None:
+def _parse_start(text: str | None, at: datetime) -> datetime | None:
+    """A start the form could have offered: UTC, from yesterday to the booking horizon (a
+    hand-made year 1 or 9999 would overflow on the way to local time)."""
     try:
-        return datetime.strptime(text or "", START_FORMAT).replace(tzinfo=UTC)
+        start = datetime.strptime(text or "", START_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
+    if not at - timedelta(days=1) <= start <= at + timedelta(days=BOOKING_HORIZON_DAYS + 1):
+        return None
+    return start
 
 
 def _parse_sequence(text: str | None) -> int | None:
