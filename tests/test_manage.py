@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import delete, select
 
-from latepoint_forms.bookings.manage_links import manage_token
+from latepoint_forms.bookings.manage_links import MANAGE_LINK_SALT, manage_token
 from latepoint_forms.bookings.service import book, granules
 from latepoint_forms.extensions import db
 from latepoint_forms.models import AgentOffer, Booking, BookingSlotClaim, Location, Service
@@ -182,13 +183,18 @@ def test_opening_every_page_of_the_link_writes_nothing(
 
 
 def test_an_altered_or_expired_link_finds_nothing(
-    client: FlaskClient, clock: Clock, booked: Booked
+    app: Flask, client: FlaskClient, clock: Clock, booked: Booked
 ) -> None:
     altered = booked.token[:-2] + ("AA" if not booked.token.endswith("AA") else "BB")
     for path in (f"/bookings/{altered}", "/bookings/1", f"/bookings/{altered}/cancel"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "This booking link is not valid" in page(response)
+
+    with app.app_context():  # signed with the app's own key: only the id is out of range
+        signer = URLSafeSerializer(app.config["SECRET_KEY"], salt=MANAGE_LINK_SALT)
+        huge = signer.dumps([10**30, int((START + timedelta(days=60)).timestamp())])
+    assert client.get(f"/bookings/{huge}").status_code == 404
 
     clock.at = START + timedelta(minutes=30) + timedelta(days=29)
     assert client.get(booked.path).status_code == 200  # past, still readable

@@ -41,7 +41,7 @@ from ..clock import now
 from ..customers.errors import ValidationFailed
 from ..customers.rules import RuleError, parse_iso_date
 from ..extensions import db
-from ..ids import parse_id
+from ..ids import is_valid_id, parse_id
 from ..messages.ics import Method, booking_calendar
 from ..models import Booking
 from . import bp
@@ -100,7 +100,8 @@ class RescheduleForm(PageForm):
 def booking_for(token: str) -> Booking:
     """The booking the link names, or ``ManageLinkInvalid`` (never issued, altered, expired)."""
     booking_id = booking_id_from_token(token, now())
-    booking = db.session.get(Booking, booking_id) if booking_id is not None else None
+    # is_valid_id: a key column's range, whatever number a signed token might carry.
+    booking = db.session.get(Booking, booking_id) if is_valid_id(booking_id) else None
     if booking is None:
         raise ManageLinkInvalid()
     return booking
