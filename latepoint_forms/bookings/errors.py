@@ -25,6 +25,10 @@ class BookingChangesClosed(AppError):
     """Too close to the start to move or cancel online (``CANCEL_CUTOFF_HOURS``)."""
 
     status, code = 409, "changes_closed"
+    message = (
+        "Online changes to this booking have closed, as it starts soon. Please call us to "
+        "change it."
+    )
 
     def __init__(self, cutoff_hours: int) -> None:
         super().__init__(changes_closed_message(cutoff_hours))
