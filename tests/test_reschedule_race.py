@@ -3,7 +3,8 @@
 The manage link's "Move your booking?" step is loaded first by every visitor (its CSRF token
 and hidden fields), then all the confirmations are sent at once. Whatever the interleaving:
 a time goes to as many bookings as there are free agents, every loser keeps its old time and
-claims, and one booking confirmed from several tabs moves once.
+claims, a new booking racing the moves for the time is refused like them (or wins it alone),
+and one booking confirmed from several tabs moves once.
 
 Slow: each backend starts gunicorn. PostgreSQL runs when TEST_DATABASE_URL is set.
 """
@@ -33,7 +34,7 @@ from latepoint_forms import create_app
 from latepoint_forms.bookings.manage_links import manage_token
 from latepoint_forms.bookings.service import book, granules
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking, BookingSlotClaim
+from latepoint_forms.models import Booking, BookingSlotClaim, Customer
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import base_config, empty_all_tables
@@ -249,3 +250,77 @@ def test_one_booking_confirmed_in_several_tabs_at_once_moves_once(
     [won] = [target for (status, _), target in zip(replies, targets, strict=False) if status == 302]
     # Moved once: one new time, its claims only, the sequence one up.
     assert state(setup_app, made.id) == (won, catalog.agents[0], 1, half_hour(won))
+
+
+def test_new_bookings_and_moves_racing_for_one_time_give_it_once(
+    server: Gunicorn, setup_app: Flask, catalog: WebCatalog
+) -> None:
+    """Four guests book a time with Amy at the moment four bookings are moved to it: one of
+    the eight wins; a losing guest leaves no record, a losing move keeps its old time."""
+    day = datetime.now(LONDON).date() + timedelta(days=9)
+    olds = [local(day, 8 + index) for index in range(RACERS // 2)]
+    target = local(day + timedelta(days=1), 11)
+    made = make_bookings(setup_app, catalog, olds, "mixed-")
+    movers = [Visitor(server.url) for _ in made]
+    move_forms = [
+        v.confirmation_form(move_path(m, target, None)) for v, m in zip(movers, made, strict=True)
+    ]
+    book_path = (
+        f"/book?service={catalog.service}&location={catalog.location}&agent={catalog.agents[0]}"
+        f"&date={target.astimezone(LONDON).date().isoformat()}"
+        f"&start={target.strftime('%Y-%m-%dT%H:%MZ')}"
+    )
+    guests = [Visitor(server.url) for _ in made]
+    guest_forms = []
+    for index, guest in enumerate(guests):
+        status, html = guest.send(book_path)
+        assert status == 200, html[:2000]
+        token = dict(_HIDDEN.findall(html))["csrf_token"]
+        guest_forms.append(
+            {
+                "csrf_token": token,
+                "first_name": "Racing",
+                "last_name": "Guest",
+                "email": f"racing.guest{index}@example.com",
+            }
+        )
+
+    def send(index: int) -> tuple[str, int]:
+        half = index // 2
+        if index % 2:
+            return "move", movers[half].send(
+                f"/bookings/{made[half].token}/reschedule", move_forms[half]
+            )[0]
+        return "book", guests[half].send(book_path, guest_forms[half])[0]
+
+    replies = at_once(RACERS, send)
+
+    assert sorted(status for _, status in replies) == [302] + [409] * (RACERS - 1), (
+        replies,
+        server.log()[-3000:],
+    )
+    with setup_app.app_context():
+        holders = db.session.execute(
+            select(BookingSlotClaim.booking_id).where(
+                BookingSlotClaim.slot_start.in_(half_hour(target))
+            )
+        ).scalars()
+        [holder] = set(holders)  # one booking holds the whole half hour
+        guests_kept = db.session.execute(
+            select(Customer.email).where(Customer.email.like("racing.guest%"))
+        ).scalars()
+        guest_emails = list(guests_kept)
+        db.session.remove()
+    winner_kind = next(kind for kind, status in replies if status == 302)
+    assert len(guest_emails) == (1 if winner_kind == "book" else 0)  # no stray guests
+    for booking in made:
+        start, agent, sequence, claims = state(setup_app, booking.id)
+        if booking.id == holder:
+            assert (start, sequence, claims) == (target, 1, half_hour(target))
+        else:
+            assert (start, agent, sequence, claims) == (
+                booking.start,
+                catalog.agents[0],
+                0,
+                half_hour(booking.start),
+            )
