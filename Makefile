@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: install run serve test bench lint format docs
+.PHONY: install run serve worker test bench lint format docs
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,20 +15,27 @@ $(BIN)/.installed: requirements-dev.txt pyproject.toml
 
 install: $(BIN)/.installed
 
-## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3);
-## `make run PORT=5001` (or HOST=0.0.0.0) when that port or address does not suit.
+## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3), with an
+## outbox worker beside it: messages land in /dev/mailbox. Ctrl-C stops both.
+## `make run PORT=5001` (or HOST=0.0.0.0) when that port or address does not suit; links in
+## messages follow (PUBLIC_URL, unless you set it).
 HOST ?= 127.0.0.1
 PORT ?= 5000
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask catalog load latepoint_forms/catalog/demo.toml
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/python -m latepoint_forms.run_development --host $(HOST) --port $(PORT)
 
 ## Production: gunicorn (gunicorn.conf.py) with DATABASE_URL, REDIS_URL and SECRET_KEY from
 ## the environment, after applying migrations. See README, "Production".
 serve: install
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py app:app
+
+## Production's outbox worker, beside `make serve` (README, "Messages and the outbox worker").
+worker: install
+	$(BIN)/flask outbox worker
 
 ## The whole suite; PostgreSQL tests run when TEST_DATABASE_URL is set.
 test: install

@@ -9,7 +9,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from .config import instance_secret_key, load_config, postgres_connect_args
+from .config import (
+    DEVELOPMENT_ENVIRONMENTS,
+    instance_secret_key,
+    load_config,
+    postgres_connect_args,
+)
 from .customers.input import RuleSettings
 from .errors import API_PREFIXES, register_error_handlers
 from .extensions import csrf, db, limiter, migrate, tune_sqlite
@@ -68,6 +73,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limit_store.init_app(app)  # the Redis store's short timeouts, before the limiter reads them
     limiter.init_app(app)
 
+    from . import i18n
+    from .outbox import mail
+
+    i18n.init_app(app)  # {% trans %} in templates (the messages')
+    mail.init_app(app)  # Flask-Mailman: SMTP, or the development mailbox without MAIL_SERVER
+
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .api import bp as api_bp
     from .web import bp as web_bp
@@ -77,6 +88,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(api_bp, url_prefix=prefix, name=name)
 
     app.register_blueprint(web_bp)
+    if app.config["ENV_NAME"] in DEVELOPMENT_ENVIRONMENTS:
+        from .web.dev_mailbox import bp as dev_mailbox_bp
+
+        app.register_blueprint(dev_mailbox_bp)  # /dev/mailbox: never in production
 
     from .api_docs import bp as api_docs_bp
 
@@ -92,6 +107,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ratelimits.init_app(app)
     request_body.init_app(app)  # bodies read whole, in time and size, before any view
     operations.init_app(app)  # /healthz, /readyz, /metrics (METRICS_ENABLED)
+    from .outbox.service import outbox_depth
+
+    operations.register_gauge(
+        app, "outbox_depth", "Messages pending in the outbox and due to go out", outbox_depth
+    )
 
     from .cli import register_cli
 

@@ -90,3 +90,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(catalog_cli)
     app.cli.add_command(customers_cli)
+
+    from .outbox.cli import outbox_cli
+
+    app.cli.add_command(outbox_cli)

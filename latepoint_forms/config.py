@@ -71,6 +71,18 @@ def database_url(url: str | None) -> str | None:
     return url
 
 
+def public_url(env: Mapping[str, str], environment: str) -> str | None:
+    """``PUBLIC_URL`` without a trailing slash (an absolute http(s) URL with a host); the
+    development default when unset in development, else None (``load_config`` refuses it)."""
+    raw = _optional(env, "PUBLIC_URL")
+    if raw is None:
+        return DEVELOPMENT_PUBLIC_URL if environment in DEVELOPMENT_ENVIRONMENTS else None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(f"PUBLIC_URL must be an absolute http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from the environment (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -119,6 +131,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # How long a claimed key stays "in flight" without an answer before a retry may take
         # it over (its request died): longer than any request may run (gunicorn's timeout).
         "IDEMPOTENCY_LEASE_SECONDS": _int(env, "IDEMPOTENCY_LEASE_SECONDS", 60),
+        # Self-service bookings (SPEC section 9): the manage link and /account stop moving or
+        # cancelling a booking this many hours before its start.
+        "CANCEL_CUTOFF_HOURS": _int(env, "CANCEL_CUTOFF_HOURS", 2),
         # Faults answer, never hang (SPEC section 7). The limiter's Redis store: how long to
         # wait to connect and for each reply (seconds), and, once it failed, for how long
         # requests skip the limits before the store is tried again (api/limit_store.py).
@@ -132,11 +147,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DATABASE_KEEPALIVES_INTERVAL": _int(env, "DATABASE_KEEPALIVES_INTERVAL", 5),
         "DATABASE_KEEPALIVES_COUNT": _int(env, "DATABASE_KEEPALIVES_COUNT", 3),
         "DATABASE_STATEMENT_TIMEOUT": _float(env, "DATABASE_STATEMENT_TIMEOUT", 15.0),
-        # --- Serving at the edge (fix-edge): the public address, hosts, bodies, operations ---
-        # PUBLIC_URL: the absolute base of the service (links in messages are built on it,
-        # never on the request's Host); required in production, checked below.
-        "PUBLIC_URL": _optional(env, "PUBLIC_URL")
-        or (DEVELOPMENT_PUBLIC_URL if environment in DEVELOPMENT_ENVIRONMENTS else None),
+        # --- Serving at the edge: hosts, bodies, operations ---
         # Host headers answered; others are a 400 (Flask's TRUSTED_HOSTS). Production
         # defaults to the host of PUBLIC_URL; development and tests answer any host.
         "TRUSTED_HOSTS": _list(env, "TRUSTED_HOSTS"),
@@ -144,19 +155,36 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REQUEST_BODY_TIMEOUT": _int(env, "REQUEST_BODY_TIMEOUT", 10),
         # Prometheus metrics at /metrics (operations.py); off unless asked for.
         "METRICS_ENABLED": _bool(env, "METRICS_ENABLED", False),
+        # --- outbox: links in messages (SPEC sections 8 and 9) ---
+        # The absolute base of every link in a message: never taken from the request's Host
+        # (which a client chooses). Required in production; see public_url().
+        "PUBLIC_URL": public_url(env, environment),
+        # SMTP (Flask-Mailman). Without MAIL_SERVER, development keeps every message in the
+        # development mailbox (/dev/mailbox); in production the worker refuses to run without
+        # it (messages wait in the outbox until it is set).
+        "MAIL_SERVER": _optional(env, "MAIL_SERVER"),
+        "MAIL_PORT": _int(env, "MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool(env, "MAIL_USE_SSL", False),
+        "MAIL_USERNAME": _optional(env, "MAIL_USERNAME"),
+        "MAIL_PASSWORD": _optional(env, "MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": _optional(env, "MAIL_DEFAULT_SENDER") or "bookings@localhost",
+        "MAIL_TIMEOUT": _int(env, "MAIL_TIMEOUT", 30),
+        # Where the development mailbox keeps messages (default: instance/dev_mailbox).
+        "DEV_MAILBOX_PATH": _optional(env, "DEV_MAILBOX_PATH"),
+        # Hours before a booking that its reminder is due; 0 sends no reminders.
+        "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
+        # Attempts at one message before it is marked failed (listed, retryable).
+        "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
     }
+    if config["CANCEL_CUTOFF_HOURS"] < 0:
+        raise RuntimeError("CANCEL_CUTOFF_HOURS must be 0 or more")
     if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
         raise RuntimeError("SECRET_KEY must be set outside development")
-    if environment not in DEVELOPMENT_ENVIRONMENTS:
-        if config["PUBLIC_URL"] is None:
-            raise RuntimeError(
-                "PUBLIC_URL must be set outside development (e.g. https://book.example.com)"
-            )
-        public_host = urlsplit(config["PUBLIC_URL"]).hostname
-        if not public_host:
-            raise RuntimeError(f"PUBLIC_URL must be an absolute URL, got {config['PUBLIC_URL']!r}")
-        if config["TRUSTED_HOSTS"] is None:
-            config["TRUSTED_HOSTS"] = [public_host]
+    if config["PUBLIC_URL"] is None:
+        raise RuntimeError("PUBLIC_URL must be set outside development (https://your.host)")
+    if config["TRUSTED_HOSTS"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
+        config["TRUSTED_HOSTS"] = [urlsplit(config["PUBLIC_URL"]).hostname]
     return config
 
 

@@ -25,6 +25,7 @@ from .api.idempotency import KEY_MAX_LENGTH, REPLAYED_HEADER
 from .api.keys import KEY_RANDOM_LENGTH, PERMISSIONS
 from .api.listing import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from .api.openapi import ERROR_DESCRIPTIONS, _error_classes, build_document
+from .api.views import SEND_WELCOME_EMAIL
 from .config import load_config
 from .customers.fields import CUSTOMER_FIELDS, CustomerField
 from .errors import API_PREFIXES
@@ -164,6 +165,10 @@ def render(app: Flask) -> str:
         "",
         "Generated on create: `id`, `uuid`, `customer_code`, `created_at` and `updated_at`",
         "(UTC, ISO 8601), `source`.",
+        "",
+        f"Create (and validate) also take `{SEND_WELCOME_EMAIL}` (boolean, default false):",
+        "queue a welcome message to the customer's email. The create answer's",
+        "`data.welcome_email_sent` is true exactly when one was queued (false without an email).",
         "",
         "## Envelopes",
         "",

@@ -63,6 +63,9 @@ def build_catalog(app: Flask) -> Catalog:
             name="London Soho",
             timezone="Europe/London",
             opening_hours={**WEEKDAYS_9_TO_5, "sat": [["10:00", "14:00"]], "sun": []},
+            address="12 Greek Street, London W1D 4DT",
+            country="GB",
+            phone="+442079460321",
         )
         new_york = Location(
             key="new-york",
@@ -71,6 +74,9 @@ def build_catalog(app: Flask) -> Catalog:
             opening_hours={
                 d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat")
             },
+            address="250 West 54th Street, New York, NY 10019",
+            country="US",
+            phone="+12125550187",
         )
         night = Location(
             key="night",

@@ -86,6 +86,7 @@ def test_show_lists_the_catalog(runner: Any) -> None:
     assert "30 min, starts every 15 min" in result.output
     assert "Europe/London" in result.output
     assert "Sun closed" in result.output
+    assert "12 Greek Street, London W1D 4DT, GB, +442079460321" in result.output
     assert "Sofía Ramírez" in result.output
     assert "haircut at london-soho, new-york-midtown" in result.output
     assert "membership_level     select" in result.output
@@ -234,3 +235,82 @@ def test_unreadable_files_are_refused(
     missing = load(runner, tmp_path / "missing.toml")
     assert missing.exit_code != 0
     assert "cannot be read" in missing.output
+
+
+# --- a location's address, country and phone ----------------------------------------------------
+
+
+def test_the_demo_locations_carry_address_country_and_phone(app: Flask, runner: Any) -> None:
+    assert load(runner, DEMO).exit_code == 0
+    with app.app_context():
+        rows = db.session.execute(
+            select(Location.key, Location.address, Location.country, Location.phone)
+        ).all()
+    assert sorted(tuple(row) for row in rows) == [
+        ("london-soho", "12 Greek Street, London W1D 4DT", "GB", "+442079460321"),
+        ("new-york-midtown", "250 West 54th Street, New York, NY 10019", "US", "+12125550187"),
+    ]
+
+
+def location_file(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "contact.toml"
+    path.write_text(
+        '[[locations]]\nkey = "shop"\nname = "Shop"\ntimezone = "Europe/Paris"\n' + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('country = "XX"\n', "locations[0].country: Use a two-letter ISO 3166-1 country code"),
+        ('country = "FRA"\n', "locations[0].country: Use a two-letter ISO 3166-1 country code"),
+        (
+            'country = "FR"\nphone = "01 23"\n',
+            "locations[0].phone: Enter a valid phone number for France",
+        ),
+        # A valid number, but of another country: not this shop's.
+        (
+            'country = "FR"\nphone = "+44 20 7946 0321"\n',
+            "locations[0].phone: Enter a valid phone number for France",
+        ),
+        (
+            'phone = "+33 1 42 68 53 00"\n',
+            "locations[0].phone: a location's phone needs the location's country",
+        ),
+        (
+            'country = "FR"\nphone = "01 42 68 53 00 ext"\n',
+            "locations[0].phone: Phone numbers cannot contain letters",
+        ),
+        ('address = "1 rue\\u0000 de la Paix"\n', "locations[0].address:"),
+        (
+            f'address = "{"x" * 201}"\n',
+            "locations[0].address: Address must be at most 200 characters",
+        ),
+        ("country = 33\n", "locations[0].country: must be text"),
+    ],
+)
+def test_bad_location_contacts_are_refused_with_the_customers_messages(
+    app: Flask, runner: Any, tmp_path: Path, extra: str, message: str
+) -> None:
+    result = load(runner, location_file(tmp_path, extra))
+    assert result.exit_code != 0
+    assert message in result.output
+    assert snapshot(app)["locations"] == []
+
+
+def test_location_contacts_are_normalised_like_a_customers(
+    app: Flask, runner: Any, tmp_path: Path
+) -> None:
+    extra = (
+        'address = "  1 Rue de la Paix,  75002 Paris "\ncountry = "fr"\nphone = "01 42 68 53 00"\n'
+    )
+    assert load(runner, location_file(tmp_path, extra)).exit_code == 0
+    with app.app_context():
+        shop = db.session.execute(select(Location)).scalar_one()
+    assert (shop.address, shop.country, shop.phone) == (
+        "1 Rue de la Paix,  75002 Paris",
+        "FR",
+        "+33142685300",
+    )

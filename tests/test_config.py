@@ -86,3 +86,30 @@ def test_without_hard_links_the_key_is_still_made(
     key = instance_secret_key(str(tmp_path / "instance"))
     assert len(key) == 64
     assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == ["secret_key"]
+
+
+def test_the_cancel_cutoff_is_hours_and_never_negative() -> None:
+    assert load_config({})["CANCEL_CUTOFF_HOURS"] == 2
+    assert load_config({"CANCEL_CUTOFF_HOURS": "0"})["CANCEL_CUTOFF_HOURS"] == 0
+    with pytest.raises(RuntimeError, match="CANCEL_CUTOFF_HOURS must be 0 or more"):
+        load_config({"CANCEL_CUTOFF_HOURS": "-1"})
+    with pytest.raises(RuntimeError, match="CANCEL_CUTOFF_HOURS must be an integer"):
+        load_config({"CANCEL_CUTOFF_HOURS": "two"})
+
+
+def test_production_requires_a_public_url() -> None:
+    with pytest.raises(RuntimeError, match="PUBLIC_URL must be set"):
+        load_config({"LATEPOINT_ENV": "production", "SECRET_KEY": "s3"})
+    assert load_config({})["PUBLIC_URL"] == "http://127.0.0.1:5000"  # development's default
+    config = load_config(
+        {"LATEPOINT_ENV": "production", "SECRET_KEY": "s3", "PUBLIC_URL": "https://b.example/"}
+    )
+    assert config["PUBLIC_URL"] == "https://b.example"
+
+
+@pytest.mark.parametrize(
+    "url", ["b.example", "ftp://b.example", "https://", "https://b.example/?x=1", "/path"]
+)
+def test_a_public_url_must_be_an_absolute_http_url(url: str) -> None:
+    with pytest.raises(RuntimeError, match="PUBLIC_URL must be an absolute http"):
+        load_config({"PUBLIC_URL": url})

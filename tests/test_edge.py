@@ -315,7 +315,7 @@ def test_trusted_hosts_defaults_to_the_public_url_host() -> None:
 def test_production_requires_public_url() -> None:
     with pytest.raises(RuntimeError, match="PUBLIC_URL must be set"):
         load_config({"LATEPOINT_ENV": "production", "SECRET_KEY": "s"})
-    with pytest.raises(RuntimeError, match="PUBLIC_URL must be an absolute URL"):
+    with pytest.raises(RuntimeError, match=r"PUBLIC_URL must be an absolute http\(s\) URL"):
         load_config({"LATEPOINT_ENV": "production", "SECRET_KEY": "s", "PUBLIC_URL": "book"})
 
 
@@ -499,3 +499,27 @@ def test_metrics_dir_is_made_and_emptied(tmp_path: Any) -> None:
     remove_made_metrics_dirs()
     assert tmp_path.is_dir()  # a directory it was given is never removed
     assert prepare_metrics_dir({}) is None
+
+
+def test_outbox_depth_is_published_at_metrics(metrics_app: Flask) -> None:
+    from datetime import timedelta
+
+    from latepoint_forms.models.types import utcnow
+    from latepoint_forms.outbox.service import queue_message
+    from latepoint_forms.unit_of_work import unit_of_work
+
+    client = metrics_app.test_client()
+    assert "outbox_depth 0.0" in client.get("/metrics").get_data(as_text=True)
+    with metrics_app.app_context(), unit_of_work():
+        for kind, due in (("welcome", None), ("reminder", utcnow() + timedelta(days=3))):
+            queue_message(
+                kind=kind,
+                recipient="ann@example.com",
+                subject="Hello",
+                body_text="Hello",
+                body_html="<p>Hello</p>",
+                due_at=due,
+            )
+
+    # The welcome is due now; the reminder, due in three days, is not waiting yet.
+    assert "outbox_depth 1.0" in client.get("/metrics").get_data(as_text=True)

@@ -149,9 +149,20 @@ def test_document_carries_the_rules_limits(client: Any) -> None:
     document = client.get("/wp-json/latepoint-api/v1/openapi.json").get_json()
     assert document["servers"] == [{"url": "/wp-json/latepoint-api/v1"}]
     body = document["paths"]["/customers"]["post"]["requestBody"]["content"]["application/json"]
-    assert body["schema"] == {"$ref": "#/components/schemas/CustomerInput"}
+    assert body["schema"] == {"$ref": "#/components/schemas/CreateCustomerInput"}
     customer_input = document["components"]["schemas"]["CustomerInput"]
     properties = customer_input["properties"]
+    create_input = document["components"]["schemas"]["CreateCustomerInput"]
+    assert create_input["properties"] == {
+        **properties,
+        "send_welcome_email": {
+            "type": ["boolean", "null"],
+            "description": "Queue a welcome message to the customer's email (default false)",
+        },
+    }
+    created = document["components"]["schemas"]["CreatedCustomer"]
+    assert created["properties"]["welcome_email_sent"]["type"] == "boolean"
+    assert "welcome_email_sent" in created["required"]
 
     assert properties["first_name"]["maxLength"] == 50
     assert properties["email"]["maxLength"] == 100

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pprint
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,16 +21,11 @@ from flask_migrate import downgrade, upgrade
 
 from latepoint_forms import create_app
 from latepoint_forms.api import keys
-from latepoint_forms.catalog.loader import load_catalog_file
 from latepoint_forms.extensions import db
 from latepoint_forms.models import (
     API_KEY_MODES,
     GRANULE_MINUTES,
-    AgentOffer,
-    Booking,
-    BookingSlotClaim,
 )
-from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import base_config
 
@@ -145,44 +139,59 @@ def test_api_key_modes_are_the_ones_the_schema_allows() -> None:
 
 def test_upgrading_a_database_that_holds_bookings_keeps_them(unmigrated_url: str) -> None:
     """0005 rebuilds ``customers`` on SQLite (batch mode) while ``bookings`` refers to it: the
-    migration must not trip over the foreign keys the app turns on for every connection."""
+    migration must not trip over the foreign keys the app turns on for every connection. 0006
+    adds columns to ``locations`` and ``bookings``: old rows get NULL contacts, SEQUENCE 0.
+
+    The rows are written with SQL as the 0004 schema had them (the models describe the head)."""
     app = create_app(base_config(unmigrated_url))
-    demo = Path(__file__).resolve().parent.parent / "latepoint_forms" / "catalog" / "demo.toml"
-    start = datetime(2030, 1, 7, 10, 0, tzinfo=UTC)
+    start = datetime(2030, 1, 7, 10, 0, tzinfo=UTC).replace(tzinfo=None)
+    end = start + timedelta(minutes=GRANULE_MINUTES)
     with app.app_context():
         upgrade(revision="0004_search_text_refold")
-        with unit_of_work():
-            load_catalog_file(demo)
         with db.engine.begin() as conn:
             conn.execute(
                 _INSERT_CUSTOMER, {"uuid": "u-1", "code": "C1", "email": "zoe@example.com"}
             )
-        with unit_of_work():
-            offer = db.session.execute(sa.select(AgentOffer)).scalars().first()
-            assert offer is not None
-            customer_id = db.session.execute(sa.text("SELECT id FROM customers")).scalar_one()
-            end = start + timedelta(minutes=GRANULE_MINUTES)
-            db.session.add(
-                Booking(
-                    booking_code="BK-TEST-0001",
-                    customer_id=customer_id,
-                    service_id=offer.service_id,
-                    agent_id=offer.agent_id,
-                    location_id=offer.location_id,
-                    start_at=start,
-                    end_at=end,
-                    status="confirmed",
-                    claims=[BookingSlotClaim(agent_id=offer.agent_id, slot_start=start)],
-                )
+            for statement in _OLD_CATALOG:
+                conn.execute(sa.text(statement))
+            customer_id = conn.execute(sa.text("SELECT id FROM customers")).scalar_one()
+            conn.execute(
+                sa.text(
+                    "INSERT INTO bookings (booking_code, customer_id, service_id, agent_id,"
+                    " location_id, start_at, end_at, status, created_at) VALUES ('BK-TEST-0001',"
+                    " :customer, 1, 1, 1, :start, :end, 'confirmed', :start)"
+                ),
+                {"customer": customer_id, "start": start, "end": end},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO booking_slot_claims (agent_id, slot_start, booking_id)"
+                    " VALUES (1, :start, (SELECT id FROM bookings))"
+                ),
+                {"start": start},
             )
 
         upgrade()
 
         with db.engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT booking_code, customer_id FROM bookings")).all()
-            assert [tuple(row) for row in rows] == [("BK-TEST-0001", customer_id)]
+            rows = conn.execute(
+                sa.text("SELECT booking_code, customer_id, sequence FROM bookings")
+            ).all()
+            assert [tuple(row) for row in rows] == [("BK-TEST-0001", customer_id, 0)]
             assert conn.execute(sa.text("SELECT email FROM customers")).scalars().all() == [
                 "zoe@example.com"
             ]
+            contacts = conn.execute(sa.text("SELECT address, country, phone FROM locations"))
+            assert [tuple(row) for row in contacts] == [(None, None, None)]
         db.engine.dispose()
     assert_schema_matches_models(unmigrated_url)
+
+
+_OLD_CATALOG = (
+    "INSERT INTO services (id, key, name, duration_minutes, slot_interval_minutes, active)"
+    " VALUES (1, 'haircut', 'Haircut', 30, 15, true)",
+    "INSERT INTO locations (id, key, name, timezone, opening_hours, active)"
+    " VALUES (1, 'london', 'London', 'Europe/London', '{}', true)",
+    "INSERT INTO agents (id, key, name, active) VALUES (1, 'alice', 'Alice', true)",
+    "INSERT INTO agent_offers (agent_id, service_id, location_id) VALUES (1, 1, 1)",
+)

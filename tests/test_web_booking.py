@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from latepoint_forms.bookings.service import book
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking, Customer, CustomFieldDefinition
+from latepoint_forms.models import Booking, Customer, CustomFieldDefinition, Location
 from latepoint_forms.passwords import verify_password
 from latepoint_forms.unit_of_work import unit_of_work
 from latepoint_forms.web.booking import PRIVATE_WINDOW_SECONDS
@@ -453,3 +454,70 @@ def test_pages_naming_a_signed_in_customer_are_never_cached(
     client.post(path, data={"csrf_token": csrf_token(client, path)})
     assert client.get("/book/confirmation").headers["Cache-Control"] == "no-store"
     assert client.get("/account").headers["Cache-Control"] == "no-store"
+
+
+# --- after booking: the confirmation, and the Back button ---------------------------------
+
+
+def test_the_confirmation_shows_the_address_the_zone_and_a_calendar_file(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    with app.app_context(), unit_of_work():
+        location = db.session.get(Location, catalog.location)
+        assert location is not None
+        location.address, location.country, location.phone = (
+            "12 Harbour Street, Bristol BS1 4RN",
+            "GB",
+            "+441179460000",
+        )
+    book_as_guest(client, catalog.book_path(catalog.start()))
+
+    html = page(client.get("/book/confirmation"))
+
+    assert "12 Harbour Street, Bristol BS1 4RN" in html
+    assert 'href="tel:+441179460000"' in html
+    assert re.search(r"Local time: Europe/London \((GMT|BST)\)", html)
+    calendar = re.search(r'href="(/bookings/[^"/]+/calendar\.ics)" download', html)
+    assert calendar is not None
+    ics = client.get(calendar.group(1))
+    assert ics.status_code == 200
+    assert ics.mimetype == "text/calendar"
+    [booking] = rows(app, Booking)
+    assert f"UID:{booking.booking_code.lower()}@" in page(ics)
+    manage = re.search(r'href="(/bookings/[^"/]+)">Reschedule or cancel', html)
+    assert manage is not None
+    assert booking.booking_code in page(client.get(manage.group(1)))
+
+
+def test_back_after_booking_shows_the_booking_not_that_someone_took_the_time(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    path = catalog.book_path(catalog.start()).replace("agent=any", f"agent={catalog.agents[0]}")
+    book_as_guest(client, path)
+
+    back = client.get(path)  # the details page again, from the browser's history
+
+    assert back.status_code == 303
+    assert back.headers["Location"] == "/book/confirmation"
+    html = page(client.get("/book/confirmation"))
+    assert "You have booked this time: here is your booking." in html
+    assert "someone has just booked" not in html
+    # Sending the form again (restored from the history) books nothing twice.
+    token = csrf_token(client, "/book/confirmation")
+    again = client.post(path, data={**GUEST, "csrf_token": token})
+    assert again.status_code == 303
+    assert again.headers["Location"] == "/book/confirmation"
+    assert len(rows(app, Booking)) == 1
+
+
+def test_someone_elses_booking_of_the_time_is_still_called_taken(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    path = catalog.book_path(catalog.start()).replace("agent=any", f"agent={catalog.agents[0]}")
+    book_as_guest(client, path)
+    other = app.test_client()
+
+    response = other.get(path)
+
+    assert response.status_code == 302
+    assert "someone has just booked that time" in page(other.get(response.headers["Location"]))

@@ -42,6 +42,8 @@ from .openapi_schemas import (
     availability_schema,
     bulk_request_schema,
     bulk_result_schema,
+    create_customer_input_schema,
+    created_customer_schema,
     customer_input_schema,
     customer_record_schema,
     list_meta_schema,
@@ -282,7 +284,9 @@ def build_document(server_url: str) -> dict[str, Any]:
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
             "schemas": {
                 "CustomerInput": customer_input_schema(),
+                "CreateCustomerInput": create_customer_input_schema(),
                 "Customer": customer_record_schema(created=True),
+                "CreatedCustomer": created_customer_schema(),
                 "NormalisedCustomer": customer_record_schema(created=False),
                 "Availability": availability_schema(),
                 "Status": status_schema(),
@@ -296,8 +300,9 @@ def build_document(server_url: str) -> dict[str, Any]:
                 "post": _post_operation(
                     "Create a customer",
                     201,
-                    _response("Created", _success(customer), **created_headers),
+                    _response("Created", _success(ref("CreatedCustomer")), **created_headers),
                     "createCustomer",
+                    body="CreateCustomerInput",
                 ),
                 "get": _list_operation(customer),
             },
@@ -327,6 +332,7 @@ def build_document(server_url: str) -> dict[str, Any]:
                         **REPLAY_HEADERS,
                     ),
                     "validateCustomer",
+                    body="CreateCustomerInput",
                 )
             },
             "/customers/{customer_id}": {

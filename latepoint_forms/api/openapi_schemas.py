@@ -117,6 +117,33 @@ def customer_input_schema() -> dict[str, Any]:
     }
 
 
+def create_customer_input_schema() -> dict[str, Any]:
+    """The create body: a customer, and the option ``send_welcome_email`` (default false)."""
+    schema = customer_input_schema()
+    schema["properties"] = {
+        **schema["properties"],
+        "send_welcome_email": {
+            "type": ["boolean", "null"],
+            "description": "Queue a welcome message to the customer's email (default false)",
+        },
+    }
+    return schema
+
+
+def created_customer_schema() -> dict[str, Any]:
+    """A new customer as create returns it: with ``welcome_email_sent``."""
+    schema = customer_record_schema(created=True)
+    schema["properties"] = {
+        **schema["properties"],
+        "welcome_email_sent": {
+            "type": "boolean",
+            "description": "True exactly when a welcome message was queued",
+        },
+    }
+    schema["required"] = [*schema["required"], "welcome_email_sent"]
+    return schema
+
+
 def customer_record_schema(*, created: bool) -> dict[str, Any]:
     """A customer as the API returns it: every field, normalised (``input_as_json``); with
     what creating it generated when ``created``."""

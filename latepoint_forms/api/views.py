@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
+from ..customers.errors import ValidationFailed
 from ..customers.input import CustomerInput, parse_customer_input
 from ..customers.service import create_customer, get_customer, validate_customer
+from ..messages.service import queue_welcome
 from ..settings import rule_settings
 from . import bp
 from .auth import current_key, require_key
@@ -15,18 +17,39 @@ from .envelope import success
 from .idempotency import idempotent
 from .representation import customer_as_json, input_as_json
 
+# A request option beside the customer's fields (not one of them): queue a welcome message.
+SEND_WELCOME_EMAIL = "send_welcome_email"
 
-def _parse_body() -> CustomerInput:
-    return parse_customer_input(read_json_object(), rule_settings())
+
+def _parse_body() -> tuple[CustomerInput, bool]:
+    """The customer, and whether a welcome message is asked for (default false); a wrong
+    ``send_welcome_email`` is reported with every other field's error at once."""
+    raw = dict(read_json_object())
+    send_welcome = raw.pop(SEND_WELCOME_EMAIL, None)
+    errors = {}
+    if send_welcome is not None and not isinstance(send_welcome, bool):
+        errors[SEND_WELCOME_EMAIL] = "Must be true or false"
+    try:
+        data = parse_customer_input(raw, rule_settings())
+    except ValidationFailed as failed:
+        raise ValidationFailed(dict(sorted({**(failed.details or {}), **errors}.items()))) from None
+    if errors:
+        raise ValidationFailed(errors)
+    return data, bool(send_welcome)
 
 
 @bp.post("/customers")
 @require_key("customers:create")
 @idempotent
 def create() -> ResponseReturnValue:
-    customer = create_customer(_parse_body(), source="api", settings=rule_settings())
+    data, send_welcome = _parse_body()
+    customer = create_customer(data, source="api", settings=rule_settings())
+    # True exactly when a welcome message was queued (in this transaction): asked for, and
+    # the customer has an address to send it to.
+    welcome_sent = send_welcome and queue_welcome(customer) is not None
     location = url_for(f"{request.blueprint}.read", customer_id=customer.id)
-    response = success("Customer created successfully", customer_as_json(customer), 201)
+    body = {**customer_as_json(customer), "welcome_email_sent": welcome_sent}
+    response = success("Customer created successfully", body, 201)
     response.headers["Location"] = location
     return response
 
@@ -35,8 +58,10 @@ def create() -> ResponseReturnValue:
 @require_key("customers:create")
 @idempotent
 def validate() -> ResponseReturnValue:
-    data = validate_customer(_parse_body(), rule_settings())
-    return success("The customer data is valid", input_as_json(data))
+    data, _ = _parse_body()
+    return success(
+        "The customer data is valid", input_as_json(validate_customer(data, rule_settings()))
+    )
 
 
 @bp.get("/customers/<int:customer_id>")

@@ -50,25 +50,30 @@ def checked_references(service_id: int, location_id: int, agent_id: int | None) 
 
 
 def busy_intervals(
-    agent_ids: Iterable[int], start: datetime, end: datetime
+    agent_ids: Iterable[int], start: datetime, end: datetime, ignoring: int | None = None
 ) -> dict[int, list[tuple[datetime, datetime]]]:
     """Confirmed bookings of the agents that overlap [start, end), by agent."""
-    return busy_intervals_within(agent_ids, [(start, end)])
+    return busy_intervals_within(agent_ids, [(start, end)], ignoring=ignoring)
 
 
 def busy_intervals_within(
-    agent_ids: Iterable[int], windows: Sequence[Window]
+    agent_ids: Iterable[int], windows: Sequence[Window], ignoring: int | None = None
 ) -> dict[int, list[Window]]:
     """Confirmed bookings of the agents that overlap any of the [start, end) windows, by agent:
-    one query, whatever the number of agents and windows."""
+    one query, whatever the number of agents and windows.
+
+    ``ignoring`` leaves one booking out: a booking being moved does not stand in its own way
+    (a 90-minute visit moved half an hour later keeps an hour of its old time).
+    """
     ids = list(agent_ids)
     busy: dict[int, list[Window]] = {agent_id: [] for agent_id in ids}
     if not ids or not windows:
         return busy
     overlaps = [and_(Booking.start_at < end, Booking.end_at > start) for start, end in windows]
-    query = select(Booking.agent_id, Booking.start_at, Booking.end_at).where(
-        Booking.agent_id.in_(ids), Booking.status == "confirmed", or_(*overlaps)
-    )
+    conditions = [Booking.agent_id.in_(ids), Booking.status == "confirmed", or_(*overlaps)]
+    if ignoring is not None:
+        conditions.append(Booking.id != ignoring)
+    query = select(Booking.agent_id, Booking.start_at, Booking.end_at).where(*conditions)
     for agent_id, booked_start, booked_end in db.session.execute(query):
         busy[agent_id].append((booked_start, booked_end))
     return busy
@@ -144,13 +149,15 @@ def available_days(
     days: Iterable[date],
     agent_id: int | None = None,
     now: datetime | None = None,
+    ignoring: int | None = None,
 ) -> dict[date, list[Slot]]:
     """Free starts on each of the location's local ``days`` (earliest first), by day.
 
     The same few queries however many days and agents: the references, the agents offering
     the service there, and those agents' bookings on all the days at once. Unknown or inactive
     references, or an agent who does not offer the service there, raise ``ValidationFailed``
-    keyed ``service_id`` / ``location_id`` / ``agent_id``.
+    keyed ``service_id`` / ``location_id`` / ``agent_id``. ``ignoring``: the id of a booking
+    being moved, whose own time counts as free.
     """
     now = now or utcnow()
     refs = checked_references(service_id, location_id, agent_id)
@@ -159,7 +166,7 @@ def available_days(
     duration = timedelta(minutes=service.duration_minutes)
     starts_by_day = {day: _future_grid_starts(service, location, day, now) for day in set(days)}
     spans = {day: _span(starts, duration) for day, starts in starts_by_day.items()}
-    busy = busy_intervals_within((a.id for a in agents), _windows(spans))
+    busy = busy_intervals_within((a.id for a in agents), _windows(spans), ignoring=ignoring)
     return {
         day: _free_slots(starts, agents, _during(busy, spans[day]), duration)
         for day, starts in sorted(starts_by_day.items())
@@ -187,7 +194,11 @@ def available_starts(
     on: date,
     agent_id: int | None = None,
     now: datetime | None = None,
+    ignoring: int | None = None,
 ) -> list[Slot]:
     """Free starts on the location's local date ``on``, earliest first (``available_days``
     for one day: the same checks and errors)."""
-    return available_days(service_id, location_id, [on], agent_id=agent_id, now=now)[on]
+    found = available_days(
+        service_id, location_id, [on], agent_id=agent_id, now=now, ignoring=ignoring
+    )
+    return found[on]

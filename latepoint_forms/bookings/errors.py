@@ -19,3 +19,44 @@ class BookingNotFound(AppError):
 class BookingNotCancellable(AppError):
     status, code = 409, "booking_not_cancellable"
     message = "This booking has already started or taken place, so it cannot be cancelled"
+
+
+class BookingChangesClosed(AppError):
+    """Too close to the start to move or cancel online (``CANCEL_CUTOFF_HOURS``)."""
+
+    status, code = 409, "changes_closed"
+    message = (
+        "Online changes to this booking have closed, as it starts soon. Please call us to "
+        "change it."
+    )
+
+    def __init__(self, cutoff_hours: int) -> None:
+        super().__init__(changes_closed_message(cutoff_hours))
+
+
+def changes_closed_message(cutoff_hours: int) -> str:
+    hours = "1 hour" if cutoff_hours == 1 else f"{cutoff_hours} hours"
+    return (
+        f"Online changes close {hours} before the start, so this booking can no longer be "
+        "moved or cancelled here. Please call us."
+    )
+
+
+class BookingChanged(AppError):
+    """The booking was moved or cancelled after the page asking to confirm was shown."""
+
+    status, code = 409, "booking_changed"
+    message = (
+        "This booking was changed in the meantime, so nothing was done. "
+        "Please check the booking below and try again."
+    )
+
+
+class ManageLinkInvalid(AppError):
+    """A manage link that was never issued, was altered, or has expired."""
+
+    status, code = 404, "not_found"
+    message = (
+        "This booking link is not valid, or it has expired (links work until 30 days after "
+        "the visit). If you need help with a booking, quote its code when you contact us."
+    )

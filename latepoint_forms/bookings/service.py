@@ -1,4 +1,4 @@
-"""Booking a time, and cancelling it.
+"""Booking a time, moving it, and cancelling it.
 
 Transactions: this layer adds and flushes; the caller's unit of work commits (so quick
 booking writes the guest customer and the booking in one transaction: ``create_customer``,
@@ -7,6 +7,17 @@ then ``reserve_booking``).
 Double bookings are refused by the database, not by the availability check: every booking
 claims its agent's 5-minute granules under a unique index (models/booking.py), and a refused
 claim becomes ``SlotTaken``.
+
+Moving a booking (``reschedule_booking``) swaps its claims inside one savepoint: the old
+granules are released and the new ones claimed together, so a refused claim rolls back to the
+old time as it was — the customer never loses the old time without getting the new one. A
+change first locks the booking's row (``_lock_for_change``), so two changes of one booking
+(a double click, two tabs) run one after the other and the second sees the first.
+
+Messages: a booking made queues its confirmation (and reminder), a move its "moved" notice (and
+moves the reminder), a cancellation its notice (and withdraws the reminder), in the same
+transaction (messages/service.py): whichever door made the change, the customer hears of it,
+and of nothing that was rolled back.
 """
 
 from __future__ import annotations
@@ -25,10 +36,29 @@ from ..customers.service import get_customer
 from ..db_errors import violated_unique_column
 from ..extensions import db
 from ..ids import is_valid_id
-from ..models import GRANULE_MINUTES, Agent, Booking, BookingSlotClaim, Customer
+from ..messages.service import (
+    queue_booking_cancelled,
+    queue_booking_confirmation,
+    queue_booking_rescheduled,
+)
+from ..models import (
+    GRANULE_MINUTES,
+    Agent,
+    Booking,
+    BookingSlotClaim,
+    Customer,
+    Location,
+    Service,
+)
 from ..models.types import utcnow
 from .availability import busy_intervals, checked_references
-from .errors import BookingNotCancellable, BookingNotFound, SlotTaken
+from .errors import (
+    BookingChanged,
+    BookingChangesClosed,
+    BookingNotCancellable,
+    BookingNotFound,
+    SlotTaken,
+)
 
 _CODE_ATTEMPTS = 5
 _GRANULE = timedelta(minutes=GRANULE_MINUTES)
@@ -101,14 +131,7 @@ def reserve_booking(
     now = now or utcnow()
     refs = checked_references(service_id, location_id, agent_id)
     service, location = refs.service, refs.location
-    tz = hours.zone(location.timezone)
-    local = hours.local_of(start, tz)
-    problem = slot_problem(service, location, local, now=now)
-    if problem is None and hours.local_to_utc(local, tz) != start:
-        # The second pass of a fall-back hour: the grid offers only the first (hours.py).
-        problem = "This time is not offered; choose one of the listed times"
-    if problem is not None:
-        raise ValidationFailed({"start": problem})
+    _check_start(service, location, start, now)
 
     end = start + timedelta(minutes=service.duration_minutes)
     candidates = [refs.agent] if refs.agent is not None else agents_for(service.id, location.id)
@@ -119,8 +142,22 @@ def reserve_booking(
     for agent in _least_busy(free, start):
         booking = _claim(agent, customer, service.id, location.id, start, end)
         if booking is not None:
+            queue_booking_confirmation(booking, now=now)
             return booking
     raise SlotTaken()
+
+
+def _check_start(service: Service, location: Location, start: datetime, now: datetime) -> None:
+    """``ValidationFailed`` keyed ``start`` unless ``start`` is offered: on the grid, inside
+    the opening hours, in the future."""
+    tz = hours.zone(location.timezone)
+    local = hours.local_of(start, tz)
+    problem = slot_problem(service, location, local, now=now)
+    if problem is None and hours.local_to_utc(local, tz) != start:
+        # The second pass of a fall-back hour: the grid offers only the first (hours.py).
+        problem = "This time is not offered; choose one of the listed times"
+    if problem is not None:
+        raise ValidationFailed({"start": problem})
 
 
 def _begin_for_real() -> None:
@@ -189,7 +226,8 @@ def book(
     return reserve_booking(customer, service_id, location_id, agent_id, start, now=now)
 
 
-def _get_own_booking(booking_id: int, customer_id: int) -> Booking:
+def customer_booking(booking_id: int, customer_id: int) -> Booking:
+    """One of the customer's own bookings; ``BookingNotFound`` for anybody else's."""
     booking = db.session.get(Booking, booking_id) if is_valid_id(booking_id) else None
     # Someone else's booking is "not found" too: its existence is not theirs to learn.
     if booking is None or booking.customer_id != customer_id:
@@ -197,22 +235,147 @@ def _get_own_booking(booking_id: int, customer_id: int) -> Booking:
     return booking
 
 
-def cancel_booking(booking_id: int, customer_id: int, *, now: datetime | None = None) -> Booking:
-    """Cancel the customer's own future booking and free its time.
+def changes_close_at(booking: Booking, cutoff: timedelta) -> datetime:
+    """When moving or cancelling the booking online stops: ``cutoff`` before its start."""
+    return booking.start_at - cutoff
 
-    Cancelling an already cancelled booking changes nothing and returns it.
-    """
-    now = now or utcnow()
-    booking = _get_own_booking(booking_id, customer_id)
-    if booking.status == "cancelled":
-        return booking
+
+def _cutoff_hours(cutoff: timedelta) -> int:
+    return int(cutoff.total_seconds() // 3600)
+
+
+def _check_changeable(booking: Booking, cutoff: timedelta, now: datetime) -> None:
     if booking.start_at <= now:
         raise BookingNotCancellable()
+    if now >= changes_close_at(booking, cutoff):
+        raise BookingChangesClosed(_cutoff_hours(cutoff))
+
+
+def _lock_for_change(booking_id: int) -> Booking | None:
+    """The booking, read afresh under a lock that holds until the unit of work ends.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on its row. SQLite: ``BEGIN IMMEDIATE`` takes the
+    database's write lock before the booking is read (waiting up to the busy timeout): a
+    deferred transaction that read first could not write after another one committed (SQLite
+    refuses the stale snapshot with "database is locked" at once).
+    """
+    if not is_valid_id(booking_id):
+        return None
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver_connection = connection.connection.driver_connection
+        if driver_connection is not None and not driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        query = select(Booking).where(Booking.id == booking_id)
+    else:
+        query = select(Booking).where(Booking.id == booking_id).with_for_update(of=Booking)
+    return db.session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def cancel_booking(
+    booking_id: int,
+    customer_id: int,
+    *,
+    now: datetime | None = None,
+    cutoff: timedelta = timedelta(0),
+) -> Booking:
+    """Cancel the customer's own future booking and free its time.
+
+    Online changes close ``cutoff`` before the start (``BookingChangesClosed``); a booking
+    that has started cannot be cancelled (``BookingNotCancellable``). Cancelling an already
+    cancelled booking changes nothing and returns it.
+    """
+    now = now or utcnow()
+    booking = _lock_for_change(booking_id)
+    # Someone else's booking is "not found" too: its existence is not theirs to learn.
+    if booking is None or booking.customer_id != customer_id:
+        raise BookingNotFound()
+    if booking.status == "cancelled":
+        return booking
+    _check_changeable(booking, cutoff, now)
     booking.status = "cancelled"
     booking.cancelled_at = now
     booking.claims.clear()  # delete-orphan: the granules are free again
+    # A cancellation is a revision of the calendar event (RFC 5546: a higher SEQUENCE), so a
+    # calendar that saw the latest move still applies the CANCEL.
+    booking.sequence += 1
     db.session.flush()
+    queue_booking_cancelled(booking, now=now)
     return booking
+
+
+def reschedule_booking(
+    booking_id: int,
+    start: datetime,
+    agent_id: int | None,
+    *,
+    expected_sequence: int,
+    now: datetime | None = None,
+    cutoff: timedelta = timedelta(0),
+) -> Booking:
+    """Move a confirmed booking to ``start`` with ``agent_id`` (None: its own agent if free,
+    else any free one), the same service at the same location; flush, never commit.
+
+    ``expected_sequence`` is the booking's ``sequence`` the person saw when they confirmed:
+    if it has moved or been cancelled since, ``BookingChanged`` and nothing is done. The new
+    time is checked like a new booking's (``ValidationFailed`` keyed ``start`` /
+    ``agent_id``); ``SlotTaken`` when no chosen agent is free or another booking claimed the
+    time first — the booking then keeps its old time. On success ``sequence`` goes up by one
+    (the calendar's ``SEQUENCE``) and the "moved" message is queued with the change.
+    """
+    if start.tzinfo is None:
+        raise ValueError("start must be an aware datetime")
+    now = now or utcnow()
+    booking = _lock_for_change(booking_id)
+    if booking is None:
+        raise BookingNotFound()
+    if booking.status != "confirmed" or booking.sequence != expected_sequence:
+        raise BookingChanged()
+    _check_changeable(booking, cutoff, now)
+    refs = checked_references(booking.service_id, booking.location_id, agent_id)
+    service, location = refs.service, refs.location
+    _check_start(service, location, start, now)
+    if start == booking.start_at and agent_id in (None, booking.agent_id):
+        raise ValidationFailed({"start": "This is already the time of your booking"})
+
+    end = start + timedelta(minutes=service.duration_minutes)
+    candidates = [refs.agent] if refs.agent is not None else agents_for(service.id, location.id)
+    busy = busy_intervals((a.id for a in candidates), start, end, ignoring=booking.id)
+    free = [a for a in candidates if not busy[a.id]]
+    # The person they booked with first, when free: "any agent" should not change it for nothing.
+    ordered = sorted(_least_busy(free, start), key=lambda a: a.id != booking.agent_id)
+    previous_start = booking.start_at
+    for agent in ordered:
+        if _move(booking, agent, start, end):
+            queue_booking_rescheduled(booking, previous_start=previous_start, now=now)
+            return booking
+    raise SlotTaken()
+
+
+def _move(booking: Booking, agent: Agent, start: datetime, end: datetime) -> bool:
+    """Swap the booking's claims for the new time's in one savepoint; False (and the booking
+    as it was) if another booking holds one of the new granules."""
+    _begin_for_real()
+    try:
+        with db.session.begin_nested():
+            booking.claims.clear()
+            # The old granules go first: the new ones may overlap them (same agent, a long
+            # service moved a little), and a flush inserts before it deletes.
+            db.session.flush()
+            booking.agent_id = agent.id
+            booking.start_at, booking.end_at = start, end
+            booking.sequence = booking.sequence + 1
+            booking.claims.extend(
+                BookingSlotClaim(agent_id=agent.id, slot_start=g) for g in granules(start, end)
+            )
+    except IntegrityError as exc:
+        if violated_unique_column(exc, "booking_slot_claims") is None:
+            raise
+        # The savepoint is rolled back: the old claims are in the database again; read the
+        # booking afresh rather than trust what the session remembers of the attempt.
+        db.session.expire(booking)
+        return False
+    return True
 
 
 def bookings_for_customer(customer_id: int) -> list[Booking]:

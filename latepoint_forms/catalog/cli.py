@@ -68,6 +68,9 @@ def show_command() -> None:
             f"  {loc.id:>4}  {loc.key:<20} {loc.name:<28} {loc.timezone}{_state(loc.active)}"
         )
         click.echo(f"        {_hours(loc.opening_hours)}")
+        contact = ", ".join(part for part in (loc.address, loc.country, loc.phone) if part)
+        if contact:
+            click.echo(f"        {contact}")
     click.echo("Agents")
     for agent in agents:
         by_service: dict[str, list[str]] = defaultdict(list)

@@ -11,7 +11,12 @@ import datetime
 import re
 from typing import Any, TypeGuard
 
+import phonenumbers
+
+from ..countries import country_in_sentence
+from ..customers import rules
 from ..models import CUSTOM_FIELD_TYPES, GRANULE_MINUTES, WEEKDAYS
+from ..models.catalog import LOCATION_ADDRESS_MAX_LENGTH
 from . import hours
 
 SECTIONS = ("services", "locations", "agents", "custom_fields")
@@ -21,7 +26,7 @@ _INTERVAL_RE = re.compile(r"([0-9]{2}:[0-9]{2})-([0-9]{2}:[0-9]{2})")
 _MAX_MINUTES = 24 * 60
 _ALLOWED = {
     "services": {"key", "name", "duration", "slot_interval", "active"},
-    "locations": {"key", "name", "timezone", "hours", "active"},
+    "locations": {"key", "name", "timezone", "hours", "address", "country", "phone", "active"},
     "agents": {"key", "name", "offers", "active"},
     "custom_fields": {"key", "label", "type", "required", "help_text", "active"}
     | {"options", "max_length", "min", "max"},
@@ -173,7 +178,52 @@ def _location(where: str, item: dict[str, Any], check: _Checker) -> dict[str, An
         "timezone": timezone,
         "opening_hours": _opening_hours(f"{where}.hours", item.get("hours", {}), check),
         "active": check.flag(item, "active", where, True),
+        **_contact(where, item, check),
     }
+
+
+def _contact(where: str, item: dict[str, Any], check: _Checker) -> dict[str, str | None]:
+    """A location's address, country and phone, each optional, checked by the customers' rules
+    (the same messages): an ISO alpha-2 country, and a phone valid *for that country*, stored
+    in E.164 like a customer's."""
+    found: dict[str, str | None] = dict.fromkeys(("address", "country", "phone"))
+    for name in found:
+        if name in item and not isinstance(item[name], str):
+            check.fail(f"{where}.{name}", "must be text")
+    address, country, phone = (item.get(n) for n in found)
+    try:
+        if isinstance(address, str):
+            found["address"] = (
+                rules.clean_text(address, label="Address", max_length=LOCATION_ADDRESS_MAX_LENGTH)
+                or None
+            )
+    except rules.RuleError as exc:
+        check.fail(f"{where}.address", str(exc))
+    try:
+        if isinstance(country, str):
+            found["country"] = rules.normalise_country(country)
+    except rules.RuleError as exc:
+        check.fail(f"{where}.country", str(exc))
+    if isinstance(phone, str):
+        if found["country"] is None:
+            check.fail(f"{where}.phone", "a location's phone needs the location's country")
+        else:
+            found["phone"] = _location_phone(f"{where}.phone", phone, found["country"], check)
+    return found
+
+
+def _location_phone(where: str, phone: str, country: str, check: _Checker) -> str | None:
+    try:
+        e164 = rules.normalise_phone(phone, region=country)
+    except rules.RuleError as exc:
+        check.fail(where, str(exc))
+        return None
+    # "+1 212 …" is a valid number, but not a London shop's: the customers' rule takes any
+    # valid number with a country code; a location's must belong to its own country.
+    if not phonenumbers.is_valid_number_for_region(phonenumbers.parse(e164), country):
+        check.fail(where, f"Enter a valid phone number for {country_in_sentence(country)}")
+        return None
+    return e164
 
 
 def _agent(

@@ -14,6 +14,7 @@ from .catalog import (
 )
 from .customer import CUSTOMER_SOURCES, Customer
 from .idempotency import IdempotencyRecord
+from .outbox import OUTBOX_STATES, OutboxMessage
 
 __all__ = [
     "API_KEY_MODES",
@@ -21,6 +22,7 @@ __all__ = [
     "CUSTOMER_SOURCES",
     "CUSTOM_FIELD_TYPES",
     "GRANULE_MINUTES",
+    "OUTBOX_STATES",
     "WEEKDAYS",
     "Agent",
     "AgentOffer",
@@ -31,5 +33,6 @@ __all__ = [
     "Customer",
     "IdempotencyRecord",
     "Location",
+    "OutboxMessage",
     "Service",
 ]

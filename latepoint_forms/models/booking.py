@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Model
@@ -51,6 +51,9 @@ class Booking(Model):
     status: Mapped[str] = mapped_column(String(16), default="confirmed")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The iCalendar SEQUENCE of the booking's event (messages/ics.py): 0 when made, one more
+    # for each reschedule, so a calendar replaces the event it has instead of adding one.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     customer: Mapped[Customer] = relationship()
     service: Mapped[Service] = relationship()

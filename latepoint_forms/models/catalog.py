@@ -43,6 +43,8 @@ CUSTOM_FIELD_TYPES = (
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 KEY_MAX_LENGTH = 64
+LOCATION_ADDRESS_MAX_LENGTH = 200  # one line: "12 Greek Street, London W1D 4DT"
+LOCATION_PHONE_MAX_LENGTH = 20  # E.164 is at most 16 characters
 
 
 def _whole_granules(column: str) -> str:
@@ -82,6 +84,11 @@ class Location(Model):
     # A missing or empty day is closed; "24:00" closes at the end of the day.
     opening_hours: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Shown in messages, the .ics LOCATION and the confirmation page; checked by the loader
+    # with the customers' rules (ISO alpha-2 country, a phone valid for that country, E.164).
+    address: Mapped[str | None] = mapped_column(String(LOCATION_ADDRESS_MAX_LENGTH))
+    country: Mapped[str | None] = mapped_column(String(2))
+    phone: Mapped[str | None] = mapped_column(String(LOCATION_PHONE_MAX_LENGTH))
 
     def __repr__(self) -> str:
         return f"<Location {self.id} {self.key}>"

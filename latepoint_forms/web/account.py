@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from ..bookings.errors import BookingNotCancellable, BookingNotFound
-from ..bookings.service import bookings_for_customer, cancel_booking
-from ..models.types import utcnow
+from ..bookings.errors import BookingChangesClosed, BookingNotCancellable, BookingNotFound
+from ..bookings.service import bookings_for_customer, cancel_booking, customer_booking
+from ..clock import now
 from . import bp
 from .auth import current_customer, login_required
 from .custom_fields import load_custom_fields
 from .display import custom_value
 from .forms import ActionForm
+from .manage import change_window, cutoff
 from .responses import private_page, say_on_outage
 
 NOT_CANCELLED = "We could not cancel the booking just now. It is unchanged — please try again."
@@ -24,9 +25,9 @@ NOT_CANCELLED = "We could not cancel the booking just now. It is unchanged — p
 def account() -> ResponseReturnValue:
     customer = current_customer()
     assert customer is not None  # login_required
-    now = utcnow()
+    at = now()
     bookings = bookings_for_customer(customer.id)
-    upcoming = [b for b in bookings if b.status == "confirmed" and b.start_at > now]
+    upcoming = [b for b in bookings if b.status == "confirmed" and b.start_at > at]
     upcoming.sort(key=lambda b: b.start_at)
     past = [b for b in bookings if b not in upcoming]
     past.sort(key=lambda b: b.start_at, reverse=True)
@@ -44,7 +45,31 @@ def account() -> ResponseReturnValue:
         upcoming=upcoming,
         past=past,
         custom_rows=custom_rows,
-        action_form=ActionForm(),
+        windows={b.id: change_window(b, at) for b in upcoming},
+    )
+
+
+@bp.get("/account/bookings/<int:booking_id>/cancel", endpoint="confirm_cancel_booking")
+@login_required
+@private_page
+def confirm_cancel(booking_id: int) -> ResponseReturnValue:
+    """The confirmation step before cancelling: nothing changes until its button is pressed."""
+    customer = current_customer()
+    assert customer is not None
+    try:
+        booking = customer_booking(booking_id, customer.id)
+    except BookingNotFound:
+        abort(404)
+    window = change_window(booking, now())
+    if not window.open:
+        return redirect(url_for("web.account"))
+    return render_template(
+        "manage/cancel.html",
+        booking=booking,
+        window=window,
+        form=ActionForm(),
+        action=url_for("web.cancel_booking", booking_id=booking.id),
+        keep_url=url_for("web.account"),
     )
 
 
@@ -55,11 +80,11 @@ def cancel(booking_id: int) -> ResponseReturnValue:
     assert customer is not None
     say_on_outage(NOT_CANCELLED)
     try:
-        booking = cancel_booking(booking_id, customer.id)
+        booking = cancel_booking(booking_id, customer.id, now=now(), cutoff=cutoff())
     except BookingNotFound:
         # Someone else's booking looks exactly like one that does not exist.
         abort(404)
-    except BookingNotCancellable as refused:
+    except (BookingNotCancellable, BookingChangesClosed) as refused:
         flash(refused.message, "error")
         return redirect(url_for("web.account"))
     flash(f"Booking {booking.booking_code} is cancelled.", "success")

@@ -42,6 +42,7 @@ from .responses import DATABASE_UNAVAILABLE, private_page, say_on_outage
 DAYS_SHOWN = 14
 BOOKING_LIMIT = "10 per minute"
 SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another time."
+ALREADY_YOURS = "You have booked this time: here is your booking."
 # The session remembers the booking this browser just made, and the guest it created: only
 # this browser may see that confirmation or turn that guest into an account, and only for a
 # while: a shared computer should not show a later visitor someone else's booking or account.
@@ -116,6 +117,11 @@ def book() -> ResponseReturnValue:
     if outage is not None:
         outage.form = form
     if slot is None:
+        own = _booked_by_this_browser(selection)
+        if own is not None:
+            # Back (or a resubmission) after booking: the time is gone because it is theirs.
+            flash(ALREADY_YOURS, "success")
+            return redirect(url_for("web.booking_confirmation"), 303)
         if request.method == "GET":
             flash(SLOT_TAKEN, "warning")
             return redirect(url_for("web.book", **selection.query(start=None)))
@@ -230,6 +236,23 @@ def _remembered_id(key: str, since_key: str) -> int | None:
     if time.time() - since > PRIVATE_WINDOW_SECONDS:
         return None
     return remembered
+
+
+def _booked_by_this_browser(selection: Selection) -> Booking | None:
+    """The booking this browser has just made (see ``BOOKED_KEY``) for exactly this choice of
+    service, place, person and time, while it stands."""
+    booked_id = _remembered_id(BOOKED_KEY, BOOKED_SINCE_KEY)
+    booking = db.session.get(Booking, booked_id) if booked_id is not None else None
+    if booking is None or booking.status != "confirmed":
+        return None
+    assert selection.service is not None
+    assert selection.location is not None
+    chosen = (selection.service.id, selection.location.id, selection.start)
+    if (booking.service_id, booking.location_id, booking.start_at) != chosen:
+        return None
+    if selection.agent is not None and booking.agent_id != selection.agent.id:
+        return None
+    return booking
 
 
 def _guest_of_this_browser() -> Customer | None:

@@ -33,6 +33,20 @@ def when(moment: datetime, timezone: str) -> str:
     return f"{long_date(local.date())}, {clock(local)}"
 
 
+def local_clock(moment: datetime, timezone: str) -> str:
+    """The wall-clock time of an instant at the location: "09:30"."""
+    return clock(in_zone(moment, timezone))
+
+
+def zone_name(moment: datetime, timezone: str) -> str:
+    """The zone a time is in, named: "Europe/London (GMT)", "America/New_York (EST)"."""
+    abbreviation = in_zone(moment, timezone).tzname() or ""
+    place = timezone.replace("_", " ")
+    if not abbreviation or abbreviation.startswith(("+", "-")):
+        return place  # a zone without a common abbreviation: "+04" would say nothing more
+    return f"{place} ({abbreviation})"
+
+
 def phone_display(e164: str | None) -> str:
     """ "+447911123456" -> "+44 7911 123456": stored in E.164, shown the way people read it."""
     if not e164:
@@ -71,5 +85,14 @@ def custom_value(definition: FieldDefinition | None, value: Any) -> str:
 
 
 def register_filters(bp: Blueprint) -> None:
-    for function in (long_date, clock, when, phone_display, country_name, gender_label):
+    for function in (
+        long_date,
+        clock,
+        when,
+        local_clock,
+        zone_name,
+        phone_display,
+        country_name,
+        gender_label,
+    ):
         bp.add_app_template_filter(function)

@@ -9,6 +9,7 @@ from ..accounts.service import EmailStatus, email_status
 from ..customers.errors import EmailExists
 from ..customers.service import create_customer
 from ..extensions import limiter
+from ..messages.service import queue_welcome
 from ..settings import rule_settings
 from . import bp
 from .auth import TOO_MANY_ATTEMPTS, sign_in
@@ -46,6 +47,7 @@ def register() -> ResponseReturnValue:
         )
     except EmailExists:
         return _refused(form, email_status(checked.data.email or "") or "account")
+    queue_welcome(customer)  # committed with the customer, or not at all
     sign_in(customer)
     flash(f"Welcome, {customer.first_name}. Your account is ready.", "success")
     return redirect(url_for("web.account"))

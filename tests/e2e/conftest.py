@@ -61,6 +61,9 @@ def _build_catalog(app: Flask) -> None:
             name="Harbour Street",
             timezone="Europe/London",
             opening_hours=OPEN_8_TO_8,
+            address="4 Harbour Street, Whitstable CT5 1AG",
+            country="GB",
+            phone="+441227946012",
         )
         old_town = Location(
             key="old-town", name="Old Town", timezone="Europe/London", opening_hours=OPEN_8_TO_8

@@ -197,7 +197,11 @@ def test_guest_books_without_javascript_sets_a_password_and_cancels(
     assert booking.count() == 1
     snap(page, "account")
 
-    booking.locator("button:has-text('Cancel')").click()
+    booking.locator("a:has-text('Cancel')").click()
+    # One click only asks: the booking stands until the confirmation's button is pressed.
+    assert page.locator("h1").inner_text() == "Cancel this booking?"
+    snap(page, "account-cancel")
+    page.click("button:has-text('Yes, cancel the booking')")
     page.wait_for_url("**/account")
     assert f"Booking {code} is cancelled." in page.locator(".notice").inner_text()
     assert page.locator(".booking-list--past .booking", has_text=code).count() == 1

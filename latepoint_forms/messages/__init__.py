@@ -1,0 +1,1 @@
+"""Messages to customers: composing mail and .ics from templates (SPEC section 8)."""

@@ -1,0 +1,37 @@
+"""How times, places and phone numbers read in a message (no Flask, no database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from ..i18n import _
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    """ "Tuesday 2 March 2027, 10:00 GMT (Europe/London)": the location's wall-clock time, the
+    zone named, so nobody reads it in their own."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return _(
+        "%(weekday)s %(day)d %(month)s %(year)d, %(time)s %(abbreviation)s (%(zone)s)",
+        weekday=f"{local:%A}",
+        day=local.day,
+        month=f"{local:%B}",
+        year=local.year,
+        time=f"{local:%H:%M}",
+        abbreviation=local.tzname() or "",
+        zone=timezone,
+    )
+
+
+def phone_text(e164: str | None) -> str:
+    """ "+442079460321" -> "+44 20 7946 0321"."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

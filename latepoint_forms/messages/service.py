@@ -1,0 +1,240 @@
+"""The messages to customers (SPEC section 8): composed from templates, queued in the outbox in
+the caller's unit of work (flushed, never committed).
+
+| kind                  | when                                   | attachment           |
+|-----------------------|----------------------------------------|----------------------|
+| welcome               | web registration; API create on demand | —                    |
+| booking_confirmation  | a booking is made                      | .ics METHOD:REQUEST  |
+| booking_reminder      | due REMINDER_HOURS before the start    | —                    |
+| booking_rescheduled   | a booking moves (SEQUENCE + 1)         | .ics METHOD:REQUEST  |
+| booking_cancelled     | a booking is cancelled                 | .ics METHOD:CANCEL   |
+
+Each is queued at most once (the outbox's dedupe key: per customer, per booking, per
+SEQUENCE), so a door that asks twice does not send twice. A customer without an email address
+gets nothing (every queue function then returns None). Moving or cancelling a booking withdraws
+its pending reminder; a move queues a new one for the new time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+
+from ..bookings.manage_links import manage_url
+from ..i18n import _
+from ..models import Booking, Customer, OutboxMessage
+from ..models.types import utcnow
+from ..outbox.service import Attachment, queue_message, withdraw_pending
+from .formatting import local_time, phone_text
+from .ics import Method, booking_calendar
+
+WELCOME = "welcome"
+CONFIRMATION = "booking_confirmation"
+REMINDER = "booking_reminder"
+RESCHEDULED = "booking_rescheduled"
+CANCELLED = "booking_cancelled"
+KINDS = (WELCOME, CONFIRMATION, REMINDER, RESCHEDULED, CANCELLED)
+
+# Paths of the pages that messages link to, joined to PUBLIC_URL (never the request's Host).
+ACCOUNT_PATH = "/account"
+BOOK_PATH = "/book"
+
+
+def _public(path: str) -> str:
+    return f"{current_app.config['PUBLIC_URL']}{path}"
+
+
+def _render(kind: str, **context: Any) -> tuple[str, str]:
+    context.setdefault(
+        "public_host", urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
+    )
+    text = render_template(f"messages/{kind}.txt", **context)
+    html = render_template(f"messages/{kind}.html", **context)
+    return text, html
+
+
+# --- welcome ----------------------------------------------------------------------------------
+
+
+def queue_welcome(customer: Customer, *, now: datetime | None = None) -> OutboxMessage | None:
+    """The welcome message for a new customer; None without an email address."""
+    if not customer.email:
+        return None
+    subject = _("Welcome, %(name)s: your account is ready", name=customer.first_name)
+    text, html = _render(
+        WELCOME,
+        subject=subject,
+        customer=customer,
+        account_url=_public(ACCOUNT_PATH),
+        book_url=_public(BOOK_PATH),
+    )
+    return queue_message(
+        kind=WELCOME,
+        recipient=customer.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        customer_id=customer.id,
+        dedupe_key=f"customer.{customer.uuid}.welcome",
+        now=now,
+    )
+
+
+# --- bookings ---------------------------------------------------------------------------------
+
+
+def _booking_context(booking: Booking, **extra: Any) -> dict[str, Any]:
+    zone = booking.location.timezone
+    return {
+        "booking": booking,
+        "when": local_time(booking.start_at, zone),
+        "location_phone": phone_text(booking.location.phone),
+        "manage_url": manage_url(booking),
+        "book_url": _public(BOOK_PATH),
+        **extra,
+    }
+
+
+def _calendar(booking: Booking, method: Method, now: datetime) -> Attachment:
+    return Attachment(
+        filename=f"{booking.booking_code}.ics",
+        mimetype="text/calendar",
+        content=booking_calendar(booking, method=method, now=now),
+        params=(("method", method),),
+    )
+
+
+def _queue_booking_message(
+    kind: str,
+    booking: Booking,
+    *,
+    subject: str,
+    dedupe_key: str,
+    now: datetime,
+    method: Method | None = None,
+    due_at: datetime | None = None,
+    **extra: Any,
+) -> OutboxMessage | None:
+    email = booking.customer.email
+    if not email:
+        return None
+    text, html = _render(kind, subject=subject, **_booking_context(booking, **extra))
+    attachments = [_calendar(booking, method, now)] if method is not None else []
+    return queue_message(
+        kind=kind,
+        recipient=email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        attachments=attachments,
+        customer_id=booking.customer_id,
+        booking_id=booking.id,
+        due_at=due_at,
+        dedupe_key=dedupe_key,
+        now=now,
+    )
+
+
+def _key(booking: Booking, *parts: object) -> str:
+    return ".".join(["booking", booking.booking_code, *map(str, parts)])
+
+
+def reminder_due_at(booking: Booking, now: datetime) -> datetime | None:
+    """When the booking's reminder is due; None when reminders are off (REMINDER_HOURS 0) or
+    the booking starts sooner than that (made or moved "later than REMINDER_HOURS before")."""
+    hours = current_app.config["REMINDER_HOURS"]
+    if hours <= 0:
+        return None
+    due = booking.start_at - timedelta(hours=hours)
+    return due if due > now else None
+
+
+def _queue_reminder(booking: Booking, now: datetime) -> OutboxMessage | None:
+    if booking.status != "confirmed":
+        return None  # a cancelled booking is reminded of nothing
+    due = reminder_due_at(booking, now)
+    if due is None:
+        return None
+    when = local_time(booking.start_at, booking.location.timezone)
+    return _queue_booking_message(
+        REMINDER,
+        booking,
+        subject=_("Reminder: %(service)s on %(when)s", service=booking.service.name, when=when),
+        dedupe_key=_key(booking, "reminder", booking.sequence),
+        now=now,
+        due_at=due,
+    )
+
+
+def queue_booking_confirmation(
+    booking: Booking, *, now: datetime | None = None
+) -> OutboxMessage | None:
+    """The confirmation (with its .ics) of a new booking, and its reminder when one is due
+    later. Returns the confirmation; None when the customer has no email address."""
+    now = now or utcnow()
+    when = local_time(booking.start_at, booking.location.timezone)
+    confirmation = _queue_booking_message(
+        CONFIRMATION,
+        booking,
+        subject=_(
+            "Booking confirmed: %(service)s on %(when)s", service=booking.service.name, when=when
+        ),
+        dedupe_key=_key(booking, "confirmation"),
+        now=now,
+        method="REQUEST",
+    )
+    _queue_reminder(booking, now)
+    return confirmation
+
+
+def queue_booking_rescheduled(
+    booking: Booking, *, previous_start: datetime | None = None, now: datetime | None = None
+) -> OutboxMessage | None:
+    """After a booking moved (in place, ``booking.sequence`` already raised by one): the
+    "moved" message with an .ics of the same UID and the new SEQUENCE; the pending reminder is
+    withdrawn and a new one queued for the new time. ``previous_start`` is shown crossed out.
+    """
+    if booking.sequence < 1:
+        raise ValueError("raise booking.sequence before queuing a reschedule (iCalendar SEQUENCE)")
+    now = now or utcnow()
+    withdraw_pending(booking.id, REMINDER)
+    zone = booking.location.timezone
+    when = local_time(booking.start_at, zone)
+    message = _queue_booking_message(
+        RESCHEDULED,
+        booking,
+        subject=_(
+            "Booking moved: %(service)s, now on %(when)s", service=booking.service.name, when=when
+        ),
+        dedupe_key=_key(booking, "rescheduled", booking.sequence),
+        now=now,
+        method="REQUEST",
+        previous_when=local_time(previous_start, zone) if previous_start else None,
+    )
+    _queue_reminder(booking, now)
+    return message
+
+
+def queue_booking_cancelled(
+    booking: Booking, *, now: datetime | None = None
+) -> OutboxMessage | None:
+    """After a booking was cancelled: its pending reminder is withdrawn and the "cancelled"
+    message queued with an .ics ``METHOD:CANCEL`` (same UID) that removes the event."""
+    if booking.status != "cancelled":
+        raise ValueError("the booking is not cancelled")
+    now = now or utcnow()
+    withdraw_pending(booking.id, REMINDER)
+    when = local_time(booking.start_at, booking.location.timezone)
+    return _queue_booking_message(
+        CANCELLED,
+        booking,
+        subject=_(
+            "Booking cancelled: %(service)s on %(when)s", service=booking.service.name, when=when
+        ),
+        dedupe_key=_key(booking, "cancelled"),
+        now=now,
+        method="CANCEL",
+    )

@@ -1,0 +1,1 @@
+"""The outbox: messages written with the change they report, delivered by a worker (SPEC 8)."""

@@ -1,0 +1,200 @@
+"""The manage link as a customer meets it: in a real browser, from a real mailbox.
+
+Book as a guest in Chromium; the confirmation goes through the outbox to an SMTP server on
+loopback (aiosmtpd); its manage link is opened (which alone changes nothing), the booking is
+moved and then cancelled, each through its confirmation step; the "moved" and "cancelled"
+messages arrive with calendar files for the same event.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from latepoint_forms import create_app
+from latepoint_forms.extensions import db
+from latepoint_forms.models import Booking, Location, OutboxMessage
+from latepoint_forms.outbox.delivery import deliver_due
+from latepoint_forms.unit_of_work import unit_of_work
+
+from ..mail_support import SmtpServer, calendar_of, smtp_server, text_body
+from .conftest import DESKTOP, LiveServer, _build_catalog
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LINK = re.compile(r"https?://[^\s<>\"]+/bookings/[A-Za-z0-9_.\-]+")
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[LiveServer]:
+    """The app on its own SQLite file, sending mail to ``smtp``; links point at itself."""
+    path = Path(tmp_path_factory.mktemp("e2e-mail")) / "mail.sqlite3"
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SECRET_KEY": "e2e-mail-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "FAST_PASSWORD_HASHING": True,
+            "DEFAULT_COUNTRY": "GB",
+            "DEFAULT_PHONE_REGION": "GB",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp.port,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    _build_catalog(app)
+    with app.app_context(), unit_of_work():
+        for location in db.session.execute(select(Location)).scalars():
+            location.address = "4 Harbour Street, Bristol BS1 4RN"
+            location.country = "GB"
+            location.phone = "+441179460000"
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, name="e2e-mail-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app.config["PUBLIC_URL"], app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def tab(browser: Any, mail_server: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP, base_url=mail_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == [], f"browser errors: {errors}"
+
+
+def deliver(server: LiveServer, smtp: SmtpServer, count: int) -> list[EmailMessage]:
+    """Run the outbox as `flask outbox deliver` does; the messages the SMTP server got."""
+    before = len(smtp.messages)
+    with server.app.app_context():
+        deliver_due()
+    arrived = smtp.messages[before:]
+    assert len(arrived) == count, [m["Subject"] for m in arrived]
+    return arrived
+
+
+def the_booking(server: LiveServer, code: str) -> tuple[str, str, int]:
+    with server.app.app_context():
+        booking = db.session.execute(
+            select(Booking).where(Booking.booking_code == code)
+        ).scalar_one()
+        return booking.status, booking.start_at.isoformat(), booking.sequence
+
+
+def outbox_size(server: LiveServer) -> int:
+    with server.app.app_context():
+        return int(db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one())
+
+
+def manage_link(message: EmailMessage) -> str:
+    match = LINK.search(text_body(message))
+    assert match, text_body(message)
+    return match.group(0)
+
+
+def test_book_then_reschedule_and_cancel_from_the_mailed_link(
+    tab: Any, mail_server: LiveServer, smtp: SmtpServer, snap: Any
+) -> None:
+    page = tab
+    page.goto("/book")
+    page.click("a.choice:has-text('Haircut')")
+    page.click("a.choice:has-text('Harbour Street')")
+    page.click("a.choice:has-text('Amy Pond')")
+    page.locator("a.day").nth(1).click()  # not today: well before the changes close
+    page.locator("a.time").first.click()
+    page.fill("#first_name", "Katherine")
+    page.fill("#last_name", "Johnson")
+    page.fill("#email", "katherine@example.com")
+    page.click("button:has-text('Confirm booking')")
+    page.wait_for_url("**/book/confirmation")
+    code = page.locator(".code--large").inner_text()
+    confirmation_page = page.locator("main").inner_text()
+    assert "4 Harbour Street, Bristol BS1 4RN" in confirmation_page
+    assert "Europe/London" in confirmation_page
+    assert page.locator("a:has-text('Add to calendar')").count() == 1
+
+    # The confirmation, read from the SMTP server: its manage link.
+    [confirmation] = deliver(mail_server, smtp, 1)
+    assert confirmation["To"] == "katherine@example.com"
+    assert code in text_body(confirmation)
+    link = manage_link(confirmation)
+    assert link.startswith(mail_server.url + "/bookings/")
+    _, event, _ = calendar_of(confirmation)
+    uid = str(event["UID"])
+    assert uid.startswith(code.lower() + "@")
+
+    # Opening the link (as a mail scanner would) changes nothing, and sends nothing.
+    before, queued = the_booking(mail_server, code), outbox_size(mail_server)
+    page.goto(link)
+    assert page.locator("h1").inner_text().startswith("Haircut, ")
+    assert code in page.locator("main").inner_text()
+    snap(page, "manage")
+    assert (the_booking(mail_server, code), outbox_size(mail_server)) == (before, queued)
+
+    # Reschedule: a time, then its confirmation step, then the move.
+    page.click("a:has-text('Reschedule')")
+    assert page.locator("h1").inner_text() == "Choose a new time"
+    page.locator("a.day").nth(1).click()
+    snap(page, "manage-reschedule")
+    page.locator("a.time").first.click()
+    assert page.locator("h1").inner_text() == "Move your booking?"
+    snap(page, "manage-reschedule-confirm")
+    assert the_booking(mail_server, code) == before  # choosing a time changed nothing
+    page.click("button:has-text('Yes, move my booking')")
+    assert "Your booking is moved to" in page.locator(".notice").inner_text()
+    status, start, sequence = the_booking(mail_server, code)
+    assert (status, sequence) == ("confirmed", 1)
+    assert start != before[1]
+
+    [moved] = deliver(mail_server, smtp, 1)
+    _, moved_event, moved_method = calendar_of(moved)
+    assert moved_method == "REQUEST"
+    assert int(moved_event["SEQUENCE"]) == 1  # the same event, one version on
+    assert str(moved_event["UID"]) == uid
+    assert code in text_body(moved)
+
+    # Cancel, from the link in the "moved" message: asked first, then done.
+    page.goto(manage_link(moved))
+    page.click("a:has-text('Cancel booking')")
+    assert page.locator("h1").inner_text() == "Cancel this booking?"
+    snap(page, "manage-cancel")
+    assert the_booking(mail_server, code)[0] == "confirmed"
+    page.click("button:has-text('Yes, cancel the booking')")
+    assert f"Booking {code} is cancelled." in page.locator(".notice--success").inner_text()
+    assert the_booking(mail_server, code)[0] == "cancelled"
+
+    [cancelled] = deliver(mail_server, smtp, 1)
+    _, cancelled_event, cancelled_method = calendar_of(cancelled)
+    assert cancelled_method == "CANCEL"
+    assert str(cancelled_event["STATUS"]) == "CANCELLED"
+    assert str(cancelled_event["UID"]) == uid
+    assert code in text_body(cancelled)
