@@ -195,7 +195,8 @@ def test_there_is_no_dev_mailbox_in_production(
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-from-the-environment")
     monkeypatch.setenv("PUBLIC_URL", "https://book.example.com")
     app = create_app({**base_config(database), "ENV_NAME": "production", "TESTING": False})
-    assert app.test_client().get("/dev/mailbox").status_code == 404
+    client = app.test_client()
+    assert client.get("/dev/mailbox", headers={"Host": "book.example.com"}).status_code == 404
     with app.app_context():
         db.engine.dispose()
 
