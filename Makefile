@@ -35,7 +35,7 @@ serve: install
 
 ## Production's outbox worker, beside `make serve` (README, "Messages and the outbox worker").
 worker: install
-	$(BIN)/flask outbox worker
+	LATEPOINT_ENV="$${LATEPOINT_ENV:-production}" $(BIN)/flask outbox worker
 
 ## The whole suite; PostgreSQL tests run when TEST_DATABASE_URL is set.
 test: install

@@ -484,3 +484,64 @@ def test_a_message_that_cannot_be_composed_ends_up_failed(ctx: Catalog, smtp: Sm
     (row,) = outbox_rows()
     assert (row.state, row.attempts) == ("failed", MAX_ATTEMPTS)
     assert smtp.messages == []
+
+
+# --- review findings: order per booking, failed reminders, the ORGANIZER, the lease ----------
+
+
+def test_a_cancellation_never_overtakes_its_confirmation(ctx: Catalog, smtp: SmtpServer) -> None:
+    booking = make_booking(ctx, start=NOW + timedelta(hours=13))  # a confirmation, no reminder
+    smtp.stop()
+    clock = Clock(NOW)
+    assert [o.state for o in deliver_due(clock)] == ["pending"]  # the confirmation waits
+    clock.advance(timedelta(seconds=10))
+    with unit_of_work():
+        cancel_booking(booking.id, booking.customer_id, now=clock.now)
+    smtp.start()
+
+    # The cancellation is due, but its booking's confirmation is still waiting out its backoff.
+    assert deliver_due(clock) == []
+    clock.advance(backoff(1))
+    assert [o.sent for o in deliver_due(clock)] == [True, True]
+
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert subjects[0].startswith("Booking confirmed")
+    assert subjects[1].startswith("Booking cancelled")
+
+
+def test_a_failed_reminder_is_withdrawn_when_its_booking_is_cancelled(
+    ctx: Catalog, smtp: SmtpServer, runner: Any
+) -> None:
+    booking = make_booking(ctx)
+    (reminder,) = [r for r in outbox_rows() if r.kind == "booking_reminder"]
+    with unit_of_work():
+        db.session.get(OutboxMessage, reminder.id).state = "failed"  # as after its attempts
+    with unit_of_work():
+        cancel_booking(booking.id, booking.customer_id, now=NOW)
+
+    assert states()["booking_reminder"] == ["withdrawn"]
+    retried = runner.invoke(args=["outbox", "retry", str(reminder.id)])
+    assert retried.exit_code != 0  # a reminder of a cancelled time can never be sent
+
+
+def test_the_organizer_is_the_address_of_a_named_sender(app: Flask, ctx: Catalog) -> None:
+    from latepoint_forms.messages.ics import booking_calendar
+
+    booking = make_booking(ctx)
+    app.config["MAIL_DEFAULT_SENDER"] = "Hair Studio <bookings@book.example.com>"
+    from icalendar import Calendar
+
+    event = Calendar.from_ical(booking_calendar(booking, method="REQUEST")).walk("VEVENT")[0]
+
+    assert str(event["ORGANIZER"]) == "mailto:bookings@book.example.com"
+    assert event["ORGANIZER"].params["CN"] == "Hair Studio"
+
+
+@pytest.mark.parametrize(("mail_timeout", "minutes"), [(5, 5), (30, 6), (60, 12)])
+def test_the_lease_outlasts_the_slowest_send(
+    app: Flask, app_context: None, mail_timeout: int, minutes: int
+) -> None:
+    from latepoint_forms.outbox.delivery import lease
+
+    app.config["MAIL_TIMEOUT"] = mail_timeout
+    assert lease() == timedelta(minutes=minutes)

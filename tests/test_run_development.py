@@ -59,6 +59,7 @@ def test_make_run_serves_and_delivers_and_stops_on_ctrl_c(sqlite_url: str, tmp_p
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: a failed test kills the children too
     )
     try:
         deadline = time.monotonic() + DEADLINE
@@ -74,8 +75,10 @@ def test_make_run_serves_and_delivers_and_stops_on_ctrl_c(sqlite_url: str, tmp_p
         out, _ = supervisor.communicate(timeout=DEADLINE)
     finally:
         if supervisor.poll() is None:
-            supervisor.kill()
-            supervisor.communicate()
+            # SIGKILL to the whole group: the server and worker hold the output pipe, and
+            # communicate() would wait on them forever if only the supervisor died.
+            os.killpg(supervisor.pid, signal.SIGKILL)
+            supervisor.communicate(timeout=30)
         with app.app_context():
             empty_all_tables()
             db.engine.dispose()

@@ -9,6 +9,7 @@ are the location's wall-clock times with its ``TZID`` and a ``VTIMEZONE`` that d
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -61,8 +62,11 @@ def booking_calendar(
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     if method != "PUBLISH":
         # iTIP: a REQUEST or CANCEL names who sends it and to whom it is addressed.
-        organizer = vCalAddress(f"mailto:{sender}")
-        organizer.params["cn"] = vText(booking.location.name)
+        # MAIL_DEFAULT_SENDER may carry a display name ("Hair Studio <bookings@…>"): the
+        # CAL-ADDRESS is the address alone, the name its CN.
+        sender_name, sender_address = parseaddr(sender)
+        organizer = vCalAddress(f"mailto:{sender_address or sender}")
+        organizer.params["cn"] = vText(sender_name or booking.location.name)
         event.add("organizer", organizer)
         if booking.customer.email:
             attendee = vCalAddress(f"mailto:{booking.customer.email}")

@@ -25,10 +25,12 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import OutboxMessage
@@ -40,8 +42,18 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-# Longer than any send may take (MAIL_TIMEOUT per SMTP step): a message in hand is not due.
+# Longer than any send may take, so a message in hand is not due for another worker: at
+# least 5 minutes, and 12 times MAIL_TIMEOUT (which bounds each SMTP step: connect, greeting,
+# TLS, login, envelope, data, quit, with room to spare).
 LEASE = timedelta(minutes=5)
+LEASE_MAIL_TIMEOUTS = 12
+
+
+def lease() -> timedelta:
+    mail_timeout = float(current_app.config.get("MAIL_TIMEOUT") or 0)
+    return max(LEASE, timedelta(seconds=LEASE_MAIL_TIMEOUTS * mail_timeout))
+
+
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 LAST_ERROR_MAX_LENGTH = 1000
@@ -93,10 +105,27 @@ def claim_next(now: datetime) -> Claimed | None:
     return None
 
 
+def _earlier_of_its_booking_waits(now: datetime) -> Any:
+    """An older message of the same booking, already due and still pending (its confirmation
+    waiting out a mail-server outage): this one goes after it, so a customer never reads
+    "cancelled" or "moved" before "confirmed". A reminder not due yet holds nothing back."""
+    earlier = aliased(OutboxMessage)
+    return exists().where(
+        earlier.booking_id == OutboxMessage.booking_id,
+        earlier.id < OutboxMessage.id,
+        earlier.state == "pending",
+        earlier.due_at <= now,
+    )
+
+
 def _try_claim(now: datetime) -> tuple[Claimed | None, bool]:
     row = db.session.execute(
         select(OutboxMessage)
-        .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+        .where(
+            OutboxMessage.state == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.booking_id.is_(None), ~_earlier_of_its_booking_waits(now)),
+        )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -112,7 +141,7 @@ def _try_claim(now: datetime) -> tuple[Claimed | None, bool]:
             OutboxMessage.state == "pending",
             OutboxMessage.next_attempt_at == row.next_attempt_at,
         )
-        .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        .values(next_attempt_at=now + lease(), attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -131,15 +131,17 @@ def _one_line(text: str) -> str:
 
 
 def withdraw_pending(booking_id: int, kind: str) -> int:
-    """Withdraw the booking's pending messages of ``kind`` (its reminder, when it moves or is
-    cancelled); returns how many. A message a worker has in hand is withdrawn too: the worker
-    records what it did ("sent") but a withdrawn message is never tried again."""
+    """Withdraw the booking's pending or failed messages of ``kind`` (its reminder, when it
+    moves or is cancelled); returns how many. A failed one goes too, so that ``flask outbox
+    retry`` can never send a reminder of a time that no longer holds. A message a worker has
+    in hand is withdrawn too: the worker records what it did ("sent") but a withdrawn
+    message is never tried again."""
     result = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.booking_id == booking_id,
             OutboxMessage.kind == kind,
-            OutboxMessage.state == "pending",
+            OutboxMessage.state.in_(("pending", "failed")),
         )
         .values(state="withdrawn")
         .execution_options(synchronize_session="fetch")
