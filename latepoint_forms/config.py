@@ -176,7 +176,16 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
         # Attempts at one message before it is marked failed (listed, retryable).
         "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
+        # --- abuse on the public web forms (SPEC section 9, web/abuse.py, web/limits.py) ---
+        # Seconds a person takes at least to fill a form; sooner is a bot (0: no fill time).
+        "FORM_MIN_SECONDS": _float(env, "FORM_MIN_SECONDS", 2.0),
+        # Submissions of each web form per client address and per email address.
+        "RATE_LIMIT_WEB": _optional(env, "RATE_LIMIT_WEB") or "10/minute;50/day",
+        # Refuse throw-away email domains (the disposable-email-domains list) on every door.
+        "BLOCK_DISPOSABLE_EMAILS": _bool(env, "BLOCK_DISPOSABLE_EMAILS", False),
     }
+    if config["FORM_MIN_SECONDS"] < 0:
+        raise RuntimeError("FORM_MIN_SECONDS must be 0 or more")
     if config["CANCEL_CUTOFF_HOURS"] < 0:
         raise RuntimeError("CANCEL_CUTOFF_HOURS must be 0 or more")
     if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:

@@ -47,6 +47,7 @@ LIMIT_SETTINGS = (
     "RATE_LIMIT_TEST",
     "RATE_LIMIT_ANONYMOUS",
     "RATE_LIMIT_PREFLIGHT",
+    "RATE_LIMIT_WEB",  # the web forms' (web/limits.py), checked here with the others
 )
 
 log = logging.getLogger(__name__)

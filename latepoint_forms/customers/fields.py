@@ -111,7 +111,11 @@ def _name_field(key: str, label: str, autocomplete: str) -> CustomerField:
 
 
 def _email(value: str, settings: RuleSettings, country: str | None) -> str:
-    return rules.normalise_email(value, check_deliverability=settings.check_deliverability)
+    return rules.normalise_email(
+        value,
+        check_deliverability=settings.check_deliverability,
+        block_disposable=settings.block_disposable_emails,
+    )
 
 
 def _phone(value: str, settings: RuleSettings, country: str | None) -> str:

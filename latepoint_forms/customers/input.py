@@ -27,6 +27,7 @@ class RuleSettings:
     default_phone_region: str | None = None
     default_country: str | None = None
     check_deliverability: bool = False
+    block_disposable_emails: bool = False  # BLOCK_DISPOSABLE_EMAILS
     today: date | None = None  # None: today's date in UTC when the input is parsed
     fast_password_hashing: bool = False  # the test suite's cheap Argon2 parameters
 
@@ -38,6 +39,7 @@ class RuleSettings:
             default_phone_region=config["DEFAULT_PHONE_REGION"],
             default_country=config["DEFAULT_COUNTRY"],
             check_deliverability=config["EMAIL_CHECK_DELIVERABILITY"],
+            block_disposable_emails=bool(config.get("BLOCK_DISPOSABLE_EMAILS")),
             fast_password_hashing=bool(config.get("FAST_PASSWORD_HASHING")),
         )
 

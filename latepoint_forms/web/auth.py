@@ -16,18 +16,16 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ..accounts.service import authenticate_customer, signed_in_customer
-from ..extensions import limiter
 from ..models import Customer
 from ..settings import rule_settings
 from . import bp
 from .forms import ActionForm, SignInForm
+from .limits import limit_web_door
 from .responses import FormOnOutage
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_LANDING = "/account"
-SIGN_IN_LIMIT = "10 per minute"
-TOO_MANY_ATTEMPTS = "Too many attempts from your network. Please wait a minute and try again."
 WRONG_CREDENTIALS = "The email address or password is not right. Please check both and try again."
 
 
@@ -82,7 +80,7 @@ def login_required(view: F) -> F:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
-@limiter.limit(SIGN_IN_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
+@limit_web_door
 def sign_in_page() -> ResponseReturnValue:
     form = SignInForm()
     target = safe_next(request.args.get("next"))

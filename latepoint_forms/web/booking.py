@@ -28,19 +28,20 @@ from ..bookings.service import reserve_booking
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.service import create_customer
 from ..errors import answer_outage_with
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import Booking, Customer
 from ..settings import rule_settings
 from . import bp
-from .auth import TOO_MANY_ATTEMPTS, current_customer, sign_in
+from .abuse import remember_screened, screened_out, was_screened
+from .auth import current_customer, sign_in
 from .booking_steps import START_FORMAT, Selection, read_selection
 from .custom_fields import load_custom_fields
 from .forms import GuestDetailsForm, SetPasswordForm
+from .limits import limit_web_door
 from .messages import EMAIL_KNOWN, EMAIL_ON_FILE_BOOKING
 from .responses import DATABASE_UNAVAILABLE, private_page, say_on_outage
 
 DAYS_SHOWN = 14
-BOOKING_LIMIT = "10 per minute"
 SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another time."
 ALREADY_YOURS = "You have booked this time: here is your booking."
 # The session remembers the booking this browser just made, and the guest it created: only
@@ -92,7 +93,7 @@ def _render(selection: Selection, status: int = 200, **context: Any) -> Response
 
 
 @bp.route("/book", methods=["GET", "POST"], endpoint="book")
-@limiter.limit(BOOKING_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
+@limit_web_door
 def book() -> ResponseReturnValue:
     outage = _DetailsOnOutage() if request.method == "POST" else None
     selection = read_selection(request.args)
@@ -129,7 +130,14 @@ def book() -> ResponseReturnValue:
         _add_form_error(form, SLOT_TAKEN)
         return _render(selection, 409, step="details", form=form, slot_taken=True)
     if request.method == "GET":
+        if form is not None:
+            form.stamp_start()
         return _render(selection, step="details", slot=slot, form=form)
+    if form is not None and screened_out(form):
+        # A bot: nothing stored or sent; it is thanked as a booker would be (the
+        # confirmation page, which says nothing of a booking it does not have).
+        remember_screened()
+        return redirect(url_for("web.booking_confirmation"))
     return _submit(selection, slot, customer, form)
 
 
@@ -266,7 +274,7 @@ def _guest_of_this_browser() -> Customer | None:
 
 
 @bp.route("/book/confirmation", methods=["GET", "POST"], endpoint="booking_confirmation")
-@limiter.limit(BOOKING_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
+@limit_web_door
 @private_page
 def confirmation() -> ResponseReturnValue:
     if request.method == "POST":
@@ -277,6 +285,8 @@ def confirmation() -> ResponseReturnValue:
     if booking is None:
         for key in (BOOKED_KEY, BOOKED_SINCE_KEY, GUEST_KEY, GUEST_SINCE_KEY):
             session.pop(key, None)  # nothing left worth remembering
+        if request.method == "GET" and was_screened():
+            return render_template("thank_you.html")
         return redirect(url_for("web.book"))
     guest = _guest_of_this_browser()
     if guest is not None and guest.id != booking.customer_id:

@@ -27,6 +27,7 @@ from ..customers.fields import CUSTOMER_FIELDS, FIELDS_BY_KEY
 from ..customers.input import RuleSettings, parse_customer_input
 from ..customers.service import CheckedCustomer, check_customer
 from . import fields as markup
+from .abuse import ScreenedForm
 from .custom_fields import CustomFieldSet
 
 
@@ -137,7 +138,7 @@ class CustomerForm(PageForm):
                 field.errors = [*field.errors, message]
 
 
-class RegistrationForm(CustomerForm):
+class RegistrationForm(ScreenedForm, CustomerForm):
     """Every customer field a person may give about themselves, plus a password."""
 
     date_of_birth = input_for("date_of_birth")
@@ -179,7 +180,7 @@ if _missing:
     raise RuntimeError(f"RegistrationForm lacks the inputs of {_missing}")
 
 
-class GuestDetailsForm(CustomerForm):
+class GuestDetailsForm(ScreenedForm, CustomerForm):
     """The few details quick booking asks for: name, email, phone, and the required custom
     fields it is given (see ``booking._guest_form``)."""
 

@@ -8,21 +8,20 @@ from flask.typing import ResponseReturnValue
 from ..accounts.service import EmailStatus, email_status
 from ..customers.errors import EmailExists
 from ..customers.service import create_customer
-from ..extensions import limiter
 from ..messages.service import queue_welcome
 from ..settings import rule_settings
 from . import bp
-from .auth import TOO_MANY_ATTEMPTS, sign_in
+from .abuse import screened_out
+from .auth import sign_in
 from .custom_fields import load_custom_fields
 from .forms import RegistrationForm
+from .limits import limit_web_door
 from .messages import EMAIL_ON_FILE_REGISTRATION, EMAIL_REGISTERED
 from .responses import FormOnOutage
 
-SIGN_UP_LIMIT = "10 per minute"
-
 
 @bp.route("/register", methods=["GET", "POST"], endpoint="register")
-@limiter.limit(SIGN_UP_LIMIT, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
+@limit_web_door
 def register() -> ResponseReturnValue:
     if session.get("customer_id") is not None:
         return redirect(url_for("web.account"))
@@ -33,7 +32,10 @@ def register() -> ResponseReturnValue:
     form = page.form = RegistrationForm.build(settings, load_custom_fields())
     if not form.is_submitted():
         form.country.data = form.country.data or settings.default_country or ""
+        form.stamp_start()
         return render_template("register.html", form=form)
+    if screened_out(form):  # a bot: nothing stored or sent, and a success's answer
+        return redirect(url_for("web.submission_received"))
 
     form.validate()  # CSRF and the password; customer_input checks the customer's fields
     checked = form.customer_input()

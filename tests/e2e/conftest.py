@@ -110,6 +110,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "FAST_PASSWORD_HASHING": True,
             "DEFAULT_COUNTRY": "GB",
             "DEFAULT_PHONE_REGION": "GB",
+            "FORM_MIN_SECONDS": 0,  # a browser driven by a test fills a form at once
         }
     )
     with app.app_context():

@@ -1,0 +1,61 @@
+"""Rate limits on the web forms' submissions (SPEC section 9, "Abuse"): ``RATE_LIMIT_WEB``.
+
+Every POST to a web door (sign-in, registration, booking) spends two budgets of that door:
+its client address's, and — when the form names one — its email address's, so a script
+cannot try one address from many networks, nor many addresses from one. The counters live
+where the API's do (Redis when ``REDIS_URL`` is set, api/ratelimits.py), so every worker and
+host shares them. Reading a page (GET) is never limited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, request
+from flask_limiter.util import get_remote_address
+
+from ..extensions import limiter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TOO_MANY_ATTEMPTS = "Too many attempts just now. Please wait a while and try again."
+
+
+def web_rate_limit() -> str:
+    """The web doors' limits, from the config ("10/minute;50/day")."""
+    return str(current_app.config["RATE_LIMIT_WEB"])
+
+
+def _typed_email() -> str:
+    return (request.form.get("email") or "").strip().casefold()
+
+
+def email_rate_key() -> str:
+    return f"email:{_typed_email()}"
+
+
+def address_rate_key() -> str:
+    return f"addr:{get_remote_address()}"
+
+
+def _no_email() -> bool:
+    return not _typed_email()
+
+
+def limit_web_door(view: F) -> F:
+    """Put the per-address and the per-email budget on a web form's submissions."""
+    per_email = limiter.limit(
+        web_rate_limit,
+        key_func=email_rate_key,
+        methods=["POST"],
+        error_message=TOO_MANY_ATTEMPTS,
+        exempt_when=_no_email,
+    )
+    per_address = limiter.limit(
+        web_rate_limit,
+        key_func=address_rate_key,
+        methods=["POST"],
+        error_message=TOO_MANY_ATTEMPTS,
+    )
+    return per_address(per_email(view))  # type: ignore[return-value]
