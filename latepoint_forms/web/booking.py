@@ -14,6 +14,7 @@ and saying plainly that it cannot be used here when it belongs to a guest withou
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from ..bookings.availability import Slot, available_days
 from ..bookings.errors import SlotTaken
 from ..bookings.service import reserve_booking
 from ..customers.errors import EmailExists, ValidationFailed
+from ..customers.input import RuleSettings
 from ..customers.service import create_customer
 from ..errors import answer_outage_with
 from ..extensions import db
@@ -114,7 +116,7 @@ def book() -> ResponseReturnValue:
 
     slot = _chosen_slot(selection)
     customer = current_customer()
-    form = None if customer else _guest_form()
+    form = None if customer else _guest_form(selection)
     if outage is not None:
         outage.form = form
     if slot is None:
@@ -160,11 +162,20 @@ class _DetailsOnOutage:
         return _render(Selection(), 503, step="details", form=form, customer=None, action=action)
 
 
-def _guest_form() -> GuestDetailsForm:
+def guest_settings(selection: Selection) -> RuleSettings:
+    """The rules' settings for a guest booking at the chosen place: a national phone number
+    is read in the location's country (SPEC section 9), so "07911 123456" is valid at a
+    London location and "(415) 555-2671" at a New York one."""
+    settings = rule_settings()
+    country = selection.location.country if selection.location is not None else None
+    return replace(settings, default_phone_region=country) if country else settings
+
+
+def _guest_form(selection: Selection) -> GuestDetailsForm:
     """Name, email, phone, and the custom fields a customer record cannot be created without
     (the service enforces required definitions on every new customer, guests included)."""
     required = load_custom_fields().required_only()
-    return GuestDetailsForm.build(rule_settings(), required)
+    return GuestDetailsForm.build(guest_settings(selection), required)
 
 
 def _submit(
@@ -189,8 +200,9 @@ def _submit(
     try:
         if customer is None:
             assert checked is not None
+            assert form is not None
             customer = guest = create_customer(
-                checked, source="quick_booking", settings=rule_settings()
+                checked, source="quick_booking", settings=form.settings
             )
         else:
             guest = None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import phonenumbers
+
 # types-WTForms describes 3.2; SelectChoice is WTForms 3.3's (installed).
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
@@ -64,6 +66,19 @@ def input_attributes(field: CustomerField, settings: RuleSettings) -> dict[str, 
         attrs["autocomplete"] = field.autocomplete
     attrs.update(field.html_attributes)
     return attrs
+
+
+def phone_example(region: str | None) -> str | None:
+    """A local example number for ``region`` as people there write it (phonenumbers' example
+    mobile number, else its general example), for the phone input's placeholder."""
+    if not region:
+        return None
+    example = phonenumbers.example_number_for_type(
+        region, phonenumbers.PhoneNumberType.MOBILE
+    ) or phonenumbers.example_number(region)
+    if example is None:
+        return None
+    return str(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
 # The sign-in form's email: the customer email's limits, a password manager's "username".

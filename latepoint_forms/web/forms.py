@@ -96,6 +96,14 @@ class CustomerForm(PageForm):
         self.custom_fields = custom_fields or CustomFieldSet.empty()
         for name in self.customer_fields():
             self[name].render_kw = markup.input_attributes(FIELDS_BY_KEY[name], settings)
+        if "phone" in self._fields:
+            # A local example, in the region the number will be read in: on /register the
+            # country the address starts with; where no country is asked (/book), the
+            # default region (there, the location's country).
+            country = settings.default_country if "country" in self._fields else None
+            example = markup.phone_example(settings.phone_region(country))
+            if example is not None:
+                self.phone.render_kw = {**self.phone.render_kw, "placeholder": example}
 
     @classmethod
     def build(cls, settings: RuleSettings, custom_fields: CustomFieldSet | None = None) -> Self:
