@@ -54,6 +54,7 @@ def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> I
             "DEFAULT_PHONE_REGION": "GB",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp.port,
+            "FORM_MIN_SECONDS": 0,  # a browser driven by a test fills a form at once
         }
     )
     with app.app_context():
