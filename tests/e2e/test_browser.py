@@ -210,3 +210,20 @@ def test_guest_books_without_javascript_sets_a_password_and_cancels(
             select(Booking).where(Booking.booking_code == code)
         ).scalar_one()
         assert stored.status == "cancelled"
+
+
+def test_the_honeypot_is_out_of_sight_and_out_of_reach(page: Any, live_server: LiveServer) -> None:
+    """People never see, tab into or hear the bot trap (web/abuse.py): it takes no space on
+    the page, keyboard focus goes past it, and the accessibility tree leaves it out."""
+    page.goto("/register")
+    # Its box is clipped to a single pixel (the site's .visually-hidden).
+    box = page.locator("div.visually-hidden:has(#website)").bounding_box()
+    assert box is not None
+    assert box["width"] <= 1
+    assert box["height"] <= 1
+    page.focus("#notes")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") != "website"
+    snapshot = page.locator("form.form").aria_snapshot()
+    assert "Leave this field empty" not in snapshot
