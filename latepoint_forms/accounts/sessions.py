@@ -65,8 +65,8 @@ def prune_sessions(customer_id: int, now: datetime, policy: SessionPolicy) -> No
         .where(
             or_(
                 CustomerSession.revoked_at.is_not(None),
-                CustomerSession.created_at < now - policy.lifetime,
-                CustomerSession.last_seen_at < now - policy.idle,
+                CustomerSession.created_at <= now - policy.lifetime,
+                CustomerSession.last_seen_at <= now - policy.idle,
             )
         )
         .execution_options(synchronize_session=False)
