@@ -8,13 +8,16 @@ value of the first: what someone who read it off the wire or the disk would have
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
 from latepoint_forms.accounts.service import set_password
 from latepoint_forms.accounts.sessions import start_session
@@ -240,6 +243,62 @@ def test_a_refused_password_change_ends_no_session(app: Flask, client: FlaskClie
     with app.app_context(), pytest.raises(RuleError, match="at least"), unit_of_work():
         set_password(customer_id, "short", RuleSettings.from_config(app.config))
     assert signed_in(client)
+
+
+# --- a unit of work that fails ----------------------------------------------------------------
+
+
+@contextmanager
+def failing_commit(app: Flask) -> Iterator[None]:
+    """The next COMMIT fails as if the database went away (the unit of work rolls back)."""
+    with app.app_context():
+        engine = db.engine
+    fired: list[bool] = []
+
+    def fail(conn: Any) -> None:
+        if not fired:
+            fired.append(True)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    event.listen(engine, "commit", fail)
+    try:
+        yield
+    finally:
+        event.remove(engine, "commit", fail)
+    assert fired, "no commit was attempted"
+
+
+def test_a_sign_in_whose_commit_fails_signs_nobody_in(app: Flask, client: FlaskClient) -> None:
+    make_customer(app)
+    token = csrf_token(client, "/sign-in")
+    with failing_commit(app):
+        response = client.post(
+            "/sign-in", data={"csrf_token": token, "email": "ada@example.com", "password": PASSWORD}
+        )
+    assert response.status_code == 503
+    assert token_of(client) is None  # the cookie session was restored as it was
+    assert not signed_in(client)
+    assert session_rows(app) == []
+
+
+def test_a_sign_out_whose_commit_fails_leaves_the_session_as_it_was(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The page says it failed; browser and server agree that the session still stands, and
+    the next sign-out ends it everywhere."""
+    make_customer(app)
+    sign_in(client)
+    copied = cookie_of(client)
+    token = csrf_token(client, "/account")
+    with failing_commit(app):
+        response = client.post("/sign-out", data={"csrf_token": token})
+    assert response.status_code == 503
+    assert signed_in(client)
+    [row] = session_rows(app)
+    assert row.revoked_at is None
+
+    sign_out(client)
+    assert not signed_in(replay(app, copied))
 
 
 # --- expiry ------------------------------------------------------------------------------------
