@@ -176,6 +176,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
         # Attempts at one message before it is marked failed (listed, retryable).
         "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
+        # --- signed-in web sessions, ended on the server (SPEC section 9; accounts/sessions.py) ---
+        # A session ends this long after its sign-in (Flask's cookie max-age too), or after
+        # this long without a request (idle; its last use is noted at most once a minute).
+        "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_LIFETIME_SECONDS", 31 * 24 * 60 * 60),
+        "SESSION_IDLE_SECONDS": _int(env, "SESSION_IDLE_SECONDS", 7 * 24 * 60 * 60),
         # --- abuse on the public web forms (SPEC section 9, web/abuse.py, web/limits.py) ---
         # Seconds a person takes at least to fill a form; sooner is a bot (0: no fill time).
         "FORM_MIN_SECONDS": _float(env, "FORM_MIN_SECONDS", 2.0),
@@ -184,6 +189,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Refuse throw-away email domains (the disposable-email-domains list) on every door.
         "BLOCK_DISPOSABLE_EMAILS": _bool(env, "BLOCK_DISPOSABLE_EMAILS", False),
     }
+    for key in ("PERMANENT_SESSION_LIFETIME", "SESSION_IDLE_SECONDS"):
+        if config[key] < 60:
+            name = "SESSION_LIFETIME_SECONDS" if key == "PERMANENT_SESSION_LIFETIME" else key
+            raise RuntimeError(f"{name} must be 60 or more")
     if config["FORM_MIN_SECONDS"] < 0:
         raise RuntimeError("FORM_MIN_SECONDS must be 0 or more")
     if config["CANCEL_CUTOFF_HOURS"] < 0:
