@@ -21,6 +21,7 @@ from latepoint_forms.bookings.service import (
     local_day_bounds,
     reschedule_booking,
 )
+from latepoint_forms.config import load_config
 from latepoint_forms.customers.input import CustomerInput, RuleSettings
 from latepoint_forms.customers.service import create_customer
 from latepoint_forms.extensions import db
@@ -230,3 +231,10 @@ def test_the_day_is_the_locations_local_calendar_day(app: Flask, ctx: Catalog) -
     with pytest.raises(DailyLimitReached), unit_of_work():
         book(ann, ctx.haircut, ctx.new_york, ctx.bob, at("17:00", tz=NEW_YORK), now=NOW)
     assert len(confirmed(ann)) == 2
+
+
+def test_the_limit_setting_is_one_or_more() -> None:
+    assert load_config({})["MAX_BOOKINGS_PER_DAY"] == 3
+    assert load_config({"MAX_BOOKINGS_PER_DAY": "5"})["MAX_BOOKINGS_PER_DAY"] == 5
+    with pytest.raises(RuntimeError, match="MAX_BOOKINGS_PER_DAY must be 1 or more"):
+        load_config({"MAX_BOOKINGS_PER_DAY": "0"})

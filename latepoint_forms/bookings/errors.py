@@ -79,6 +79,7 @@ class DailyLimitReached(ValidationFailed):
     confirmed bookings on the location's calendar day of this start. Keyed ``start``."""
 
     status, code = 409, "daily_limit_reached"
+    message = "You can book at most MAX_BOOKINGS_PER_DAY visits on one day"  # (the number)
 
     def __init__(self, limit: int) -> None:
         message = daily_limit_message(limit)
