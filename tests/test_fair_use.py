@@ -9,10 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from latepoint_forms import create_app
 from latepoint_forms.bookings import service as booking_service
 from latepoint_forms.bookings.errors import BookingOverlaps, DailyLimitReached
 from latepoint_forms.bookings.service import (
@@ -29,6 +32,7 @@ from latepoint_forms.models import Booking, CustomerSlotClaim, Location
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .catalog_fixtures import NOW, Catalog, build_catalog
+from .conftest import base_config
 
 TUESDAY = date(2027, 3, 2)
 LONDON = ZoneInfo("Europe/London")
@@ -238,3 +242,75 @@ def test_the_limit_setting_is_one_or_more() -> None:
     assert load_config({"MAX_BOOKINGS_PER_DAY": "5"})["MAX_BOOKINGS_PER_DAY"] == 5
     with pytest.raises(RuntimeError, match="MAX_BOOKINGS_PER_DAY must be 1 or more"):
         load_config({"MAX_BOOKINGS_PER_DAY": "0"})
+
+
+_OLD_ROWS = (
+    "INSERT INTO customers (uuid, customer_code, first_name, last_name, email, status,"
+    " custom_fields, is_guest, source, created_at, updated_at, search_text) VALUES"
+    " ('u-1', 'C1', 'Zoë', 'Brown', 'zoe@example.com', 'active', '{}', false, 'api',"
+    " '2026-01-01 00:00:00', '2026-01-01 00:00:00', '')",
+    "INSERT INTO services (id, key, name, duration_minutes, slot_interval_minutes, active)"
+    " VALUES (1, 'haircut', 'Haircut', 30, 15, true)",
+    "INSERT INTO locations (id, key, name, timezone, opening_hours, active)"
+    " VALUES (1, 'london', 'London', 'Europe/London', '{}', true)",
+    "INSERT INTO agents (id, key, name, active) VALUES (1, 'alice', 'Alice', true)",
+    "INSERT INTO agents (id, key, name, active) VALUES (2, 'bob', 'Bob', true)",
+)
+
+
+def test_migration_0007_gives_existing_bookings_their_customers_claims(
+    unmigrated_url: str,
+) -> None:
+    """Two bookings of one customer at one instant (made before the rule) upgrade cleanly: the
+    earlier one holds the customer's granules; a cancelled booking holds none."""
+    app = create_app(base_config(unmigrated_url))
+    start = datetime(2030, 1, 7, 10, 0)
+    half_hour = [start + timedelta(minutes=m) for m in range(0, 30, 5)]
+    with app.app_context():
+        upgrade(revision="0006_outbox_locations")
+        with db.engine.begin() as conn:
+            for statement in _OLD_ROWS:
+                conn.execute(sa.text(statement))
+            for code, agent, status in (
+                ("BK-1", 1, "confirmed"),
+                ("BK-2", 2, "confirmed"),
+                ("BK-3", 1, "cancelled"),
+            ):
+                booking = conn.execute(
+                    sa.text(
+                        "INSERT INTO bookings (booking_code, customer_id, service_id, agent_id,"
+                        " location_id, start_at, end_at, status, created_at, sequence) VALUES"
+                        " (:code, (SELECT id FROM customers), 1, :agent, 1, :start, :end,"
+                        " :status, :start, 0) RETURNING id"
+                    ),
+                    {
+                        "code": code,
+                        "agent": agent,
+                        "status": status,
+                        "start": start,
+                        "end": start + timedelta(minutes=30),
+                    },
+                ).scalar_one()
+                if status == "confirmed":
+                    for granule in half_hour:
+                        conn.execute(
+                            sa.text(
+                                "INSERT INTO booking_slot_claims (agent_id, slot_start,"
+                                " booking_id) VALUES (:agent, :at, :booking)"
+                            ),
+                            {"agent": agent, "at": granule, "booking": booking},
+                        )
+
+        upgrade()
+
+        with db.engine.connect() as conn:
+            held = conn.execute(
+                sa.text(
+                    "SELECT b.booking_code, COUNT(*) FROM customer_slot_claims c"
+                    " JOIN bookings b ON b.id = c.booking_id GROUP BY b.booking_code"
+                )
+            ).all()
+        assert [tuple(row) for row in held] == [("BK-1", 6)]
+        downgrade(revision="0006_outbox_locations")
+        upgrade()
+        db.engine.dispose()
