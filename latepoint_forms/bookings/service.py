@@ -20,7 +20,7 @@ the calendar day, in the location's time zone, of the booking's start: the booki
 are the customer's confirmed ones (at any location) starting between that local midnight and
 the next. Cancelled bookings do not count, and a move does not count the booking being
 moved. Both rules hold under concurrency: a booking made or moved first locks the customer
-(``_lock_customer``: their row ``FOR UPDATE`` on PostgreSQL, the write lock on SQLite), so
+(``_lock_customer``: their row on PostgreSQL, the write lock on SQLite), so
 two requests of one customer check and write one after the other; and every booking claims
 the customer's granules as it claims the agent's, under ``UNIQUE (customer_id, slot_start)``
 (models/booking.py), the database's own refusal of an overlap.
@@ -202,10 +202,11 @@ def _lock_customer(customer_id: int) -> None:
     """Hold the customer until the unit of work ends, so that two bookings (or moves) of one
     customer check fair use and write one after the other, the second seeing the first.
 
-    PostgreSQL: ``SELECT … FOR UPDATE`` on the customer's row (each later statement of READ
-    COMMITTED sees what the first committed). SQLite: ``BEGIN IMMEDIATE`` takes the database's
-    write lock before anything is counted (as in ``_lock_for_change``); a transaction that
-    has written already (quick booking's new guest) holds it.
+    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the customer's row (each later statement of
+    READ COMMITTED sees what the first committed); NO KEY, so rows that merely refer to the
+    customer (another request's outbox message) are not held up. SQLite: ``BEGIN IMMEDIATE``
+    takes the database's write lock before anything is counted (as in ``_lock_for_change``);
+    a transaction that has written already (quick booking's new guest) holds it.
     """
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
@@ -214,7 +215,9 @@ def _lock_customer(customer_id: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
     db.session.execute(
-        select(Customer.id).where(Customer.id == customer_id).with_for_update(of=Customer)
+        select(Customer.id)
+        .where(Customer.id == customer_id)
+        .with_for_update(of=Customer, key_share=True)
     )
 
 
