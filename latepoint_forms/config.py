@@ -179,7 +179,16 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
         # Attempts at one message before it is marked failed (listed, retryable).
         "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
+        # --- signed-in web sessions, ended on the server (SPEC section 9; accounts/sessions.py) ---
+        # A session ends this long after its sign-in (Flask's cookie max-age too), or after
+        # this long without a request (idle; its last use is noted at most once a minute).
+        "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_LIFETIME_SECONDS", 31 * 24 * 60 * 60),
+        "SESSION_IDLE_SECONDS": _int(env, "SESSION_IDLE_SECONDS", 7 * 24 * 60 * 60),
     }
+    for key in ("PERMANENT_SESSION_LIFETIME", "SESSION_IDLE_SECONDS"):
+        if config[key] < 60:
+            name = "SESSION_LIFETIME_SECONDS" if key == "PERMANENT_SESSION_LIFETIME" else key
+            raise RuntimeError(f"{name} must be 60 or more")
     if config["CANCEL_CUTOFF_HOURS"] < 0:
         raise RuntimeError("CANCEL_CUTOFF_HOURS must be 0 or more")
     if config["MAX_BOOKINGS_PER_DAY"] < 1:

@@ -267,7 +267,7 @@ def test_migration_0007_gives_existing_bookings_their_customers_claims(
     start = datetime(2030, 1, 7, 10, 0)
     half_hour = [start + timedelta(minutes=m) for m in range(0, 30, 5)]
     with app.app_context():
-        upgrade(revision="0006_outbox_locations")
+        upgrade(revision="0008_customer_sessions")
         with db.engine.begin() as conn:
             for statement in _OLD_ROWS:
                 conn.execute(sa.text(statement))
@@ -311,6 +311,6 @@ def test_migration_0007_gives_existing_bookings_their_customers_claims(
                 )
             ).all()
         assert [tuple(row) for row in held] == [("BK-1", 6)]
-        downgrade(revision="0006_outbox_locations")
+        downgrade(revision="0008_customer_sessions")
         upgrade()
         db.engine.dispose()

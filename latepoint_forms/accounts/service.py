@@ -10,13 +10,14 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from ..customers.errors import CustomerNotFound
+from ..clock import now
 from ..customers.input import RuleSettings
 from ..customers.rules import RuleError, normalise_email
 from ..customers.service import get_customer
 from ..extensions import db
 from ..models import Customer
 from ..passwords import hash_password, verify_password
+from .sessions import end_all_sessions
 
 PASSWORD_MIN_LENGTH = 10
 # Argon2 takes any length, but an unbounded field invites multi-megabyte "passwords" that cost
@@ -40,11 +41,16 @@ def check_password(password: str) -> str:
 
 
 def set_password(customer_id: int, password: str, settings: RuleSettings) -> Customer:
-    """Hash and store a password; a guest who sets one becomes an account holder."""
+    """Hash and store a password; a guest who sets one becomes an account holder.
+
+    Every session of the customer ends (SPEC section 9): a cookie copied before the change
+    stops working. The web layer signs the person who changed it in again (a new session).
+    """
     check_password(password)
     customer = get_customer(customer_id)
     customer.password_hash = hash_password(password, fast=settings.fast_password_hashing)
     customer.is_guest = False
+    end_all_sessions(customer.id, now())
     db.session.flush()
     return customer
 
@@ -82,15 +88,6 @@ def authenticate_customer(email: str, password: str, settings: RuleSettings) -> 
     if customer.status == "inactive":
         return None
     return customer
-
-
-def signed_in_customer(customer_id: int) -> Customer | None:
-    """The customer a session points at, or None if they no longer exist or were deactivated."""
-    try:
-        customer = get_customer(customer_id)
-    except CustomerNotFound:
-        return None
-    return None if customer.status == "inactive" else customer
 
 
 EmailStatus = Literal["account", "guest"]

@@ -13,6 +13,7 @@ from .catalog import (
     Service,
 )
 from .customer import CUSTOMER_SOURCES, Customer
+from .customer_session import CustomerSession
 from .idempotency import IdempotencyRecord
 from .outbox import OUTBOX_STATES, OutboxMessage
 
@@ -31,6 +32,7 @@ __all__ = [
     "BookingSlotClaim",
     "CustomFieldDefinition",
     "Customer",
+    "CustomerSession",
     "CustomerSlotClaim",
     "IdempotencyRecord",
     "Location",

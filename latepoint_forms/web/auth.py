@@ -1,21 +1,34 @@
-"""Signing customers in and out of the web pages (a signed Flask session cookie).
+"""Signing customers in and out of the web pages: a signed Flask session cookie that carries
+a server-side session (accounts/sessions.py).
 
-The session holds the customer's id and first name only (the name lets every page show who is
-signed in without a database query). Signing in clears the session first, so a session made
-before sign-in cannot be carried into the account (session fixation).
+The cookie holds a random session token, the customer's id and first name (the id and name are
+hints: every page can show who is signed in without a database query; whatever acts on the
+account asks ``current_customer``, which checks the token on the server). Signing in clears the
+cookie session and starts a new server session, so a session made before sign-in cannot be
+carried into the account (session fixation). Signing out revokes the server session, so a
+copy of the cookie stops working too.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..accounts.service import authenticate_customer, signed_in_customer
+from ..accounts.service import authenticate_customer
+from ..accounts.sessions import (
+    SessionPolicy,
+    end_session,
+    prune_sessions,
+    session_customer,
+    start_session,
+)
+from ..clock import now
 from ..extensions import limiter
 from ..models import Customer
 from ..settings import rule_settings
@@ -47,23 +60,56 @@ def safe_next(target: str | None, default: str = DEFAULT_LANDING) -> str:
     return target
 
 
+SESSION_TOKEN_KEY = "session_token"  # noqa: S105 (the cookie key, not a secret)
+
+
+def session_policy() -> SessionPolicy:
+    return SessionPolicy(
+        lifetime=current_app.permanent_session_lifetime,
+        idle=timedelta(seconds=current_app.config["SESSION_IDLE_SECONDS"]),
+    )
+
+
 def sign_in(customer: Customer) -> None:
+    """Start a new session for ``customer``; the browser's previous one (if any) ends.
+
+    Also the way to keep the person who changed a password signed in: ``set_password`` ends
+    every session of the customer, this gives them a new one.
+    """
+    at = now()
+    previous = session.get(SESSION_TOKEN_KEY)
+    if isinstance(previous, str):
+        end_session(previous, at)
+    prune_sessions(customer.id, at, session_policy())
     session.clear()
+    session[SESSION_TOKEN_KEY] = start_session(customer, at)
     session["customer_id"] = customer.id
     session["customer_name"] = customer.first_name
+    g.current_customer = customer
 
 
 def sign_out() -> None:
+    """End this browser's session on the server (copies of the cookie stop working too)."""
+    token = session.get(SESSION_TOKEN_KEY)
+    if isinstance(token, str):
+        end_session(token, now())
     session.clear()
+    g.current_customer = None
 
 
 def current_customer() -> Customer | None:
-    """The signed-in customer (one query per request), or None."""
+    """The signed-in customer (one query per request), or None.
+
+    A session the server no longer knows (signed out, a password change, expired or idle too
+    long, the customer deactivated or deleted) is forgotten by the browser too.
+    """
     if "current_customer" not in g:
-        customer_id = session.get("customer_id")
-        customer = signed_in_customer(customer_id) if isinstance(customer_id, int) else None
-        if customer is None and customer_id is not None:
-            sign_out()  # the account is gone or deactivated
+        token = session.get(SESSION_TOKEN_KEY)
+        customer = (
+            session_customer(token, now(), session_policy()) if isinstance(token, str) else None
+        )
+        if customer is None and ("customer_id" in session or token is not None):
+            session.clear()
         g.current_customer = customer
     return g.current_customer
 

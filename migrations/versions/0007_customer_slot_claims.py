@@ -1,12 +1,14 @@
 """customer slot claims: one customer, one booking at a time
 
 Revision ID: 0007_customer_slot_claims
-Revises: 0006_outbox_locations
+Revises: 0008_customer_sessions
 Create Date: 2026-12-02 04:00:00.000000
 
 - customer_slot_claims: one row per 5-minute granule of a customer's confirmed bookings under
   UNIQUE (customer_id, slot_start), so the database refuses a second booking that overlaps
   one the customer already holds (SPEC section 9, fair use; models/booking.py).
+- It follows 0008_customer_sessions, which reached main while this one was written
+  (Alembic goes by down_revision, not by the number).
 - Filled from the claims of the confirmed bookings that exist. Overlaps made before this rule
   stay as they were: each granule goes to the customer's earliest booking holding it.
 """
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0007_customer_slot_claims"
-down_revision = "0006_outbox_locations"
+down_revision = "0008_customer_sessions"
 branch_labels = None
 depends_on = None
 
