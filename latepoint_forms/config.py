@@ -134,6 +134,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Self-service bookings (SPEC section 9): the manage link and /account stop moving or
         # cancelling a booking this many hours before its start.
         "CANCEL_CUTOFF_HOURS": _int(env, "CANCEL_CUTOFF_HOURS", 2),
+        # Fair use of the calendar (SPEC section 9): confirmed bookings one customer may hold
+        # on one day (the location's local calendar day of the start), through any door.
+        "MAX_BOOKINGS_PER_DAY": _int(env, "MAX_BOOKINGS_PER_DAY", 3),
         # Faults answer, never hang (SPEC section 7). The limiter's Redis store: how long to
         # wait to connect and for each reply (seconds), and, once it failed, for how long
         # requests skip the limits before the store is tried again (api/limit_store.py).
@@ -197,6 +200,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         raise RuntimeError("FORM_MIN_SECONDS must be 0 or more")
     if config["CANCEL_CUTOFF_HOURS"] < 0:
         raise RuntimeError("CANCEL_CUTOFF_HOURS must be 0 or more")
+    if config["MAX_BOOKINGS_PER_DAY"] < 1:
+        raise RuntimeError("MAX_BOOKINGS_PER_DAY must be 1 or more")
     if config["SECRET_KEY"] is None and environment not in DEVELOPMENT_ENVIRONMENTS:
         raise RuntimeError("SECRET_KEY must be set outside development")
     if config["PUBLIC_URL"] is None:

@@ -54,12 +54,16 @@ def grow(app: Flask, catalog: WebCatalog, days_ahead: Iterable[int] = range(1, D
                 agent_id=agent.id, service_id=catalog.service, location_id=catalog.location
             )
             db.session.add(offer)
-    customer_id = make_customer(app, password=None)
+    # One customer per agent: fair use lets nobody hold two bookings at one time.
+    customer_ids = [
+        make_customer(app, password=None, email=f"grow{n}@example.com")
+        for n in range(EXTRA_AGENTS + len(catalog.agents))
+    ]
     with app.app_context(), unit_of_work():
-        customer = db.session.get(Customer, customer_id)
-        assert customer is not None
         for ahead in days_ahead:
-            for _ in range(EXTRA_AGENTS + len(catalog.agents)):
+            for customer_id in customer_ids:
+                customer = db.session.get(Customer, customer_id)
+                assert customer is not None
                 start = catalog.start(ahead, hour=10)
                 reserve_booking(customer, catalog.service, catalog.location, None, start)
 

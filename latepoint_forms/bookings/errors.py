@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..customers.errors import ValidationFailed
 from ..errors import AppError
 
 
@@ -60,3 +61,31 @@ class ManageLinkInvalid(AppError):
         "This booking link is not valid, or it has expired (links work until 30 days after "
         "the visit). If you need help with a booking, quote its code when you contact us."
     )
+
+
+class BookingOverlaps(ValidationFailed):
+    """Fair use (SPEC section 9): the customer already holds a booking overlapping this time,
+    whoever it is with. Keyed ``start``, like any other refusal of the chosen time."""
+
+    status, code = 409, "booking_overlaps"
+    message = "You already have a booking at this time"
+
+    def __init__(self) -> None:
+        super().__init__({"start": self.message}, self.message)
+
+
+class DailyLimitReached(ValidationFailed):
+    """Fair use (SPEC section 9): the customer already holds ``MAX_BOOKINGS_PER_DAY``
+    confirmed bookings on the location's calendar day of this start. Keyed ``start``."""
+
+    status, code = 409, "daily_limit_reached"
+    message = "You can book at most MAX_BOOKINGS_PER_DAY visits on one day"  # (the number)
+
+    def __init__(self, limit: int) -> None:
+        message = daily_limit_message(limit)
+        super().__init__({"start": message}, message)
+
+
+def daily_limit_message(limit: int) -> str:
+    visits = "1 visit" if limit == 1 else f"{limit} visits"
+    return f"You can book at most {visits} on one day"

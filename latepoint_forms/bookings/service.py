@@ -14,6 +14,17 @@ old time as it was — the customer never loses the old time without getting the
 change first locks the booking's row (``_lock_for_change``), so two changes of one booking
 (a double click, two tabs) run one after the other and the second sees the first.
 
+Fair use (SPEC section 9): one customer cannot hold two bookings that overlap in time (with
+any agents), nor more than ``MAX_BOOKINGS_PER_DAY`` confirmed bookings on one day. "A day" is
+the calendar day, in the location's time zone, of the booking's start: the bookings counted
+are the customer's confirmed ones (at any location) starting between that local midnight and
+the next. Cancelled bookings do not count, and a move does not count the booking being
+moved. Both rules hold under concurrency: a booking made or moved first locks the customer
+(``_lock_customer``: their row on PostgreSQL, the write lock on SQLite), so
+two requests of one customer check and write one after the other; and every booking claims
+the customer's granules as it claims the agent's, under ``UNIQUE (customer_id, slot_start)``
+(models/booking.py), the database's own refusal of an overlap.
+
 Messages: a booking made queues its confirmation (and reminder), a move its "moved" notice (and
 moves the reminder), a cancellation its notice (and withdraws the reminder), in the same
 transaction (messages/service.py): whichever door made the change, the customer hears of it,
@@ -23,8 +34,9 @@ and of nothing that was rolled back.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -47,6 +59,7 @@ from ..models import (
     Booking,
     BookingSlotClaim,
     Customer,
+    CustomerSlotClaim,
     Location,
     Service,
 )
@@ -57,10 +70,13 @@ from .errors import (
     BookingChangesClosed,
     BookingNotCancellable,
     BookingNotFound,
+    BookingOverlaps,
+    DailyLimitReached,
     SlotTaken,
 )
 
 _CODE_ATTEMPTS = 5
+DEFAULT_MAX_BOOKINGS_PER_DAY = 3
 _GRANULE = timedelta(minutes=GRANULE_MINUTES)
 
 
@@ -118,6 +134,7 @@ def reserve_booking(
     start: datetime,
     *,
     now: datetime | None = None,
+    max_per_day: int | None = None,
 ) -> Booking:
     """Add a confirmed booking and flush, without committing (see the module docstring).
 
@@ -125,6 +142,9 @@ def reserve_booking(
     the opening hours and in the future (errors: ``ValidationFailed`` keyed ``service_id``,
     ``location_id``, ``agent_id``, ``start``). With ``agent_id`` None a free agent is chosen.
     ``SlotTaken`` when no chosen agent is free, or another booking claimed the time first.
+    Fair use (module docstring): ``BookingOverlaps`` when the customer holds a booking at an
+    overlapping time, ``DailyLimitReached`` when they hold ``max_per_day`` (None: the app's
+    ``MAX_BOOKINGS_PER_DAY``) on that day already.
     """
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
@@ -134,6 +154,8 @@ def reserve_booking(
     _check_start(service, location, start, now)
 
     end = start + timedelta(minutes=service.duration_minutes)
+    _lock_customer(customer.id)
+    _check_fair_use(customer.id, location, start, end, max_per_day=max_per_day)
     candidates = [refs.agent] if refs.agent is not None else agents_for(service.id, location.id)
     busy = busy_intervals((a.id for a in candidates), start, end)
     free = [a for a in candidates if not busy[a.id]]
@@ -158,6 +180,80 @@ def _check_start(service: Service, location: Location, start: datetime, now: dat
         problem = "This time is not offered; choose one of the listed times"
     if problem is not None:
         raise ValidationFailed({"start": problem})
+
+
+def max_bookings_per_day() -> int:
+    """The running app's ``MAX_BOOKINGS_PER_DAY`` (SPEC section 9)."""
+    limit: int = current_app.config.get("MAX_BOOKINGS_PER_DAY", DEFAULT_MAX_BOOKINGS_PER_DAY)
+    return limit
+
+
+def local_day_bounds(start: datetime, location: Location) -> tuple[datetime, datetime]:
+    """The UTC instants of the local midnights before and after ``start`` at the location:
+    the "day" of the per-day limit (a day of 23 or 25 hours where the clocks change)."""
+    tz = hours.zone(location.timezone)
+    day = start.astimezone(tz).date()
+    first = datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+    after = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+    return first, after
+
+
+def _lock_customer(customer_id: int) -> None:
+    """Hold the customer until the unit of work ends, so that two bookings (or moves) of one
+    customer check fair use and write one after the other, the second seeing the first.
+
+    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the customer's row (each later statement of
+    READ COMMITTED sees what the first committed); NO KEY, so rows that merely refer to the
+    customer (another request's outbox message) are not held up. SQLite: ``BEGIN IMMEDIATE``
+    takes the database's write lock before anything is counted (as in ``_lock_for_change``);
+    a transaction that has written already (quick booking's new guest) holds it.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver_connection = connection.connection.driver_connection
+        if driver_connection is not None and not driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    db.session.execute(
+        select(Customer.id)
+        .where(Customer.id == customer_id)
+        .with_for_update(of=Customer, key_share=True)
+    )
+
+
+def _check_fair_use(
+    customer_id: int,
+    location: Location,
+    start: datetime,
+    end: datetime,
+    *,
+    max_per_day: int | None,
+    ignoring: int | None = None,
+) -> None:
+    """``BookingOverlaps`` / ``DailyLimitReached`` for a booking of the customer at
+    [start, end) at the location; ``ignoring`` is the booking being moved. Called with the
+    customer locked (``_lock_customer``); the customer's claims are the overlap's backstop."""
+    mine = [Booking.customer_id == customer_id, Booking.status == "confirmed"]
+    if ignoring is not None:
+        mine.append(Booking.id != ignoring)
+    overlapping = db.session.execute(
+        select(Booking.id).where(*mine, Booking.start_at < end, Booking.end_at > start).limit(1)
+    ).first()
+    if overlapping is not None:
+        raise BookingOverlaps()
+    limit = max_bookings_per_day() if max_per_day is None else max_per_day
+    first, after = local_day_bounds(start, location)
+    that_day = db.session.execute(
+        select(func.count())
+        .select_from(Booking)
+        .where(*mine, Booking.start_at >= first, Booking.start_at < after)
+    ).scalar_one()
+    if that_day >= limit:
+        raise DailyLimitReached(limit)
+
+
+def _customer_claims(customer_id: int, start: datetime, end: datetime) -> list[CustomerSlotClaim]:
+    return [CustomerSlotClaim(customer_id=customer_id, slot_start=g) for g in granules(start, end)]
 
 
 def _begin_for_real() -> None:
@@ -199,12 +295,16 @@ def _claim(
         end_at=end,
         status="confirmed",
         claims=[BookingSlotClaim(agent_id=agent.id, slot_start=g) for g in granules(start, end)],
+        customer_claims=_customer_claims(customer.id, start, end),
     )
     _begin_for_real()
     try:
         with db.session.begin_nested():  # flushed on leaving: the claims' unique index decides
             db.session.add(booking)
     except IntegrityError as exc:
+        if violated_unique_column(exc, "customer_slot_claims") is not None:
+            # The customer holds an overlapping booking (fair use): no other agent helps.
+            raise BookingOverlaps() from exc
         # Another booking committed a claim on one of these granules after our check.
         if violated_unique_column(exc, "booking_slot_claims") is None:
             raise
@@ -220,10 +320,13 @@ def book(
     start: datetime,
     *,
     now: datetime | None = None,
+    max_per_day: int | None = None,
 ) -> Booking:
     """Book for an existing customer."""
     customer = get_customer(customer_id)
-    return reserve_booking(customer, service_id, location_id, agent_id, start, now=now)
+    return reserve_booking(
+        customer, service_id, location_id, agent_id, start, now=now, max_per_day=max_per_day
+    )
 
 
 def customer_booking(booking_id: int, customer_id: int) -> Booking:
@@ -296,6 +399,7 @@ def cancel_booking(
     booking.status = "cancelled"
     booking.cancelled_at = now
     booking.claims.clear()  # delete-orphan: the granules are free again
+    booking.customer_claims.clear()
     # A cancellation is a revision of the calendar event (RFC 5546: a higher SEQUENCE), so a
     # calendar that saw the latest move still applies the CANCEL.
     booking.sequence += 1
@@ -312,6 +416,7 @@ def reschedule_booking(
     expected_sequence: int,
     now: datetime | None = None,
     cutoff: timedelta = timedelta(0),
+    max_per_day: int | None = None,
 ) -> Booking:
     """Move a confirmed booking to ``start`` with ``agent_id`` (None: its own agent if free,
     else any free one), the same service at the same location; flush, never commit.
@@ -322,6 +427,8 @@ def reschedule_booking(
     ``agent_id``); ``SlotTaken`` when no chosen agent is free or another booking claimed the
     time first — the booking then keeps its old time. On success ``sequence`` goes up by one
     (the calendar's ``SEQUENCE``) and the "moved" message is queued with the change.
+    Fair use as for a new booking (``BookingOverlaps``, ``DailyLimitReached``), the booking
+    being moved not counted against itself.
     """
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
@@ -339,6 +446,10 @@ def reschedule_booking(
         raise ValidationFailed({"start": "This is already the time of your booking"})
 
     end = start + timedelta(minutes=service.duration_minutes)
+    _lock_customer(booking.customer_id)
+    _check_fair_use(
+        booking.customer_id, location, start, end, max_per_day=max_per_day, ignoring=booking.id
+    )
     candidates = [refs.agent] if refs.agent is not None else agents_for(service.id, location.id)
     busy = busy_intervals((a.id for a in candidates), start, end, ignoring=booking.id)
     free = [a for a in candidates if not busy[a.id]]
@@ -359,6 +470,7 @@ def _move(booking: Booking, agent: Agent, start: datetime, end: datetime) -> boo
     try:
         with db.session.begin_nested():
             booking.claims.clear()
+            booking.customer_claims.clear()
             # The old granules go first: the new ones may overlap them (same agent, a long
             # service moved a little), and a flush inserts before it deletes.
             db.session.flush()
@@ -368,7 +480,11 @@ def _move(booking: Booking, agent: Agent, start: datetime, end: datetime) -> boo
             booking.claims.extend(
                 BookingSlotClaim(agent_id=agent.id, slot_start=g) for g in granules(start, end)
             )
+            booking.customer_claims.extend(_customer_claims(booking.customer_id, start, end))
     except IntegrityError as exc:
+        if violated_unique_column(exc, "customer_slot_claims") is not None:
+            db.session.expire(booking)
+            raise BookingOverlaps() from exc
         if violated_unique_column(exc, "booking_slot_claims") is None:
             raise
         # The savepoint is rolled back: the old claims are in the database again; read the

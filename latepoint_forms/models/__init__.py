@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models; constraints live in the schema."""
 
 from .api_key import API_KEY_MODES, ApiKey
-from .booking import BOOKING_STATUSES, Booking, BookingSlotClaim
+from .booking import BOOKING_STATUSES, Booking, BookingSlotClaim, CustomerSlotClaim
 from .catalog import (
     CUSTOM_FIELD_TYPES,
     GRANULE_MINUTES,
@@ -33,6 +33,7 @@ __all__ = [
     "CustomFieldDefinition",
     "Customer",
     "CustomerSession",
+    "CustomerSlotClaim",
     "IdempotencyRecord",
     "Location",
     "OutboxMessage",

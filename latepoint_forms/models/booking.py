@@ -14,6 +14,12 @@ PostgreSQL-only, and SQLite has nothing like it; a plain unique index works the 
 both, and the number of rows is small (a 90-minute booking claims 18). Cancelling a booking
 deletes its claims explicitly (SQLite does not enforce ``ON DELETE CASCADE`` unless foreign keys
 are switched on per connection, so the cascade is only the PostgreSQL backstop).
+
+Fair use (SPEC section 9) works the same way for the customer: a confirmed booking also
+inserts one ``CustomerSlotClaim`` per granule, under ``UNIQUE (customer_id, slot_start)``, so
+one customer cannot hold two overlapping bookings (with two agents at one instant, say), even
+when both requests are checked at the same moment. The per-day limit is a count, which no
+index can hold: bookings/service.py locks the customer's row before counting.
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ class Booking(Model):
     claims: Mapped[list[BookingSlotClaim]] = relationship(
         back_populates="booking", cascade="all, delete-orphan"
     )
+    customer_claims: Mapped[list[CustomerSlotClaim]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<Booking {self.id} {self.booking_code} {self.status}>"
@@ -81,3 +90,19 @@ class BookingSlotClaim(Model):
     )
 
     booking: Mapped[Booking] = relationship(back_populates="claims")
+
+
+class CustomerSlotClaim(Model):
+    """One 5-minute granule of a customer's time, held by one of their confirmed bookings."""
+
+    __tablename__ = "customer_slot_claims"
+    __table_args__ = (UniqueConstraint("customer_id", "slot_start"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+
+    booking: Mapped[Booking] = relationship(back_populates="customer_claims")

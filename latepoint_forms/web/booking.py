@@ -24,7 +24,7 @@ from flask.typing import ResponseReturnValue
 
 from ..accounts.service import email_status, set_password
 from ..bookings.availability import Slot, available_days
-from ..bookings.errors import SlotTaken
+from ..bookings.errors import BookingOverlaps, DailyLimitReached, SlotTaken
 from ..bookings.service import reserve_booking
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.input import RuleSettings
@@ -212,6 +212,14 @@ def _submit(
     except EmailExists:
         assert form is not None
         return _email_known(selection, form, context)
+    except (BookingOverlaps, DailyLimitReached) as refused:
+        # Fair use (SPEC section 9): this customer may not take this time; what was typed stays,
+        # and another time (or day) is one click away. The unit of work keeps no guest.
+        if form is not None:
+            form.apply_errors(refused.details or {})
+        else:
+            flash(refused.message, "error")
+        return _render(selection, refused.status, slot_taken=True, **context)
     except ValidationFailed as failed:
         # The time is no longer bookable ("start"); the unit of work keeps no guest.
         if form is not None:

@@ -30,6 +30,8 @@ from ..bookings.errors import (
     BookingChangesClosed,
     BookingNotCancellable,
     BookingNotFound,
+    BookingOverlaps,
+    DailyLimitReached,
     ManageLinkInvalid,
     SlotTaken,
 )
@@ -331,6 +333,9 @@ def move(token: str) -> ResponseReturnValue:
     except SlotTaken:
         when = _when(booking, old_start)
         return _reschedule_page(booking, token, at, back, 409, error=TIME_TAKEN.format(when=when))
+    except (BookingOverlaps, DailyLimitReached) as refused:
+        # Fair use (SPEC section 9): the booking keeps its time; another may be chosen.
+        return _reschedule_page(booking, token, at, back, refused.status, error=refused.message)
     except ValidationFailed as failed:
         message = next(iter((failed.details or {}).values()), TIME_GONE)
         return _reschedule_page(booking, token, at, back, 422, error=message)
