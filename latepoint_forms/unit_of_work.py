@@ -144,3 +144,18 @@ def install(app: Flask) -> None:
     for endpoint, view in list(app.view_functions.items()):
         if endpoint != "static":
             app.view_functions[endpoint] = unit_of_work_view(view)
+
+
+def ensure_transaction() -> None:
+    """Make sure the database itself is inside a transaction before a SAVEPOINT.
+
+    Python's sqlite3 sends BEGIN only before its first write. A SAVEPOINT outside a
+    transaction starts one of its own on SQLite, and its RELEASE commits it: the savepoint's
+    work would be committed before (and whatever) the unit of work decides. So on SQLite,
+    open the transaction explicitly when the driver has not yet.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver_connection = connection.connection.driver_connection
+        if driver_connection is not None and not driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN")

@@ -22,6 +22,7 @@ from latepoint_forms.config import load_config
 from latepoint_forms.customers import rules
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer, OutboxMessage
+from latepoint_forms.web.abuse import STAMP_MAX_AGE_SECONDS
 
 from .conftest import ApiClient, base_config
 from .web_support import PASSWORD, WebCatalog, build_web_catalog, field_error, input_tag, page
@@ -207,9 +208,11 @@ def test_a_too_fast_booking_stores_and_sends_nothing(
 
 
 @pytest.mark.parametrize("stamp", [None, "", "forged", "MTIz.bad-signature"])
-def test_a_missing_or_forged_start_is_a_bots(
+def test_a_missing_or_forged_start_asks_to_send_again_with_a_fresh_one(
     app: Flask, client: FlaskClient, clock: Clock, stamp: str | None
 ) -> None:
+    # A page served before a deploy or a key change has no valid stamp: a person may have
+    # left it open, so it is not a bot's silent success but the form again, stamped anew.
     fields = form_fields(client, "/register")
     clock.advance(60)
     if stamp is None:
@@ -217,7 +220,31 @@ def test_a_missing_or_forged_start_is_a_bots(
     else:
         fields["form_started"] = stamp
     response = client.post("/register", data={**REGISTRATION, **fields})
-    assert response.status_code == 302
+
+    assert response.status_code == 422
+    html = page(response)
+    assert "This page was open for a long time, so nothing was sent yet." in html
+    assert counts(app) == (0, 0, 0)
+    fresh = re.search(r'name="form_started"[^>]*value="([^"]+)"', html)
+    assert fresh is not None
+    # Sent again with the fresh stamp, after the fill time: it is stored.
+    clock.advance(3)
+    again = client.post(
+        "/register", data={**REGISTRATION, **fields, "form_started": fresh.group(1)}
+    )
+    assert again.status_code == 302
+    assert counts(app)[0] == 1
+
+
+def test_a_stamp_older_than_a_day_proves_nothing(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    fields = form_fields(client, "/register")
+    clock.advance(STAMP_MAX_AGE_SECONDS + 1)
+
+    response = client.post("/register", data={**REGISTRATION, **fields})
+
+    assert response.status_code == 422
     assert counts(app) == (0, 0, 0)
 
 
@@ -229,7 +256,8 @@ def test_a_start_signed_with_another_secret_is_refused(
         foreign = form_fields(other.test_client(), "/register")["form_started"]
     fields = {**form_fields(client, "/register"), "form_started": foreign}
     clock.advance(60)
-    client.post("/register", data={**REGISTRATION, **fields})
+    response = client.post("/register", data={**REGISTRATION, **fields})
+    assert response.status_code == 422  # not this app's stamp: sent again, never stored
     assert counts(app) == (0, 0, 0)
 
 
@@ -270,6 +298,16 @@ def test_the_per_email_limit_holds_across_client_addresses(client: FlaskClient) 
     assert statuses == [422, 422, 422, 429, 429]
     # Another address's attempts are not blocked by this email's.
     assert _sign_in_attempt(client, "bea@example.com", "198.51.100.9") == 422
+
+
+@pytest.mark.parametrize("app_config", [{"RATE_LIMIT_WEB": "3/minute;50/day"}])
+def test_respellings_of_one_email_share_its_budget(client: FlaskClient) -> None:
+    spellings = ["u@bücher.de", "U@Bücher.DE", "u@xn--bcher-kva.de", "u@XN--BCHER-KVA.DE"]
+    statuses = [
+        _sign_in_attempt(client, email, f"198.51.100.{n}")
+        for n, email in enumerate(spellings, start=20)
+    ]
+    assert statuses == [422, 422, 422, 429]  # one address, however it is written
 
 
 @pytest.mark.parametrize("app_config", [{"RATE_LIMIT_WEB": "3/minute;50/day"}])

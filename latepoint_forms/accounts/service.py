@@ -48,9 +48,11 @@ def set_password(customer_id: int, password: str, settings: RuleSettings) -> Cus
     """
     check_password(password)
     customer = get_customer(customer_id)
+    # Sessions first, then the customer row: the order a signed-in request takes them (its
+    # session row, then the customer for a booking), so the two never wait on each other.
+    end_all_sessions(customer.id, now())
     customer.password_hash = hash_password(password, fast=settings.fast_password_hashing)
     customer.is_guest = False
-    end_all_sessions(customer.id, now())
     db.session.flush()
     return customer
 

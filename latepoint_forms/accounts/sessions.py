@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from ..db_errors import is_read_only
 from ..extensions import db
 from ..models import Customer, CustomerSession
+from ..unit_of_work import ensure_transaction
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,9 @@ def session_customer(token: str, now: datetime, policy: SessionPolicy) -> Custom
 def _note_seen(found: CustomerSession, now: datetime) -> None:
     """Move ``last_seen_at`` on, in a savepoint: on a read-only database (a standby) the note
     is skipped and the page is still served (its own writes are refused on their own)."""
+    if found.last_seen_at > now - LAST_SEEN_RESOLUTION:
+        return  # noted less than a minute ago: no write at all
+    ensure_transaction()  # on SQLite a bare SAVEPOINT would commit on its own at RELEASE
     try:
         with db.session.begin_nested():
             db.session.execute(

@@ -64,6 +64,7 @@ from ..models import (
     Service,
 )
 from ..models.types import utcnow
+from ..unit_of_work import ensure_transaction
 from .availability import busy_intervals, checked_references
 from .errors import (
     BookingChanged,
@@ -257,18 +258,9 @@ def _customer_claims(customer_id: int, start: datetime, end: datetime) -> list[C
 
 
 def _begin_for_real() -> None:
-    """Make sure the database itself is inside a transaction before a SAVEPOINT.
-
-    Python's sqlite3 sends BEGIN only before its first write. A SAVEPOINT outside a
-    transaction starts one of its own on SQLite, and its RELEASE commits it: the booking
-    would be committed before the caller's own commit (``book`` after mere SELECTs). So on
-    SQLite, open the transaction explicitly when the driver has not yet.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        driver_connection = connection.connection.driver_connection
-        if driver_connection is not None and not driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN")
+    """A transaction before a SAVEPOINT, on SQLite too (``unit_of_work.ensure_transaction``):
+    else the booking's RELEASE would commit it before the caller's own commit."""
+    ensure_transaction()
 
 
 def _claim(

@@ -6,11 +6,15 @@ Each public form (``/register``, ``/book``'s details) carries two traps:
   tab order, labelled "leave this empty"); bots that fill every input fill it;
 - a fill time: the page signs the moment it was served (``form_started``, signed with the
   app's secret, so it cannot be forged or moved); a submission sooner than
-  ``FORM_MIN_SECONDS`` after it, or without a valid stamp, came from a script.
+  ``FORM_MIN_SECONDS`` after it came from a script.
 
 A submission that trips either stores nothing and sends nothing, and gets what a success
-gets (a redirect to a page thanking them), so the bot learns nothing. The time is read
-through ``clock.now()``, so tests set the app's ``CLOCK`` instead of sleeping.
+gets (a redirect to a page thanking them), so the bot learns nothing. A stamp that is
+missing, does not verify (a page served before a deploy or a key change) or is older than
+``STAMP_MAX_AGE_SECONDS`` is not taken for a bot — a person may have left the page open —
+the form comes back (422) with a fresh stamp and a note to send it again
+(``restamp_if_stale``). The time is read through ``clock.now()``, so tests set the app's
+``CLOCK`` instead of sleeping.
 ``FORM_MIN_SECONDS=0`` switches the fill time off (the browser tests fill forms at once).
 """
 
@@ -32,6 +36,12 @@ STARTED_SALT = "latepoint_forms.form-started"
 # the confirmation page thanks it as it would thank a real booker.
 SCREENED_KEY = "screened_since"
 SCREENED_WINDOW_SECONDS = 10 * 60
+# A stamp older than this proves nothing (one harvested stamp must not serve for ever).
+STAMP_MAX_AGE_SECONDS = 24 * 60 * 60
+STALE_PAGE_MESSAGE = (
+    "This page was open for a long time, so nothing was sent yet. Please check the form "
+    "and send it again."
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +63,8 @@ def _started_at(stamp: str | None) -> float | None:
     except BadData:
         return None
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return None
+    if clock.now().timestamp() - float(value) > STAMP_MAX_AGE_SECONDS:
         return None
     return float(value)
 
@@ -82,11 +94,20 @@ class ScreenedForm:
         if min_seconds <= 0:
             return None
         started = _started_at(self.form_started.data)
-        if started is None:
-            return "no fill time"
-        if clock.now().timestamp() - started < min_seconds:
+        if started is not None and clock.now().timestamp() - started < min_seconds:
             return "too fast"
-        return None
+        return None  # no valid stamp: restamp_if_stale, not a bot's silent success
+
+    def restamp_if_stale(self) -> bool:
+        """True when the submission carries no valid stamp: the form is given a fresh one and
+        should be shown again (422) with ``STALE_PAGE_MESSAGE``."""
+        if float(current_app.config["FORM_MIN_SECONDS"]) <= 0:
+            return False
+        if _started_at(self.form_started.data) is not None:
+            return False
+        field: Any = self.form_started
+        field.data = started_stamp()
+        return True
 
 
 def screened_out(form: ScreenedForm) -> bool:

@@ -34,7 +34,7 @@ from ..extensions import db
 from ..models import Booking, Customer
 from ..settings import rule_settings
 from . import bp
-from .abuse import remember_screened, screened_out, was_screened
+from .abuse import STALE_PAGE_MESSAGE, remember_screened, screened_out, was_screened
 from .auth import current_customer, sign_in
 from .booking_steps import START_FORMAT, Selection, read_selection
 from .custom_fields import load_custom_fields
@@ -140,6 +140,9 @@ def book() -> ResponseReturnValue:
         # confirmation page, which says nothing of a booking it does not have).
         remember_screened()
         return redirect(url_for("web.booking_confirmation"))
+    if form is not None and form.restamp_if_stale():
+        flash(STALE_PAGE_MESSAGE, "error")
+        return _render(selection, 422, step="details", slot=slot, form=form)
     return _submit(selection, slot, customer, form)
 
 

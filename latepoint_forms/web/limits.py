@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
+from ..customers.rules import RuleError, normalise_email
 from ..extensions import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,7 +29,13 @@ def web_rate_limit() -> str:
 
 
 def _typed_email() -> str:
-    return (request.form.get("email") or "").strip().casefold()
+    """The typed email as it is stored (``normalise_email``), so respellings of one address
+    (case, IDNA or Unicode domain, NFC/NFD) share one budget; casefolded text otherwise."""
+    typed = (request.form.get("email") or "").strip()
+    try:
+        return normalise_email(typed)
+    except RuleError:
+        return typed.casefold()
 
 
 def email_rate_key() -> str:

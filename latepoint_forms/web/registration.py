@@ -11,7 +11,7 @@ from ..customers.service import create_customer
 from ..messages.service import queue_welcome
 from ..settings import rule_settings
 from . import bp
-from .abuse import screened_out
+from .abuse import STALE_PAGE_MESSAGE, screened_out
 from .auth import sign_in
 from .custom_fields import load_custom_fields
 from .forms import RegistrationForm
@@ -36,6 +36,9 @@ def register() -> ResponseReturnValue:
         return render_template("register.html", form=form)
     if screened_out(form):  # a bot: nothing stored or sent, and a success's answer
         return redirect(url_for("web.submission_received"))
+    if form.restamp_if_stale():  # a page left open past a deploy or a day: send it again
+        flash(STALE_PAGE_MESSAGE, "error")
+        return render_template("register.html", form=form), 422
 
     form.validate()  # CSRF and the password; customer_input checks the customer's fields
     checked = form.customer_input()
