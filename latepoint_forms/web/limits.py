@@ -9,13 +9,14 @@ host shares them. Reading a page (GET) is never limited.
 
 from __future__ import annotations
 
+import contextlib
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
-from ..customers.rules import RuleError, normalise_email
 from ..extensions import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,13 +30,16 @@ def web_rate_limit() -> str:
 
 
 def _typed_email() -> str:
-    """The typed email as it is stored (``normalise_email``), so respellings of one address
-    (case, IDNA or Unicode domain, NFC/NFD) share one budget; casefolded text otherwise."""
-    typed = (request.form.get("email") or "").strip()
-    try:
-        return normalise_email(typed)
-    except RuleError:
-        return typed.casefold()
+    """The typed email in one spelling, so respellings of one address (case, NFC/NFD, the
+    domain in Unicode or IDNA, a trailing dot) share one budget. Not the email rule itself:
+    the form's one validation pass runs that, once (tests/test_single_pass.py)."""
+    typed = unicodedata.normalize("NFC", (request.form.get("email") or "").strip()).casefold()
+    local, at, domain = typed.rpartition("@")
+    if not at:
+        return typed
+    with contextlib.suppress(UnicodeError):  # a domain IDNA cannot write is kept as typed
+        domain = domain.rstrip(".").encode("idna").decode("ascii")
+    return f"{local}@{domain}"
 
 
 def email_rate_key() -> str:
