@@ -94,6 +94,25 @@ def database(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
+def database_for_servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, stem: str
+) -> Iterator[str]:
+    """A database URL for a module whose real servers (gunicorn) share it: a migrated SQLite
+    file of its own, or the session's PostgreSQL database, emptied afterwards. For a fixture
+    parametrised over the backends: ``yield from database_for_servers(request, …)``."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp(stem)) / f'{stem}.sqlite3'}"
+        _migrate(url)
+        yield url
+        return
+    url = request.getfixturevalue("postgresql_url")
+    yield url
+    app = create_app(base_config(url))
+    with app.app_context():
+        empty_all_tables()
+        db.engine.dispose()
+
+
 def empty_all_tables() -> None:
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):

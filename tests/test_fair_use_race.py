@@ -16,12 +16,10 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from latepoint_forms import create_app
@@ -29,7 +27,7 @@ from latepoint_forms.bookings.service import granules
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, CustomerSlotClaim
 
-from .conftest import base_config, empty_all_tables
+from .conftest import base_config, database_for_servers
 from .servers import Gunicorn, gunicorn
 from .test_reschedule_race import _HIDDEN, Visitor, at_once
 from .web_support import PASSWORD, WebCatalog, build_web_catalog, make_customer
@@ -46,20 +44,7 @@ DAY_FULL = "You can book at most 3 visits on one day"
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('fair')) / 'fair.sqlite3'}"
-        app = create_app(base_config(url))
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        yield url
-        return
-    url = request.getfixturevalue("postgresql_url")
-    yield url
-    app = create_app(base_config(url))
-    with app.app_context():
-        empty_all_tables()
-        db.engine.dispose()
+    yield from database_for_servers(request, tmp_path_factory, "fair")
 
 
 @pytest.fixture(scope="module")

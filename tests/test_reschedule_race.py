@@ -21,13 +21,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from latepoint_forms import create_app
@@ -37,7 +35,7 @@ from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, BookingSlotClaim, Customer
 from latepoint_forms.unit_of_work import unit_of_work
 
-from .conftest import base_config, empty_all_tables
+from .conftest import base_config, database_for_servers
 from .servers import Gunicorn, gunicorn
 from .web_support import WebCatalog, build_web_catalog, make_customer
 
@@ -102,20 +100,7 @@ def at_once(count: int, send: Any) -> list[Any]:
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('race')) / 'race.sqlite3'}"
-        app = create_app(base_config(url))
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        yield url
-        return
-    url = request.getfixturevalue("postgresql_url")
-    yield url
-    app = create_app(base_config(url))
-    with app.app_context():
-        empty_all_tables()
-        db.engine.dispose()
+    yield from database_for_servers(request, tmp_path_factory, "race")
 
 
 @pytest.fixture(scope="module")
