@@ -8,6 +8,13 @@ the caller's unit of work (flushed, never committed).
 | booking_reminder      | due REMINDER_HOURS before the start    | —                    |
 | booking_rescheduled   | a booking moves (SEQUENCE + 1)         | .ics METHOD:REQUEST  |
 | booking_cancelled     | a booking is cancelled                 | .ics METHOD:CANCEL   |
+| email_confirmation    | a web sign-up, a password set after booking (pending) | — |
+| password_reset        | /password/forgot for a known address   | —                    |
+| sign_in_link          | /sign-in/link for a known address      | —                    |
+| email_change          | /account asks for a new address (sent to the new one) | — |
+
+The four account links carry a one-time token (accounts/tokens.py); each message is its own
+(no dedupe key: asking again sends a new link, and the older link stops working).
 
 Each is queued at most once (the outbox's dedupe key: per customer, per booking, per
 SEQUENCE), so a door that asks twice does not send twice. A customer without an email address
@@ -23,6 +30,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 
+from ..accounts import tokens
 from ..bookings.manage_links import manage_url
 from ..i18n import _
 from ..models import Booking, Customer, OutboxMessage
@@ -36,11 +44,38 @@ CONFIRMATION = "booking_confirmation"
 REMINDER = "booking_reminder"
 RESCHEDULED = "booking_rescheduled"
 CANCELLED = "booking_cancelled"
-KINDS = (WELCOME, CONFIRMATION, REMINDER, RESCHEDULED, CANCELLED)
+EMAIL_CONFIRMATION = "email_confirmation"
+PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind, not a secret)
+SIGN_IN_LINK = "sign_in_link"
+EMAIL_CHANGE = "email_change"
+KINDS = (
+    WELCOME,
+    CONFIRMATION,
+    REMINDER,
+    RESCHEDULED,
+    CANCELLED,
+    EMAIL_CONFIRMATION,
+    PASSWORD_RESET,
+    SIGN_IN_LINK,
+    EMAIL_CHANGE,
+)
 
 # Paths of the pages that messages link to, joined to PUBLIC_URL (never the request's Host).
 ACCOUNT_PATH = "/account"
 BOOK_PATH = "/book"
+# Where each one-time link leads: PUBLIC_URL + path + token. The web views are routed here.
+LINK_PATHS = {
+    tokens.CONFIRM_EMAIL: "/confirm-email/",
+    tokens.PASSWORD_RESET: "/password/reset/",
+    tokens.SIGN_IN: "/sign-in/link/",
+    tokens.CONFIRM_CHANGES: "/account/changes/",
+    tokens.CHANGE_EMAIL: "/account/email/",
+}
+
+
+def link_url(purpose: str, token: str) -> str:
+    """The absolute one-time link of ``purpose``: PUBLIC_URL (never the request's Host)."""
+    return _public(f"{LINK_PATHS[purpose]}{token}")
 
 
 def _public(path: str) -> str:
@@ -79,6 +114,81 @@ def queue_welcome(customer: Customer, *, now: datetime | None = None) -> OutboxM
         body_html=html,
         customer_id=customer.id,
         dedupe_key=f"customer.{customer.uuid}.welcome",
+        now=now,
+    )
+
+
+# --- account links ----------------------------------------------------------------------------
+
+# kind -> (token purpose, how long the link works, in words for the message)
+_LINK_KINDS = {
+    EMAIL_CONFIRMATION: (tokens.CONFIRM_EMAIL, "7 days"),
+    PASSWORD_RESET: (tokens.PASSWORD_RESET, "1 hour"),
+    SIGN_IN_LINK: (tokens.SIGN_IN, "15 minutes"),
+    EMAIL_CHANGE: (tokens.CHANGE_EMAIL, "24 hours"),
+}
+
+
+def _link_texts(kind: str, name: str) -> dict[str, str]:
+    if kind == EMAIL_CONFIRMATION:
+        return {
+            "subject": _("Please confirm your email address"),
+            "heading": _("Confirm your email address, %(name)s", name=name),
+            "lead": _("Use the button below to confirm that this address is yours."),
+            "button": _("Confirm my email address"),
+        }
+    if kind == PASSWORD_RESET:
+        return {
+            "subject": _("Reset your password"),
+            "heading": _("Reset your password, %(name)s", name=name),
+            "lead": _("Someone (we hope you) asked to reset the password of your account."),
+            "button": _("Choose a new password"),
+        }
+    if kind == SIGN_IN_LINK:
+        return {
+            "subject": _("Your sign-in link"),
+            "heading": _("Sign in, %(name)s", name=name),
+            "lead": _("Use the button below to sign in to your account without a password."),
+            "button": _("Sign me in"),
+        }
+    return {
+        "subject": _("Confirm your new email address"),
+        "heading": _("Confirm your new email address, %(name)s", name=name),
+        "lead": _("Use the button below to make this your account's email address."),
+        "button": _("Use this email address"),
+    }
+
+
+def queue_account_link(
+    kind: str,
+    customer: Customer,
+    token: str,
+    *,
+    recipient: str | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage | None:
+    """One of the four account-link messages (see the table above) carrying ``token``; to
+    ``recipient`` (the new address of an email change) or the customer's address. None when
+    there is no address to send to."""
+    purpose, validity = _LINK_KINDS[kind]
+    to = recipient or customer.email
+    if not to:
+        return None
+    texts = _link_texts(kind, customer.first_name)
+    text, html = _render(
+        "account_link",
+        customer=customer,
+        link_url=link_url(purpose, token),
+        validity=validity,
+        **texts,
+    )
+    return queue_message(
+        kind=kind,
+        recipient=to,
+        subject=texts["subject"],
+        body_text=text,
+        body_html=html,
+        customer_id=customer.id,
         now=now,
     )
 

@@ -14,6 +14,7 @@ from .catalog import (
 )
 from .customer import CUSTOMER_SOURCES, Customer
 from .customer_session import CustomerSession
+from .customer_token import TOKEN_PURPOSES, CustomerToken
 from .idempotency import IdempotencyRecord
 from .outbox import OUTBOX_STATES, OutboxMessage
 
@@ -24,6 +25,7 @@ __all__ = [
     "CUSTOM_FIELD_TYPES",
     "GRANULE_MINUTES",
     "OUTBOX_STATES",
+    "TOKEN_PURPOSES",
     "WEEKDAYS",
     "Agent",
     "AgentOffer",
@@ -34,6 +36,7 @@ __all__ = [
     "Customer",
     "CustomerSession",
     "CustomerSlotClaim",
+    "CustomerToken",
     "IdempotencyRecord",
     "Location",
     "OutboxMessage",
