@@ -121,3 +121,29 @@ def test_concurrent_creates_with_one_email_make_one_customer(app: Flask) -> None
 
     assert sorted(outcomes) == ["created"] + ["duplicate"] * (racers - 1)
     assert count(app) == 1
+
+
+def test_update_profile_applies_the_given_fields_through_the_rules(app: Flask) -> None:
+    from latepoint_forms.customers.service import PROFILE_KEYS, update_profile
+
+    settings = RuleSettings(default_phone_region="GB")
+    with app.app_context(), unit_of_work():
+        customer = create_customer(
+            parse_customer_input(
+                {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
+                settings,
+            ),
+            source="api",
+            settings=settings,
+        )
+        typed = parse_customer_input(
+            {"first_name": "  Augusta ", "last_name": "King", "phone": "07911 123456"}, settings
+        )
+        update_profile(customer, typed, settings, keys=("first_name", "phone"))
+        assert (customer.first_name, customer.last_name) == ("Augusta", "Lovelace")
+        assert customer.phone == "+447911123456"
+        assert customer.email == "ada@example.com"
+        assert "augusta" in customer.search_text
+        with pytest.raises(ValueError, match="not profile fields"):
+            update_profile(customer, typed, settings, keys=("email",))
+        assert "email" not in PROFILE_KEYS

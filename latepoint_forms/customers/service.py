@@ -13,7 +13,7 @@ so one request reads the definitions once and one operation judges by one set of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from ..models.customer import search_terms, search_text_of
 from ..passwords import hash_password
 from .custom_fields import FieldDefinition, active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
+from .fields import CUSTOMER_FIELDS
 from .input import CustomerInput, RuleSettings
 from .preferences import validate_preferences
 
@@ -174,6 +175,43 @@ def _persistent(customer: Customer) -> Customer:
     """An instance built from a stored row, as the session's own (as if it had loaded it)."""
     make_transient_to_detached(customer)
     db.session.add(customer)
+    return customer
+
+
+# What a customer may change about themselves (the account's profile, confirmed changes typed at
+# /book): not the address (changed only by a confirmed link), nor what the business decides.
+PROFILE_KEYS = tuple(
+    d.key
+    for d in CUSTOMER_FIELDS
+    if d.key not in {"email", "status", "is_guest", "wordpress_user_id", "notes"}
+)
+
+
+def update_profile(
+    customer: Customer,
+    data: CustomerInput | CheckedCustomer,
+    settings: RuleSettings,
+    *,
+    keys: Collection[str] = PROFILE_KEYS,
+    definitions: Sequence[FieldDefinition] | None = None,
+) -> Customer:
+    """Set the ``keys`` of ``customer`` (a subset of ``PROFILE_KEYS``) from ``data`` and flush.
+
+    An unchecked ``CustomerInput`` goes through ``check_customer`` first (the same rules as
+    registration; ``ValidationFailed`` with every error). ``custom_fields`` are merged: the
+    keys given replace the stored ones, the others stay.
+    """
+    unknown = set(keys) - set(PROFILE_KEYS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    if isinstance(data, CustomerInput):
+        data = check_customer(data, settings, definitions)
+    for key in keys:
+        value = getattr(data.data, key)
+        if key == "custom_fields":
+            value = {**(customer.custom_fields or {}), **value}
+        setattr(customer, key, value)
+    db.session.flush()
     return customer
 
 
