@@ -6,17 +6,25 @@ The password rule lives here once; the web forms take their HTML limits from the
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..clock import now
+from ..customers.custom_fields import FieldDefinition
+from ..customers.errors import EmailExists, ValidationFailed
+from ..customers.fields import FIELDS_BY_KEY
 from ..customers.input import RuleSettings
 from ..customers.rules import RuleError, normalise_email
-from ..customers.service import get_customer
+from ..customers.service import CheckedCustomer, get_customer, update_profile
 from ..extensions import db
 from ..models import Customer
 from ..passwords import hash_password, verify_password
+from ..unit_of_work import ensure_transaction
+from . import tokens
 from .sessions import end_all_sessions
 
 PASSWORD_MIN_LENGTH = 10
@@ -112,3 +120,147 @@ def email_status(email: str) -> EmailStatus | None:
     if row is None:
         return None
     return "account" if row.password_hash else "guest"
+
+
+# --- the account's own changes (SPEC section 9, "Account") ------------------------------------
+
+
+class CurrentPasswordWrong(Exception):
+    """The password given as the current one is not the customer's."""
+
+
+def change_password(
+    customer: Customer, current: str | None, new: str, settings: RuleSettings
+) -> Customer:
+    """The account page's password change: the current password is checked first, unless the
+    customer has none yet (a guest who came by a sign-in link sets one and stops being a
+    guest). Then ``set_password`` (every session ends; the door signs its own browser in
+    again), and the reset and sign-in links already sent stop working.
+
+    Raises ``CurrentPasswordWrong`` or ``RuleError`` (the password rule); nothing changes then.
+    """
+    if customer.password_hash and not verify_password(customer.password_hash, current or ""):
+        raise CurrentPasswordWrong()
+    check_password(new)
+    at = now()
+    changed = set_password(customer.id, new, settings)
+    tokens.void_tokens(customer.id, [tokens.PASSWORD_RESET, tokens.SIGN_IN], at)
+    return changed
+
+
+EMAIL_UNCHANGED = "This is already your email address"
+NEW_EMAIL_REQUIRED = "Enter your new email address"
+
+
+def _email_taken(address: str, customer_id: int) -> bool:
+    query = select(Customer.id).where(Customer.email == address, Customer.id != customer_id)
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class EmailChangeRequest:
+    """What ``request_email_change`` decided: the normalised new address, and the link's token
+    for the message to it, or None when the address is someone else's (nothing is sent)."""
+
+    address: str
+    token: str | None
+
+
+def request_email_change(
+    customer: Customer, typed: str, settings: RuleSettings
+) -> EmailChangeRequest:
+    """Start a change of the customer's address: the email rule on ``typed`` (the one pass,
+    ``ValidationFailed`` keyed ``email``), then a ``CHANGE_EMAIL`` link for the new address.
+    The old address stays in force until the link is used (``confirm_email_change``).
+
+    An address that is someone else's gets no link, and the answer looks the same to the
+    caller's page (no way to learn who is a customer); either way the customer's earlier
+    change links stop working.
+    """
+    if not (typed or "").strip():
+        raise ValidationFailed({"email": NEW_EMAIL_REQUIRED})
+    rule = FIELDS_BY_KEY["email"].rule
+    assert rule is not None
+    try:
+        address: str = rule(typed, settings, None)
+    except RuleError as err:
+        raise ValidationFailed({"email": err.message}) from None
+    if address == customer.email:
+        raise ValidationFailed({"email": EMAIL_UNCHANGED})
+    at = now()
+    if _email_taken(address, customer.id):
+        tokens.void_tokens(customer.id, [tokens.CHANGE_EMAIL], at)
+        return EmailChangeRequest(address, None)
+    token = tokens.issue_token(customer.id, tokens.CHANGE_EMAIL, at, payload={"email": address})
+    return EmailChangeRequest(address, token)
+
+
+@dataclass(frozen=True)
+class EmailChanged:
+    customer: Customer
+    previous: str | None  # the address that was in force (told of the change)
+
+
+def pending_email_change(token: str) -> tuple[Customer, str] | None:
+    """The customer and new address of an unused, unexpired change link (reads only: for the
+    page the link opens), or None."""
+    row = tokens.find_token(token, tokens.CHANGE_EMAIL, now())
+    address = (row.payload or {}).get("email") if row is not None else None
+    if row is None or not isinstance(address, str):
+        return None
+    return get_customer(row.customer_id), address
+
+
+def confirm_email_change(token: str) -> EmailChanged | None:
+    """Spend a change link and make its address the customer's; None when the link is not
+    usable (unknown, expired, used). The link proves the address: a ``pending`` customer
+    becomes ``active``, and the links sent to the old address (reset, sign-in, confirmation)
+    stop working.
+
+    Raises ``EmailExists`` when the address became someone else's meanwhile (the unique index
+    decides, whatever a check saw); the caller's unit of work then keeps nothing (the link
+    stays unused).
+    """
+    at = now()
+    row = tokens.use_token(token, tokens.CHANGE_EMAIL, at)
+    address = (row.payload or {}).get("email") if row is not None else None
+    if row is None or not isinstance(address, str):
+        return None
+    customer = get_customer(row.customer_id)
+    previous = customer.email
+    if _email_taken(address, customer.id):
+        raise EmailExists(address)
+    ensure_transaction()
+    try:
+        with db.session.begin_nested():  # flushed on leaving: the email's unique index decides
+            customer.email = address
+            if customer.status == "pending":
+                customer.status = "active"
+    except IntegrityError:
+        raise EmailExists(address) from None
+    tokens.void_tokens(
+        customer.id, [tokens.PASSWORD_RESET, tokens.SIGN_IN, tokens.CONFIRM_EMAIL], at
+    )
+    return EmailChanged(customer, previous)
+
+
+def edit_profile(
+    customer: Customer,
+    checked: CheckedCustomer,
+    settings: RuleSettings,
+    *,
+    keys: Collection[str],
+    definitions: Sequence[FieldDefinition],
+) -> Customer:
+    """The account page's profile edit: ``update_profile`` with the page's ``keys``, where the
+    page shows every custom field of ``definitions``: one it sends back empty is removed
+    (``update_profile`` alone merges, keeping what was stored)."""
+    update_profile(customer, checked, settings, keys=keys, definitions=definitions)
+    shown = {d.key for d in definitions}
+    given = checked.data.custom_fields
+    stored = customer.custom_fields or {}
+    kept = {k: v for k, v in stored.items() if k not in shown or k in given}
+    if kept != stored:
+        customer.custom_fields = kept
+        db.session.flush()
+    return customer
