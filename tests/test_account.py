@@ -341,8 +341,11 @@ def test_a_guest_sets_a_password_without_a_current_one(app: Flask, client: Flask
 # --- the email address -------------------------------------------------------------------------
 
 
-def ask_for(client: FlaskClient, address: str) -> Any:
-    return post_form(client, "/account/email", email=address)
+def ask_for(client: FlaskClient, address: str, password: str | None = PASSWORD) -> Any:
+    data = (
+        {"email": address} if password is None else {"email": address, "current_password": password}
+    )
+    return post_form(client, "/account/email", **data)
 
 
 def link_token(app: Flask, to: str) -> str:
@@ -552,6 +555,42 @@ def test_the_new_address_goes_through_the_email_rule(
     assert outbox(app) == []  # no link sent
 
 
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("not my password at all", "This is not your current password"),
+        ("", "Enter your current password"),
+    ],
+)
+def test_an_email_change_needs_the_current_password(
+    app: Flask, client: FlaskClient, password: str, message: str
+) -> None:
+    """A browser left signed in is not enough to move the account to another address."""
+    customer_id = make_customer(app)
+    sign_in(client)
+    response = ask_for(client, "not-an-email", password=password)
+    assert response.status_code == 422
+    html = page(response)
+    assert field_error(html, "current_password") == message
+    assert "valid email" in field_error(html, "email").lower()  # every failure at once
+    response = ask_for(client, "thief@example.com", password=password)
+    assert response.status_code == 422
+    assert outbox(app) == []
+    assert customer(app, customer_id).email == "ada@example.com"
+
+
+def test_a_guest_without_a_password_changes_the_email_by_the_link_alone(
+    app: Flask, client: FlaskClient
+) -> None:
+    guest_id = guest_signed_in(app, client)
+    assert 'id="current_password"' not in page(client.get("/account/email"))
+    response = ask_for(client, "gil@example.org", password=None)
+    assert response.status_code == 302
+    token = link_token(app, "gil@example.org")
+    assert post_form(client, f"/account/email/{token}").status_code == 302
+    assert customer(app, guest_id).email == "gil@example.org"
+
+
 @pytest.mark.parametrize("app_config", [{"BLOCK_DISPOSABLE_EMAILS": True}])
 def test_a_throw_away_address_is_refused_when_they_are_blocked(
     app: Flask, client: FlaskClient
@@ -682,3 +721,25 @@ def test_a_national_number_is_read_in_the_chosen_country(app: Flask, client: Fla
     with app.app_context():
         stored = db.session.execute(select(Customer)).scalar_one()
         assert (stored.country, stored.phone) == ("DE", "+4915123456789")
+
+
+def test_a_confirmed_change_voids_the_links_sent_to_the_old_address_and_proves_the_new(
+    app: Flask, client: FlaskClient
+) -> None:
+    customer_id = make_customer(app, status="pending")
+    with app.app_context(), unit_of_work():
+        reset = tokens.issue_token(customer_id, tokens.PASSWORD_RESET, now())
+    with app.app_context(), unit_of_work():
+        pending = db.session.get(Customer, customer_id)
+        assert pending is not None
+        session_token = start_session(pending, now())
+    with client.session_transaction() as session:
+        session[SESSION_TOKEN_KEY] = session_token
+        session["customer_id"] = customer_id
+    ask_for(client, "ada@example.org")
+    token = link_token(app, "ada@example.org")
+    assert post_form(client, f"/account/email/{token}").status_code == 302
+    stored = customer(app, customer_id)
+    assert (stored.email, stored.status) == ("ada@example.org", "active")
+    with app.app_context():
+        assert tokens.find_token(reset, tokens.PASSWORD_RESET, now()) is None

@@ -149,6 +149,8 @@ def change_password(
 
 
 EMAIL_UNCHANGED = "This is already your email address"
+WRONG_CURRENT_PASSWORD = "This is not your current password"  # noqa: S105 (a message)
+CURRENT_PASSWORD_REQUIRED = "Enter your current password"  # noqa: S105 (a message)
 NEW_EMAIL_REQUIRED = "Enter your new email address"
 
 
@@ -167,26 +169,42 @@ class EmailChangeRequest:
 
 
 def request_email_change(
-    customer: Customer, typed: str, settings: RuleSettings
+    customer: Customer, typed: str, settings: RuleSettings, *, current_password: str | None
 ) -> EmailChangeRequest:
-    """Start a change of the customer's address: the email rule on ``typed`` (the one pass,
-    ``ValidationFailed`` keyed ``email``), then a ``CHANGE_EMAIL`` link for the new address.
-    The old address stays in force until the link is used (``confirm_email_change``).
+    """Start a change of the customer's address: the customer's password (unless they have
+    none: a guest who came by a sign-in link) and the email rule on ``typed``, every failure at
+    once (``ValidationFailed`` keyed ``current_password`` and ``email``); then a
+    ``CHANGE_EMAIL`` link for the new address. The old address stays in force until the link
+    is used (``confirm_email_change``).
+
+    Whoever holds a session alone (a browser left signed in) cannot move the account to an
+    address of theirs: the password is asked for as it is for a password change.
 
     An address that is someone else's gets no link, and the answer looks the same to the
     caller's page (no way to learn who is a customer); either way the customer's earlier
     change links stop working.
     """
-    if not (typed or "").strip():
-        raise ValidationFailed({"email": NEW_EMAIL_REQUIRED})
+    errors: dict[str, str] = {}
+    if customer.password_hash:
+        if not current_password:
+            errors["current_password"] = CURRENT_PASSWORD_REQUIRED
+        elif not verify_password(customer.password_hash, current_password):
+            errors["current_password"] = WRONG_CURRENT_PASSWORD
+    address = ""
     rule = FIELDS_BY_KEY["email"].rule
     assert rule is not None
-    try:
-        address: str = rule(typed, settings, None)
-    except RuleError as err:
-        raise ValidationFailed({"email": err.message}) from None
-    if address == customer.email:
-        raise ValidationFailed({"email": EMAIL_UNCHANGED})
+    if not (typed or "").strip():
+        errors["email"] = NEW_EMAIL_REQUIRED
+    else:
+        try:
+            address = rule(typed, settings, None)
+        except RuleError as err:
+            errors["email"] = err.message
+        else:
+            if address == customer.email:
+                errors["email"] = EMAIL_UNCHANGED
+    if errors:
+        raise ValidationFailed(dict(sorted(errors.items())))
     at = now()
     if _email_taken(address, customer.id):
         tokens.void_tokens(customer.id, [tokens.CHANGE_EMAIL], at)

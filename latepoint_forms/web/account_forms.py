@@ -118,12 +118,34 @@ class ChangePasswordForm(PageForm):
 
 
 class ChangeEmailForm(PageForm):
-    """The new address. Its rule runs once, in ``request_email_change``; the input carries
-    the email field's declared attributes."""
+    """The new address, and the current password (when the customer has one). Both are
+    judged once, by ``request_email_change``, which reports every failure at once; the email
+    input carries the email field's declared attributes."""
 
     email = input_for("email")
+    current_password = PasswordField("Your password")
 
-    def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
+    def __init__(self, settings: RuleSettings, *, has_password: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.email.label.text = "New email address"
         self.email.render_kw = input_attributes(FIELDS_BY_KEY["email"], settings)
+        if has_password:
+            self.current_password.render_kw = {
+                "required": True,
+                "maxlength": PASSWORD_MAX_LENGTH,
+                "autocomplete": "current-password",
+            }
+        else:
+            del self.current_password
+
+    @property
+    def asks_current_password(self) -> bool:
+        return "current_password" in self._fields
+
+    def place_errors(self, details: dict[str, str]) -> None:
+        """The service's errors, keyed by input name, beside their inputs."""
+        for name, message in details.items():
+            if name in self._fields:
+                self[name].errors = [message]
+            else:
+                self.form_errors.append(message)

@@ -13,6 +13,7 @@ from flask import flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ..accounts.service import (
+    WRONG_CURRENT_PASSWORD,
     CurrentPasswordWrong,
     change_password,
     confirm_email_change,
@@ -32,7 +33,6 @@ from .forms import ActionForm
 from .limits import limit_web_door
 from .responses import FormOnOutage, private_page, say_on_outage
 
-WRONG_CURRENT_PASSWORD = "This is not your current password"  # noqa: S105 (a message)
 EMAIL_NOT_CHANGED = (
     "We could not change your email address just now. It is unchanged — please try again."
 )
@@ -105,13 +105,16 @@ def password() -> ResponseReturnValue:
 def email() -> ResponseReturnValue:
     customer = _signed_in()
     settings = rule_settings()
-    form = ChangeEmailForm(settings)
+    form = ChangeEmailForm(settings, has_password=bool(customer.password_hash))
     FormOnOutage("account_email.html", lambda: form, customer=customer)
     if form.validate_on_submit():
+        current = form.current_password.data if form.asks_current_password else None
         try:
-            change = request_email_change(customer, form.email.data or "", settings)
+            change = request_email_change(
+                customer, form.email.data or "", settings, current_password=current
+            )
         except ValidationFailed as failed:
-            form.email.errors = list((failed.details or {}).values())
+            form.place_errors(failed.details or {})
         else:
             if change.token is not None:  # an address that is someone else's hears nothing
                 queue_account_link(EMAIL_CHANGE, customer, change.token, recipient=change.address)

@@ -148,6 +148,7 @@ def test_an_email_change_is_confirmed_by_the_link_from_the_mailbox(
     page.click("a:has-text('Change email')")
     assert page.locator("h1").inner_text() == "Change your email address"
     page.fill("#email", "mary.jackson@example.org")
+    page.fill("#current_password", PASSWORD)
     snap(page, "account-email")
     page.click("button:has-text('Send the link')")
     page.wait_for_url("**/account/email/sent")
