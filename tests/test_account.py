@@ -743,3 +743,12 @@ def test_a_confirmed_change_voids_the_links_sent_to_the_old_address_and_proves_t
     assert (stored.email, stored.status) == ("ada@example.org", "active")
     with app.app_context():
         assert tokens.find_token(reset, tokens.PASSWORD_RESET, now()) is None
+
+
+def test_the_error_summary_follows_the_page(client: FlaskClient) -> None:
+    response = register(client, first_name="J0hn", zipcode="12345", country="GB", password="x")
+    html = page(response)
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.DOTALL)
+    assert summary is not None
+    targets = re.findall(r'<a href="#([a-z_]+)">', summary.group(0))
+    assert targets == ["first_name", "password", "confirm_password", "zipcode"]

@@ -241,6 +241,21 @@ class RegistrationForm(ScreenedForm, PersonalDetailsForm):
         custom = [f for f, d in self._custom_inputs() if not d.required]
         return [*details, *custom, self.notes]
 
+    def error_summary(self) -> list[tuple[str | None, str, str]]:
+        """As ``PageForm``'s, in the order the page shows the inputs (the essentials first)."""
+        up_front = [
+            *(self[name] for name in ("first_name", "last_name", "email", "phone", "country")),
+            *self.required_custom_fields(),
+            self.password,
+            self.confirm_password,
+        ]
+        shown = [*up_front, *self.optional_fields()]
+        rest = [f for f in self if all(f is not s for s in shown)]
+        items: list[tuple[str | None, str, str]] = [(None, "", m) for m in self.form_errors]
+        for field in [*shown, *rest]:
+            items.extend((field.id, str(field.label.text), message) for message in field.errors)
+        return items
+
     def details_open(self) -> bool:
         """The disclosure starts open when something in it was typed or is wrong."""
         return any(f.errors or (f.data not in (None, "", False)) for f in self.optional_fields())
