@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from latepoint_forms import create_app
 from latepoint_forms.accounts.service import set_password
 from latepoint_forms.customers.input import RuleSettings
 from latepoint_forms.extensions import db
@@ -22,7 +23,9 @@ from latepoint_forms.models import Customer, CustomerToken, OutboxMessage
 from latepoint_forms.outbox.delivery import deliver_due
 from latepoint_forms.unit_of_work import unit_of_work
 
+from .conftest import base_config, empty_all_tables
 from .mail_support import SmtpServer, smtp_server, text_body
+from .servers import TcpProxy, through_proxy, upstream_of
 from .web_support import PASSWORD, make_customer, page, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -511,3 +514,47 @@ def test_a_reset_link_arrives_by_smtp_and_works(app: Flask, clock: Clock, smtp: 
     assert signed_in_as(browser) == "Ada"
     [row] = messages(app, "password_reset")
     assert row.state == "sent"
+
+
+# --- when the database goes away -----------------------------------------------------------------
+
+
+@pytest.fixture
+def proxy(postgresql_url: str) -> Iterator[TcpProxy]:
+    with TcpProxy(upstream_of(postgresql_url)) as running:
+        yield running
+
+
+@pytest.fixture
+def proxied_app(postgresql_url: str, proxy: TcpProxy) -> Iterator[Flask]:
+    app = create_app(base_config(through_proxy(postgresql_url, proxy)))
+    yield app
+    direct = create_app(base_config(postgresql_url))  # the proxy may be down by now
+    with direct.app_context():
+        empty_all_tables()
+        db.engine.dispose()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_forms_answer_503_and_keep_what_was_typed_when_the_database_goes_away(
+    proxied_app: Flask, proxy: TcpProxy
+) -> None:
+    make_customer(proxied_app)
+    browser = proxied_app.test_client()
+    ask(browser, "/password/forgot", "ada@example.com")
+    path = latest_link(proxied_app, "password_reset")
+    reset_fields = form_fields(browser, path)
+    forgot_fields = form_fields(browser, "/sign-in/link")
+
+    proxy.stop()
+    asked = browser.post("/sign-in/link", data={**forgot_fields, "email": "ada@example.com"})
+    assert asked.status_code == 503
+    assert 'value="ada@example.com"' in page(asked)
+    assert "Traceback" not in page(asked)
+    data = {**reset_fields, "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    reset = browser.post(path, data=data)
+    assert reset.status_code == 503
+    assert "Traceback" not in page(reset)
+    assert NEW_PASSWORD not in page(reset)
