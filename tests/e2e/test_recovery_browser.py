@@ -113,13 +113,14 @@ def mailed_link(server: LiveServer, smtp: SmtpServer, to: str, path: str) -> str
 
 
 def test_forgot_password_then_reset_from_the_mailed_link_signs_in(
-    tab: Any, mail_server: LiveServer, smtp: SmtpServer
+    tab: Any, mail_server: LiveServer, smtp: SmtpServer, snap: Any
 ) -> None:
     page = tab
     add_customer(mail_server, "rosalind@example.com", "Rosalind", OLD_PASSWORD)
     page.goto("/sign-in")
     page.click("a:has-text('Forgot your password?')")
     page.wait_for_url("**/password/forgot")
+    snap(page, "password-forgot")
     page.fill("#email", "rosalind@example.com")
     page.click("button:has-text('Send me a reset link')")
     page.wait_for_url("**/password/forgot/sent")
@@ -128,6 +129,7 @@ def test_forgot_password_then_reset_from_the_mailed_link_signs_in(
     link = mailed_link(mail_server, smtp, "rosalind@example.com", "/password/reset/")
     page.goto(link)
     assert page.locator("h1").inner_text() == "Choose a new password"
+    snap(page, "password-reset")
     page.fill("#password", NEW_PASSWORD)
     page.fill("#confirm_password", NEW_PASSWORD)
     page.click("button:has-text('Set my new password')")
@@ -141,7 +143,7 @@ def test_forgot_password_then_reset_from_the_mailed_link_signs_in(
 
 
 def test_a_sign_in_link_from_the_mailbox_reaches_the_account(
-    tab: Any, mail_server: LiveServer, smtp: SmtpServer
+    tab: Any, mail_server: LiveServer, smtp: SmtpServer, snap: Any
 ) -> None:
     page = tab
     add_customer(mail_server, "dorothy@example.com", "Dorothy", None)  # a guest: no password
@@ -155,6 +157,7 @@ def test_a_sign_in_link_from_the_mailbox_reaches_the_account(
     link = mailed_link(mail_server, smtp, "dorothy@example.com", "/sign-in/link/")
     page.goto(link)
     assert page.locator("h1").inner_text() == "Sign in as Dorothy"
+    snap(page, "sign-in-link")
     page.click("button:has-text('Sign in')")
     page.wait_for_url("**/account")
     assert "Hello, Dorothy" in page.locator("main").inner_text()
