@@ -53,16 +53,25 @@ def set_password(customer_id: int, password: str, settings: RuleSettings) -> Cus
 
     Every session of the customer ends (SPEC section 9): a cookie copied before the change
     stops working. The web layer signs the person who changed it in again (a new session).
+    The customer's unused password-reset and sign-in links stop working too: a link mailed
+    before the change must not undo it.
     """
     check_password(password)
     customer = get_customer(customer_id)
+    at = now()
     # Sessions first, then the customer row: the order a signed-in request takes them (its
     # session row, then the customer for a booking), so the two never wait on each other.
-    end_all_sessions(customer.id, now())
+    end_all_sessions(customer.id, at)
     customer.password_hash = hash_password(password, fast=settings.fast_password_hashing)
     customer.is_guest = False
     db.session.flush()
+    tokens.void_tokens(customer.id, VOIDED_BY_PASSWORD_CHANGE, at)
     return customer
+
+
+# The links a password change voids (a confirmation or an email change is not about the
+# password, and a pending customer who sets one still needs its confirmation link).
+VOIDED_BY_PASSWORD_CHANGE = (tokens.PASSWORD_RESET, tokens.SIGN_IN)
 
 
 # Verified against when the email is unknown, so that an unknown email costs the same hashing
@@ -76,10 +85,15 @@ def _dummy_hash(fast: bool) -> str:
     return _dummy_hashes[fast]
 
 
-def authenticate_customer(email: str, password: str, settings: RuleSettings) -> Customer | None:
+def authenticate_customer(
+    email: str, password: str, settings: RuleSettings, *, allow_pending: bool = False
+) -> Customer | None:
     """The customer with this email and password, or None (without saying which was wrong).
 
-    Guests without a password and inactive customers cannot sign in.
+    Guests without a password and inactive customers cannot sign in. Nor can a ``pending``
+    customer, whose address is not confirmed yet (SPEC section 9, "Owning an address"),
+    unless ``allow_pending``: then the caller gets them (the password was right) and must
+    not sign them in; it says "confirm your email first" instead (web/auth.py).
     """
     try:
         address = normalise_email(email)
@@ -96,6 +110,8 @@ def authenticate_customer(email: str, password: str, settings: RuleSettings) -> 
     if not verify_password(customer.password_hash, password):
         return None
     if customer.status == "inactive":
+        return None
+    if customer.status == "pending" and not allow_pending:
         return None
     return customer
 

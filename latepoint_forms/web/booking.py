@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from .. import clock
+from ..accounts.links import await_confirmation
 from ..accounts.service import email_status, set_password
 from ..bookings.availability import Slot, available_days
 from ..bookings.errors import BookingOverlaps, DailyLimitReached, SlotTaken
@@ -321,10 +323,13 @@ def confirmation() -> ResponseReturnValue:
             return redirect(url_for("web.booking_confirmation"))
         if form.validate():
             customer = set_password(guest.id, form.password.data or "", rule_settings())
+            # Whoever typed the address at /book may not own it: the password signs in here
+            # only, until the link sent to the address is used (SPEC section 9).
+            await_confirmation(customer, clock.now())
             sign_in(customer)
             flash(
-                f"Your password is set. Next time, sign in with {customer.email} "
-                "to see your bookings.",
+                f"Your password is set. We have sent a link to {customer.email}: use it to "
+                "confirm your address, and then sign in with it anywhere.",
                 "success",
             )
             return redirect(url_for("web.account"))
