@@ -451,3 +451,57 @@ def test_no_endpoint_no_deliveries(app: Flask) -> None:
     with app.app_context(), unit_of_work():
         new_customer()
     assert deliveries(app) == []
+
+
+def test_the_outbox_worker_process_delivers_webhooks_too(
+    app: Flask, database: str, receiver: Receiver
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .mail_support import smtp_server
+    from .servers import ROOT
+
+    _, secret = add(app, receiver.url, "customer.created")
+    with app.app_context(), unit_of_work():
+        for n in range(5):
+            new_customer(f"worker{n}@example.com")
+    with smtp_server() as smtp:
+        env = {
+            **os.environ,
+            "FLASK_APP": "app.py",
+            "LATEPOINT_ENV": "testing",
+            "SECRET_KEY": "test-secret-for-workers",
+            "DATABASE_URL": database,
+            "PUBLIC_URL": "https://book.example.com",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(smtp.port),
+            "WEBHOOKS_ALLOW_PRIVATE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).parent / "flask"), "outbox", "worker", "--poll", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            for _ in range(600):  # bounded by count of looks, not by a time assertion
+                if len(receiver.ids()) >= 5 or worker.poll() is not None:
+                    break
+                time.sleep(0.1)
+            worker.send_signal(signal.SIGTERM)
+            out, err = worker.communicate(timeout=60)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert worker.returncode == 0, (out, err)
+    assert len(set(receiver.ids())) == 5
+    assert all(verified(secret, r)["type"] == "customer.created" for r in receiver.received)
+    assert out.count("delivered") >= 5
