@@ -24,8 +24,9 @@ class Receiver:
         self.received: list[Received] = []
         self.answers: list[int] = []
         self.silent = threading.Event()
+        self.trickle = threading.Event()  # answer a header line every 0.3 s, for 10 s
         self.release = threading.Event()
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.port = 0
 
     @property
@@ -35,6 +36,11 @@ class Receiver:
     def ids(self) -> list[str]:
         with self.lock:
             return [r.headers["webhook-id"] for r in self.received]
+
+    def wait_for(self, count: int, timeout: float = 60) -> bool:
+        """Until ``count`` requests have arrived (False if they did not within ``timeout``)."""
+        with self.lock:
+            return self.lock.wait_for(lambda: len(self.received) >= count, timeout)
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
@@ -49,8 +55,19 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 receiver.received.append(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
+                receiver.lock.notify_all()
                 status = receiver.answers.pop(0) if receiver.answers else 200
+            if receiver.trickle.is_set():
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for n in range(33):
+                    if receiver.release.wait(0.3):
+                        return
+                    self.wfile.write(f"x-slow-{n}: 1\r\n".encode())
+                    self.wfile.flush()
+                return
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("location", f"http://127.0.0.1:{receiver.port}/elsewhere")
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

@@ -231,13 +231,16 @@ def _queue_created_events(rows: list[Row]) -> None:
     """``customer.created`` for each customer this batch stored, when an endpoint wants it
     (webhooks/events.py); committed with the batch. Without one, a single read per batch."""
     fingerprints = [row.fingerprint for row in rows if row.kind == CREATED]
-    if not fingerprints or not webhook_service.wanted("customer.created"):
+    if not fingerprints:
+        return
+    endpoints = webhook_service.active_endpoints()
+    if not any("customer.created" in endpoint.events for endpoint in endpoints):
         return
     customers = db.session.execute(
         select(Customer).where(Customer.import_fingerprint.in_(fingerprints)).order_by(Customer.id)
     ).scalars()
     for customer in customers:
-        webhook_events.customer_created(customer)
+        webhook_events.customer_created(customer, endpoints=endpoints)
 
 
 class BatchWriter:

@@ -82,12 +82,15 @@ def run_worker(stop: threading.Event, *, poll_seconds: float = 2.0) -> None:
     while not stop.is_set():
         worked = False
         try:
-            outcome = deliver_next(utcnow)
-            if outcome is not None:
+            # Due messages first, then one webhook delivery: a receiver that is slow or down
+            # delays the customers' mail by one bounded attempt at most (webhooks/delivery.py).
+            while not stop.is_set():
+                outcome = deliver_next(utcnow)
+                if outcome is None:
+                    break
                 worked = True
                 _report(outcome)
-            # Webhook deliveries take turns with the messages: neither starves the other.
-            webhook = deliver_next_webhook(utcnow)
+            webhook = None if stop.is_set() else deliver_next_webhook(utcnow)
             if webhook is not None:
                 worked = True
                 state = "delivered" if webhook.delivered else f"not delivered ({webhook.state})"

@@ -52,6 +52,8 @@ def _split(url: str, *, https_only: bool) -> SplitResult:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError as exc:
         raise AddressRefused(f"the URL is malformed ({exc})") from exc
+    if parts.port == 0:
+        raise AddressRefused("the URL's port must be 1 to 65535")
     allowed = ("https",) if https_only else ("https", "http")
     if parts.scheme not in allowed:
         raise AddressRefused("the URL must use " + " or ".join(allowed))
@@ -64,10 +66,25 @@ def _split(url: str, *, https_only: bool) -> SplitResult:
     return parts
 
 
+# IPv6 ranges that carry, or once carried, an IPv4 address or a site's own network: NAT64
+# (RFC 6052, 8215) reaches internal IPv4 through a translator, 6to4 (RFC 3056) embeds one,
+# IPv4-compatible and -translated forms (RFC 4291, 2765), deprecated site-local (RFC 3879).
+_IPV6_EMBEDDING = tuple(
+    ipaddress.IPv6Network(net)
+    for net in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "::ffff:0:0:0/96")
+)
+_IPV6_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+
+
 def refused_because(address: IPAddress, *, allow_private: bool) -> str | None:
     """Why ``address`` may not receive webhooks, or None when it may."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and not allow_private:
+        if any(address in net for net in _IPV6_EMBEDDING) and not address.is_unspecified:
+            return f"{address} embeds an IPv4 address (translation or tunnel)"
+        if address in _IPV6_SITE_LOCAL:
+            return f"{address} is a site-local address"
     if address.is_unspecified or address.is_multicast:
         return f"{address} is not an address a webhook can be sent to"
     if allow_private:
@@ -105,6 +122,10 @@ def check_url(url: str, *, https_only: bool, allow_private: bool) -> Target:
     among public ones is refused: a connection could reach either)."""
     parts = _split(url, https_only=https_only)
     host = parts.hostname or ""
+    try:  # an international name is looked up, sent and checked as its xn-- form
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError as exc:
+        raise AddressRefused(f"{host} is not a valid host name") from exc
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = resolve(host, port)
     for address in addresses:

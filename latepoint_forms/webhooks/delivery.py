@@ -9,20 +9,25 @@ again after the lease (at least once; the receiver tells a repeat by its ``webho
 Each attempt is signed afresh (Standard Webhooks: ``webhook-id``, ``webhook-timestamp``,
 ``webhook-signature``, with the ``standardwebhooks`` package) over the body fixed at queueing.
 The URL is checked again and the connection pinned to the addresses checked
-(webhooks/addresses.py). A 2xx answer is delivered; any other answer, a timeout or a refused
-connection is tried again with exponential backoff, and marked failed at the
-``WEBHOOK_MAX_ATTEMPTS``-th attempt; an address refused by the guard fails at once.
-Redirects are not followed (a 3xx is a failed attempt): a redirect could point anywhere.
+(webhooks/addresses.py); an attempt has a deadline of its own (``post``). A 2xx answer is
+delivered; any other answer, a timeout or a refused connection is tried again with
+exponential backoff, and marked failed at the ``WEBHOOK_MAX_ATTEMPTS``-th attempt; an address
+refused by the guard fails at once. Redirects are not followed (a 3xx is a failed attempt): a
+redirect could point anywhere.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import logging
+import socket
+import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-import urllib3
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -41,7 +46,9 @@ Clock = Callable[[], datetime]
 
 USER_AGENT = "latepoint-forms-webhooks/1"
 LAST_ERROR_MAX_LENGTH = 1000
-# Longer than any attempt may take (connect and read are each bounded by WEBHOOK_TIMEOUT).
+# An attempt (connect, send, the answer's status line and headers) takes at most this many
+# WEBHOOK_TIMEOUTs; the lease is longer still, so no other worker takes a delivery in hand.
+ATTEMPT_TIMEOUTS = 2
 LEASE = timedelta(minutes=2)
 LEASE_TIMEOUTS = 12
 
@@ -71,15 +78,33 @@ def _lease(settings: WebhookSettings) -> timedelta:
 
 def claim_next(now: datetime, settings: WebhookSettings) -> Claimed | None:
     """Claim the oldest due delivery (committed); None when nothing is due."""
+    _settle_removed_endpoints()
     for _ in range(100):
         try:
             claimed, contended = _try_claim(now, settings)
-        except OperationalError:
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig):  # a database that is down is not contention
+                raise
             db.session.rollback()  # SQLite: another worker's write made our read stale
             continue
         if not contended:
             return claimed
     return None
+
+
+def _settle_removed_endpoints() -> None:
+    """Pending deliveries of removed endpoints are failed ("endpoint removed"), committed."""
+    removed = select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(False))
+    result = db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.state == "pending", WebhookDelivery.endpoint_id.in_(removed))
+        .values(state="failed", last_error="endpoint removed")
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        db.session.commit()
+    else:
+        db.session.rollback()
 
 
 def _try_claim(now: datetime, settings: WebhookSettings) -> tuple[Claimed | None, bool]:
@@ -127,6 +152,7 @@ def _try_claim(now: datetime, settings: WebhookSettings) -> tuple[Claimed | None
 
 
 def signed_headers(claimed: Claimed, at: datetime) -> dict[str, str]:
+    at = at.astimezone(UTC)  # the library reads the clock's fields as UTC
     signature = Webhook(claimed.secret).sign(claimed.webhook_id, at, claimed.payload)
     return {
         "webhook-id": claimed.webhook_id,
@@ -137,45 +163,58 @@ def signed_headers(claimed: Claimed, at: datetime) -> dict[str, str]:
     }
 
 
-def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST to the checked addresses of ``target`` (the first that connects); the status."""
-    last_error: Exception | None = None
+class AttemptTooLong(Exception):
+    """The receiver did not answer within the attempt's deadline (it trickled or stalled)."""
+
+
+def _cut(sock: socket.socket, cut: threading.Event) -> None:
+    cut.set()
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _connect(target: Target, timeout: float) -> socket.socket:
+    """A connection to the first of the checked addresses that answers (never a new lookup)."""
+    last_error: OSError | None = None
     for address in target.addresses:
-        if target.scheme == "https":
-            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-                address,
-                target.port,
-                server_hostname=target.host,
-                assert_hostname=target.host,
-                cert_reqs="CERT_REQUIRED",
-                maxsize=1,
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(address, target.port, maxsize=1)
         try:
-            response = pool.urlopen(
-                "POST",
-                target.path,
-                body=body,
-                headers={**headers, "host": target.host_header},
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-            )
-            status = int(response.status)
-            response.close()  # the answer's body is not needed: only its status counts
-            return status
-        except (
-            urllib3.exceptions.NewConnectionError,
-            urllib3.exceptions.ConnectTimeoutError,
-        ) as exc:
+            return socket.create_connection((address, target.port), timeout=timeout)
+        except OSError as exc:
             last_error = exc  # try the next address of the name
-        finally:
-            pool.close()
     assert last_error is not None
     raise last_error
+
+
+def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST ``body`` to ``target`` over a connection pinned to its checked addresses; the
+    answer's status. Connecting may take ``timeout``; the whole attempt at most
+    ``ATTEMPT_TIMEOUTS`` times it: a watchdog shuts the socket at that deadline, so a receiver
+    that trickles its answer cannot hold the worker. TLS is verified against the host name."""
+    sock = _connect(target, timeout)
+    cut = threading.Event()
+    watchdog = threading.Timer(ATTEMPT_TIMEOUTS * timeout, _cut, (sock, cut))
+    watchdog.daemon = True
+    watchdog.start()
+    connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+    try:
+        if target.scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=target.host)
+        connection.sock = sock
+        connection.request(
+            "POST", target.path, body=body, headers={**headers, "Host": target.host_header}
+        )
+        response = connection.getresponse()
+        if cut.is_set():  # headers cut short read as an answer: it was not one in time
+            raise AttemptTooLong(f"no answer within {ATTEMPT_TIMEOUTS * timeout:g} s")
+        return int(response.status)  # the body of the answer is not needed: only its status
+    except (OSError, http.client.HTTPException) as exc:
+        if cut.is_set():
+            raise AttemptTooLong(f"no answer within {ATTEMPT_TIMEOUTS * timeout:g} s") from exc
+        raise
+    finally:
+        watchdog.cancel()
+        connection.close()
+        sock.close()
 
 
 def deliver_claimed(claimed: Claimed, clock: Clock, settings: WebhookSettings) -> Outcome:

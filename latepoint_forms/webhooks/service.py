@@ -14,12 +14,12 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..extensions import db
 from ..ids import is_valid_id
@@ -55,13 +55,14 @@ class WebhookSettings:
 
 
 def parse_events(raw: str | Iterable[str] | None) -> list[str]:
-    """The event types asked for ("a,b" or a list); every one when none is given."""
+    """The event types asked for ("a,b" or a list); every one when none is given (None).
+    A list given but empty (``--events ""``) is refused, not taken for "all"."""
     if raw is None:
         return list(WEBHOOK_EVENTS)
     items = raw.split(",") if isinstance(raw, str) else list(raw)
     events = [item.strip() for item in items if item.strip()]
     if not events:
-        return list(WEBHOOK_EVENTS)
+        raise WebhookError(f"name at least one event: {', '.join(WEBHOOK_EVENTS)}")
     unknown = sorted(set(events) - set(WEBHOOK_EVENTS))
     if unknown:
         raise WebhookError(
@@ -109,15 +110,12 @@ def _endpoint(endpoint_id: int) -> WebhookEndpoint:
 
 
 def remove_endpoint(endpoint_id: int) -> WebhookEndpoint:
-    """The endpoint receives nothing more; its delivery log stays (pending ones are not sent)."""
+    """The endpoint receives nothing more; its delivery log stays. Its pending deliveries are
+    marked failed by the worker's next claim (webhooks/delivery.py), which also catches one
+    queued by a change that read the endpoint as active just before this committed; one in
+    flight now finishes and is recorded as it ends."""
     endpoint = _endpoint(endpoint_id)
     endpoint.active = False
-    db.session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == "pending")
-        .values(state="failed", last_error="endpoint removed")
-        .execution_options(synchronize_session=False)
-    )
     db.session.flush()
     return endpoint
 
@@ -137,21 +135,44 @@ def event_body(event_type: str, data: Mapping[str, Any], at: datetime) -> str:
     )
 
 
+# Read on every change that has an event (a customer created…): a Core statement built once.
+_ACTIVE_ENDPOINTS = select(
+    WebhookEndpoint.__table__.c.id, WebhookEndpoint.__table__.c.events
+).where(WebhookEndpoint.__table__.c.active.is_(True))
+
+
+@dataclass(frozen=True)
+class ActiveEndpoint:
+    id: int
+    events: tuple[str, ...]
+
+
+def active_endpoints() -> list[ActiveEndpoint]:
+    """The active endpoints and what they want: one read (for a door that changes many
+    records at once, such as the import, read once and passed to ``queue_event``)."""
+    rows = db.session.connection().execute(_ACTIVE_ENDPOINTS).all()
+    return [ActiveEndpoint(row.id, tuple(row.events or ())) for row in rows]
+
+
 def queue_event(
-    event_type: str, data: Mapping[str, Any], *, now: datetime | None = None
+    event_type: str,
+    data: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    *,
+    now: datetime | None = None,
+    endpoints: Sequence[ActiveEndpoint] | None = None,
 ) -> list[WebhookDelivery]:
     """One delivery per active endpoint that wants ``event_type``, in the caller's unit of
-    work. One read when no endpoint is configured (the usual case costs one query)."""
+    work. ``data`` may be a function: it is called only when some endpoint wants the event,
+    so the usual case (no endpoint) costs one small read and nothing else."""
     if event_type not in WEBHOOK_EVENTS:
         raise ValueError(f"unknown webhook event {event_type!r}")
-    rows = db.session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.active.is_(True))
-    ).all()
-    wanted = [row.id for row in rows if event_type in (row.events or [])]
+    if endpoints is None:
+        endpoints = active_endpoints()
+    wanted = [endpoint.id for endpoint in endpoints if event_type in endpoint.events]
     if not wanted:
         return []
     now = now or utcnow()
-    body = event_body(event_type, data, now)
+    body = event_body(event_type, data() if callable(data) else data, now)
     webhook_id = new_webhook_id()
     deliveries = [
         WebhookDelivery(
@@ -169,15 +190,6 @@ def queue_event(
     db.session.add_all(deliveries)
     db.session.flush()
     return deliveries
-
-
-def wanted(event_type: str) -> bool:
-    """Does any active endpoint want ``event_type``? (One read; for a door that writes many
-    customers at once, such as the import, to skip building events nobody receives.)"""
-    rows = db.session.execute(
-        select(WebhookEndpoint.events).where(WebhookEndpoint.active.is_(True))
-    ).scalars()
-    return any(event_type in (events or []) for events in rows)
 
 
 def list_deliveries(*, failed_only: bool = False, limit: int = 50) -> list[WebhookDelivery]:
