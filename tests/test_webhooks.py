@@ -165,7 +165,7 @@ def test_unknown_or_no_events_are_refused(
 
 
 def test_an_international_host_name_is_looked_up_as_its_xn_form() -> None:
-    with pytest.raises(AddressRefused, match="xn--bcher-kva.invalid does not resolve"):
+    with pytest.raises(AddressRefused, match=r"xn--bcher-kva\.invalid does not resolve"):
         check_url("https://bücher.invalid/hooks", https_only=True, allow_private=False)
 
 
