@@ -65,6 +65,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..unit_of_work import ensure_transaction
+from ..webhooks import events as webhook_events
 from .availability import busy_intervals, checked_references
 from .errors import (
     BookingChanged,
@@ -166,6 +167,7 @@ def reserve_booking(
         booking = _claim(agent, customer, service.id, location.id, start, end)
         if booking is not None:
             queue_booking_confirmation(booking, now=now)
+            webhook_events.booking_created(booking, now=now)
             return booking
     raise SlotTaken()
 
@@ -397,6 +399,7 @@ def cancel_booking(
     booking.sequence += 1
     db.session.flush()
     queue_booking_cancelled(booking, now=now)
+    webhook_events.booking_cancelled(booking, now=now)
     return booking
 
 
@@ -451,6 +454,7 @@ def reschedule_booking(
     for agent in ordered:
         if _move(booking, agent, start, end):
             queue_booking_rescheduled(booking, previous_start=previous_start, now=now)
+            webhook_events.booking_rescheduled(booking, previous_start, now=now)
             return booking
     raise SlotTaken()
 
