@@ -49,6 +49,7 @@ OPERATIONS = [
     ("POST", "/customers/validate"),
     ("GET", "/customers/{customer_id}"),
     ("GET", "/availability"),
+    ("GET", "/catalog"),
     ("GET", "/status"),
 ]
 CHECKS = [
@@ -128,6 +129,7 @@ def test_document_is_valid_openapi_3_1(client: Any) -> None:
         "/customers/validate",
         "/customers/{customer_id}",
         "/availability",
+        "/catalog",
         "/status",
         "/openapi.json",
     }

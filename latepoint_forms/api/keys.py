@@ -27,7 +27,7 @@ from ..unit_of_work import commit_step, roll_back
 log = logging.getLogger(__name__)
 
 MODES = API_KEY_MODES
-PERMISSIONS = ("customers:read", "customers:create")
+PERMISSIONS = ("customers:read", "customers:create", "catalog:read")
 KEY_RANDOM_LENGTH = 40
 PREFIX_LENGTH = 12  # "lp_live_" and four random characters: enough to tell keys apart
 # last_used_at is a hint for people, not an audit log: write it at most once a minute.

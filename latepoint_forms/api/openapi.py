@@ -42,6 +42,7 @@ from .openapi_schemas import (
     availability_schema,
     bulk_request_schema,
     bulk_result_schema,
+    catalog_schema,
     create_customer_input_schema,
     created_customer_schema,
     customer_input_schema,
@@ -289,6 +290,7 @@ def build_document(server_url: str) -> dict[str, Any]:
                 "CreatedCustomer": created_customer_schema(),
                 "NormalisedCustomer": customer_record_schema(created=False),
                 "Availability": availability_schema(),
+                "Catalog": catalog_schema(),
                 "Status": status_schema(),
                 "BulkCustomersInput": bulk_request_schema(MAX_ITEMS),
                 "BulkCustomersResult": bulk_result_schema(),
@@ -346,6 +348,19 @@ def build_document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _response("The customer", _success(customer), **LIMIT_HEADERS),
                         **_errors(403, 404),
+                    },
+                }
+            },
+            "/catalog": {
+                "get": {
+                    "operationId": "getCatalog",
+                    "summary": "What can be booked: services, locations, agents, offers",
+                    "security": [{"ApiKey": []}],
+                    "responses": {
+                        "200": _response(
+                            "The bookable catalog", _success(ref("Catalog")), **LIMIT_HEADERS
+                        ),
+                        **_errors(403),
                     },
                 }
             },

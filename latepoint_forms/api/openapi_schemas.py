@@ -197,6 +197,45 @@ def availability_schema() -> dict[str, Any]:
     }
 
 
+def catalog_schema() -> dict[str, Any]:
+    """``data`` of ``GET /catalog``."""
+
+    def item(**properties: Any) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": list(properties),
+            "properties": properties,
+            "additionalProperties": False,
+        }
+
+    def array_of(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "array", "items": schema}
+
+    text = {"type": "string"}
+    optional_text = {"type": ["string", "null"]}
+    minutes = {"type": "integer", "minimum": 1}
+    return item(
+        services=array_of(
+            item(
+                id=ID, key=text, name=text, duration_minutes=minutes, slot_interval_minutes=minutes
+            )
+        ),
+        locations=array_of(
+            item(
+                id=ID,
+                key=text,
+                name=text,
+                address=optional_text,
+                country={"type": ["string", "null"], "pattern": "^[A-Z]{2}$"},
+                timezone=text,
+                phone=optional_text,
+            )
+        ),
+        agents=array_of(item(id=ID, key=text, name=text)),
+        offers=array_of(item(agent_id=ID, service_id=ID, location_id=ID)),
+    )
+
+
 def status_schema() -> dict[str, Any]:
     return {
         "type": "object",

@@ -37,6 +37,42 @@ def _active_offer_query() -> Any:
     )
 
 
+@dataclass(frozen=True)
+class PublicCatalog:
+    """What can be booked now: the active offers, and the services, locations and agents they
+    join (each only if some active offer names it), by name."""
+
+    services: list[Service]
+    locations: list[Location]
+    agents: list[Agent]
+    offers: list[tuple[int, int, int]]  # (agent_id, service_id, location_id)
+
+
+def public_catalog() -> PublicCatalog:
+    """The bookable catalog in two reads: the active offers, then their rows."""
+    offers = sorted(
+        (row.agent_id, row.service_id, row.location_id)
+        for row in db.session.execute(
+            _active_offer_query().with_only_columns(
+                AgentOffer.agent_id, AgentOffer.service_id, AgentOffer.location_id
+            )
+        )
+    )
+
+    def rows(model: Any, ids: set[int]) -> list[Any]:
+        if not ids:
+            return []
+        query = select(model).where(model.id.in_(ids)).order_by(model.name, model.id)
+        return list(db.session.execute(query).scalars())
+
+    return PublicCatalog(
+        services=rows(Service, {o[1] for o in offers}),
+        locations=rows(Location, {o[2] for o in offers}),
+        agents=rows(Agent, {o[0] for o in offers}),
+        offers=offers,
+    )
+
+
 def active_services() -> list[Service]:
     """Active services that at least one active agent offers at an active location."""
     offered = _active_offer_query().with_only_columns(AgentOffer.service_id)
