@@ -353,7 +353,7 @@ def queue_booking_not_made(
         why = _("you already have a booking at that time.")
     elif reason == NOT_MADE_DAILY_LIMIT:
         why = _(
-            "you already have %(limit)s bookings on that day, the most one person can book.",
+            "you already have as many bookings on that day as one person can make (%(limit)s).",
             limit=limit,
         )
     else:

@@ -24,6 +24,7 @@ books as themselves and sees their booking, refusals included, as before.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 
 from ..accounts import tokens
 from ..accounts.service import set_password
@@ -67,16 +69,20 @@ SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another ti
 ALREADY_YOURS = "You have booked this time: here is your booking."
 # The same for whoever sent the details (a new or a known address, booked or quietly refused).
 ALREADY_SENT = "You have sent this booking already: here it is again."
-# The session remembers the booking this browser just made, and the guest it created: only
-# this browser may see that confirmation or turn that guest into an account, and only for a
-# while: a shared computer should not show a later visitor someone else's booking or account.
+# The session remembers what this browser just booked: only this browser may see that
+# confirmation or turn the guest it created into an account, and only for a while
+# (``PRIVATE_WINDOW_SECONDS``): a shared computer should not show a later visitor someone
+# else's booking or account. A signed-in customer's booking, by id:
 BOOKED_KEY = "booked_id"
 BOOKED_SINCE_KEY = "booked_since"
-GUEST_KEY = "guest_customer_id"
-GUEST_SINCE_KEY = "guest_since"
 # What an anonymous visitor chose and typed (``BookedRequest``): all the confirmation shows them.
+# The session cookie is signed, not encrypted: anyone can read it. So an anonymous visitor's
+# holds the same things whether the address was new, known, or quietly refused: the request,
+# when, and a reference that is the new guest's uuid or a random one of the same form
+# (``REF_KEY``), never a booking's or customer's id.
 REQUEST_KEY = "booked_request"
 REQUEST_SINCE_KEY = "booked_request_since"
+REF_KEY = "booked_ref"
 PRIVATE_WINDOW_SECONDS = 60 * 60
 
 
@@ -144,10 +150,14 @@ def book() -> ResponseReturnValue:
     if outage is not None:
         outage.form = form
     if slot is None:
-        own = _booked_by_this_browser(selection)
-        if own is not None:
+        if customer is not None and _booked_by_this_browser(selection) is not None:
             # Back (or a resubmission) after booking: the time is gone because it is theirs.
-            flash(ALREADY_YOURS if customer else ALREADY_SENT, "success")
+            flash(ALREADY_YOURS, "success")
+            return redirect(url_for("web.booking_confirmation"), 303)
+        requested = None if customer is not None else booked_request()
+        if requested is not None and requested.matches(selection):
+            # The same for an anonymous visitor, told from what they sent (not a booking id).
+            flash(ALREADY_SENT, "success")
             return redirect(url_for("web.booking_confirmation"), 303)
         if request.method == "GET":
             flash(SLOT_TAKEN, "warning")
@@ -332,21 +342,18 @@ def _remember(
     selection: Selection,
     checked: CheckedCustomer | None,
 ) -> None:
-    """What the confirmation and the Back button need (see ``BOOKED_KEY``)."""
+    """What the confirmation and the Back button need (see ``BOOKED_KEY``, ``REQUEST_KEY``)."""
     now = int(time.time())
-    for key in (BOOKED_KEY, BOOKED_SINCE_KEY, GUEST_KEY, GUEST_SINCE_KEY):
+    for key in (BOOKED_KEY, BOOKED_SINCE_KEY, REQUEST_KEY, REQUEST_SINCE_KEY, REF_KEY):
         session.pop(key, None)
-    session.pop(REQUEST_KEY, None)
-    session.pop(REQUEST_SINCE_KEY, None)
-    if booking is not None:
+    if checked is None:  # signed in: their own booking, by id
+        assert booking is not None
         session[BOOKED_KEY] = booking.id
         session[BOOKED_SINCE_KEY] = now
-    if guest is not None:
-        session[GUEST_KEY] = guest.id
-        session[GUEST_SINCE_KEY] = now
-    if checked is not None:
-        session[REQUEST_KEY] = BookedRequest.sent(selection, checked).as_session()
-        session[REQUEST_SINCE_KEY] = now
+        return
+    session[REQUEST_KEY] = BookedRequest.sent(selection, checked).as_session()
+    session[REQUEST_SINCE_KEY] = now
+    session[REF_KEY] = guest.uuid if guest is not None else str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -398,15 +405,16 @@ class BookedRequest:
             "email": self.email,
         }
 
-    def matches(self, selection: Selection, email: str | None) -> bool:
-        """The same choice of service, place, person and time, for the same address."""
+    def matches(self, selection: Selection, email: str | None = None) -> bool:
+        """The same choice of service, place, person and time (for this address, if given)."""
         return (
             selection.service is not None
             and selection.location is not None
-            and (self.service.id, self.location.id, self.start, self.email)
-            == (selection.service.id, selection.location.id, selection.start, email)
+            and (self.service.id, self.location.id, self.start)
+            == (selection.service.id, selection.location.id, selection.start)
             and (self.agent.id if self.agent else None)
             == (selection.agent.id if selection.agent else None)
+            and (email is None or email == self.email)
         )
 
 
@@ -485,14 +493,19 @@ def _booked_by_this_browser(selection: Selection) -> Booking | None:
     return booking
 
 
-def _guest_of_this_browser() -> Customer | None:
-    """The guest this browser created while booking, while they are still a guest, and only
-    for a while: a shared computer should not offer a later visitor someone else's account."""
-    guest_id = _remembered_id(GUEST_KEY, GUEST_SINCE_KEY)
-    if guest_id is None:
+def _guest_of_this_browser(requested: BookedRequest | None) -> Customer | None:
+    """The guest this browser created while booking (``REF_KEY``), while they are still a
+    guest, and only for a while: a shared computer should not offer a later visitor someone
+    else's account."""
+    ref = session.get(REF_KEY)
+    if requested is None or not isinstance(ref, str):
         return None
-    guest = db.session.get(Customer, guest_id)
-    return guest if guest is not None and guest.is_guest else None
+    guest = db.session.execute(
+        select(Customer).where(Customer.uuid == ref[:36])
+    ).scalar_one_or_none()
+    if guest is None or not guest.is_guest or guest.email != requested.email:
+        return None
+    return guest
 
 
 @bp.route("/book/confirmation", methods=["GET", "POST"], endpoint="booking_confirmation")
@@ -513,14 +526,12 @@ def confirmation() -> ResponseReturnValue:
     mine = booked is not None and signed_in is not None and booked.customer_id == signed_in.id
     booking = booked if mine else None
     if booking is None and requested is None:
-        for key in (BOOKED_KEY, BOOKED_SINCE_KEY, GUEST_KEY, GUEST_SINCE_KEY, REQUEST_KEY):
+        for key in (BOOKED_KEY, BOOKED_SINCE_KEY, REQUEST_KEY, REQUEST_SINCE_KEY, REF_KEY):
             session.pop(key, None)  # nothing left worth remembering
         if request.method == "GET" and was_screened():
             return render_template("thank_you.html")
         return redirect(url_for("web.book"))
-    guest = _guest_of_this_browser()
-    if guest is not None and (booked is None or guest.id != booked.customer_id):
-        guest = None
+    guest = _guest_of_this_browser(requested)
     # The offer is made to every anonymous visitor (a known address too: the pages must not
     # differ); for a known one the POST is ``password_offer_for_known_address``'s.
     form = SetPasswordForm(rule_settings()) if guest or requested else None
