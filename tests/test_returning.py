@@ -412,3 +412,46 @@ def test_the_known_address_password_offer_sends_the_owner_a_reset_link(
     assert reset.customer_id == owner
     [row] = rows(app, CustomerToken)
     assert row.purpose == tokens.PASSWORD_RESET
+
+
+def test_sending_the_form_again_is_answered_alike_for_a_made_and_a_refused_booking(
+    app: Flask, catalog: WebCatalog
+) -> None:
+    start = catalog.start()
+    path = catalog.book_path(start).replace("agent=any", f"agent={catalog.agents[0]}")
+
+    def twice(email: str) -> tuple[Any, ...]:
+        visitor = app.test_client()
+        token = csrf_token(visitor, path)
+        form = {**TYPED, "email": email, "csrf_token": token}
+        first = visitor.post(path, data=form)
+        again = visitor.post(path, data=form)  # the browser's history, a double click
+        shown = without_tokens(page(visitor.get("/book/confirmation")))
+        return first.status_code, again.status_code, again.headers.get("Location"), shown
+
+    # A known address that holds a booking at that time (with the other agent): refused
+    # quietly, and the time stays free for the chosen agent.
+    owner = make_customer(app, email="ada@example.com", first_name="Ada")
+    with app.app_context(), unit_of_work():
+        book(owner, catalog.service, catalog.location, catalog.agents[1], start)
+    refused = twice("ada@example.com")
+    made = twice("grace@example.com")  # a new address: booked, the time is gone
+
+    assert made[:3] == refused[:3] == (302, 303, "/book/confirmation")
+    assert made[3].replace("grace@example.com", "ada@example.com") == refused[3]
+    assert "You have sent this booking already" in refused[3]
+    assert len(rows(app, Booking)) == 2
+
+
+def test_signing_in_after_typing_someone_elses_address_shows_nothing_of_theirs(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    make_customer(app, email="grace@example.com", first_name="Zebedee", password=None)
+    make_customer(app, email="mallory@example.com", first_name="Mallory")
+    send_details(client, catalog.book_path(catalog.start()))
+
+    sign_in(client, "mallory@example.com")
+    after = client.get("/book/confirmation", follow_redirects=True)
+
+    assert "Zebedee" not in page(after)
+    assert "Booking confirmed" not in page(after)
