@@ -30,7 +30,7 @@ from latepoint_forms.models import (
     Service,
 )
 from latepoint_forms.unit_of_work import unit_of_work
-from latepoint_forms.web.booking import BookedRequest, password_offer_for_known_address
+from latepoint_forms.web.booked_request import BookedRequest, password_offer_for_known_address
 
 from .web_support import (
     PASSWORD,

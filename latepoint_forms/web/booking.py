@@ -14,7 +14,8 @@ sent to the stored address, with a "confirm your changes" link (web/changes.py).
 
 Nobody learns through this form whether an address is on file. The answer to the details and
 the confirmation page are built from what the visitor chose and typed (``BookedRequest``),
-never from the stored record, for a new and a known address alike; the booking code, calendar
+never from the stored record, for a new and a known address alike (web/booked_request.py);
+the booking code, calendar
 file and manage link travel by mail. A fair-use refusal of a known address (it already holds
 a booking at that time, or its day is full) is answered like a booking made: nothing is
 booked, and the stored address is told why (``queue_booking_not_made``). A signed-in customer
@@ -24,22 +25,18 @@ books as themselves and sees their booking, refusals included, as before.
 from __future__ import annotations
 
 import time
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
-from ..accounts import tokens
 from ..accounts.service import set_password
 from ..bookings.availability import Slot, available_days
 from ..bookings.errors import BookingOverlaps, DailyLimitReached, SlotTaken
 from ..bookings.service import max_bookings_per_day, reserve_booking
-from ..clock import now as clock_now
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.input import RuleSettings
 from ..customers.returning import customer_with_email, proposed_changes
@@ -49,15 +46,20 @@ from ..extensions import db
 from ..messages.service import (
     NOT_MADE_DAILY_LIMIT,
     NOT_MADE_OVERLAP,
-    PASSWORD_RESET,
-    queue_account_link,
     queue_booking_not_made,
 )
-from ..models import Agent, Booking, Customer, Location, Service
+from ..models import Booking, Customer
 from ..settings import rule_settings
 from . import bp
 from .abuse import STALE_PAGE_MESSAGE, remember_screened, screened_out, was_screened
 from .auth import current_customer, sign_in
+from .booked_request import (
+    PRIVATE_WINDOW_SECONDS,
+    booked_request,
+    forget_request,
+    guest_of_this_browser,
+    remember_request,
+)
 from .booking_steps import START_FORMAT, Selection, read_selection
 from .custom_fields import load_custom_fields
 from .forms import GuestDetailsForm, SetPasswordForm
@@ -75,15 +77,6 @@ ALREADY_SENT = "You have sent this booking already: here it is again."
 # else's booking or account. A signed-in customer's booking, by id:
 BOOKED_KEY = "booked_id"
 BOOKED_SINCE_KEY = "booked_since"
-# What an anonymous visitor chose and typed (``BookedRequest``): all the confirmation shows them.
-# The session cookie is signed, not encrypted: anyone can read it. So an anonymous visitor's
-# holds the same things whether the address was new, known, or quietly refused: the request,
-# when, and a reference that is the new guest's uuid or a random one of the same form
-# (``REF_KEY``), never a booking's or customer's id.
-REQUEST_KEY = "booked_request"
-REQUEST_SINCE_KEY = "booked_request_since"
-REF_KEY = "booked_ref"
-PRIVATE_WINDOW_SECONDS = 60 * 60
 
 
 def start_param(slot: Slot) -> str:
@@ -342,116 +335,16 @@ def _remember(
     selection: Selection,
     checked: CheckedCustomer | None,
 ) -> None:
-    """What the confirmation and the Back button need (see ``BOOKED_KEY``, ``REQUEST_KEY``)."""
-    now = int(time.time())
-    for key in (BOOKED_KEY, BOOKED_SINCE_KEY, REQUEST_KEY, REQUEST_SINCE_KEY, REF_KEY):
+    """What the confirmation and the Back button need (see ``BOOKED_KEY``, booked_request.py)."""
+    for key in (BOOKED_KEY, BOOKED_SINCE_KEY):
         session.pop(key, None)
+    forget_request()
     if checked is None:  # signed in: their own booking, by id
         assert booking is not None
         session[BOOKED_KEY] = booking.id
-        session[BOOKED_SINCE_KEY] = now
+        session[BOOKED_SINCE_KEY] = int(time.time())
         return
-    session[REQUEST_KEY] = BookedRequest.sent(selection, checked).as_session()
-    session[REQUEST_SINCE_KEY] = now
-    session[REF_KEY] = guest.uuid if guest is not None else str(uuid.uuid4())
-
-
-@dataclass(frozen=True)
-class BookedRequest:
-    """What an anonymous visitor asked for and typed: the confirmation page shows this, and
-    only this, so that it reads the same for a new address, a known one, and a booking
-    quietly refused (the stored record is never shown through /book)."""
-
-    service: Service
-    location: Location
-    agent: Agent | None  # None: "any available" (who it is, the mail says)
-    start: datetime
-    first_name: str
-    last_name: str
-    email: str
-
-    @property
-    def end(self) -> datetime:
-        return self.start + timedelta(minutes=self.service.duration_minutes)
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
-
-    @classmethod
-    def sent(cls, selection: Selection, checked: CheckedCustomer) -> BookedRequest:
-        assert selection.service is not None
-        assert selection.location is not None
-        assert selection.start is not None
-        assert checked.data.email is not None
-        return cls(
-            selection.service,
-            selection.location,
-            selection.agent,
-            selection.start,
-            checked.data.first_name,
-            checked.data.last_name,
-            checked.data.email,
-        )
-
-    def as_session(self) -> dict[str, Any]:
-        return {
-            "service": self.service.id,
-            "location": self.location.id,
-            "agent": self.agent.id if self.agent is not None else None,
-            "start": self.start.strftime(START_FORMAT),
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "email": self.email,
-        }
-
-    def matches(self, selection: Selection, email: str | None = None) -> bool:
-        """The same choice of service, place, person and time (for this address, if given)."""
-        return (
-            selection.service is not None
-            and selection.location is not None
-            and (self.service.id, self.location.id, self.start)
-            == (selection.service.id, selection.location.id, selection.start)
-            and (self.agent.id if self.agent else None)
-            == (selection.agent.id if selection.agent else None)
-            and (email is None or email == self.email)
-        )
-
-
-def booked_request() -> BookedRequest | None:
-    """The request this browser sent anonymously, while fresh (``PRIVATE_WINDOW_SECONDS``)."""
-    since = session.get(REQUEST_SINCE_KEY)
-    if not isinstance(since, int | float) or time.time() - since > PRIVATE_WINDOW_SECONDS:
-        return None
-    stored = session.get(REQUEST_KEY)
-    if not isinstance(stored, dict):
-        return None
-    try:
-        service = db.session.get(Service, int(stored["service"]))
-        location = db.session.get(Location, int(stored["location"]))
-        agent_id = stored["agent"]
-        agent = db.session.get(Agent, int(agent_id)) if agent_id is not None else None
-        start = datetime.strptime(str(stored["start"]), START_FORMAT).replace(tzinfo=UTC)
-        names = str(stored["first_name"]), str(stored["last_name"]), str(stored["email"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if service is None or location is None or (agent_id is not None and agent is None):
-        return None
-    return BookedRequest(service, location, agent, start, *names)
-
-
-def password_offer_for_known_address(requested: BookedRequest) -> None:
-    """The set-password offer's answer (POST) for an anonymous visitor whose address was on
-    file. The confirmation offers every anonymous visitor a password (the page must not tell
-    a known address from a new one), but this record is not the visitor's to change: the
-    address is not proven. Its owner gets a password-reset link instead (1 hour; using it
-    sets a password, signs in, and makes a ``pending`` record ``active``); what was typed is
-    dropped. For confirmation()'s POST, in the unit of work (commits on a success answer)."""
-    known = customer_with_email(requested.email)
-    if known is None:
-        return
-    token = tokens.issue_token(known.id, tokens.PASSWORD_RESET, clock_now())
-    queue_account_link(PASSWORD_RESET, known, token)
+    remember_request(selection, checked, guest)
 
 
 def _sent_already(selection: Selection, checked: CheckedCustomer) -> bool:
@@ -493,21 +386,6 @@ def _booked_by_this_browser(selection: Selection) -> Booking | None:
     return booking
 
 
-def _guest_of_this_browser(requested: BookedRequest | None) -> Customer | None:
-    """The guest this browser created while booking (``REF_KEY``), while they are still a
-    guest, and only for a while: a shared computer should not offer a later visitor someone
-    else's account."""
-    ref = session.get(REF_KEY)
-    if requested is None or not isinstance(ref, str):
-        return None
-    guest = db.session.execute(
-        select(Customer).where(Customer.uuid == ref[:36])
-    ).scalar_one_or_none()
-    if guest is None or not guest.is_guest or guest.email != requested.email:
-        return None
-    return guest
-
-
 @bp.route("/book/confirmation", methods=["GET", "POST"], endpoint="booking_confirmation")
 @limit_web_door
 @private_page
@@ -526,14 +404,15 @@ def confirmation() -> ResponseReturnValue:
     mine = booked is not None and signed_in is not None and booked.customer_id == signed_in.id
     booking = booked if mine else None
     if booking is None and requested is None:
-        for key in (BOOKED_KEY, BOOKED_SINCE_KEY, REQUEST_KEY, REQUEST_SINCE_KEY, REF_KEY):
+        for key in (BOOKED_KEY, BOOKED_SINCE_KEY):
             session.pop(key, None)  # nothing left worth remembering
+        forget_request()
         if request.method == "GET" and was_screened():
             return render_template("thank_you.html")
         return redirect(url_for("web.book"))
-    guest = _guest_of_this_browser(requested)
+    guest = guest_of_this_browser(requested)
     # The offer is made to every anonymous visitor (a known address too: the pages must not
-    # differ); for a known one the POST is ``password_offer_for_known_address``'s.
+    # differ); for a known one the POST is booked_request.password_offer_for_known_address's.
     form = SetPasswordForm(rule_settings()) if guest or requested else None
     status = 200
     if request.method == "POST":
