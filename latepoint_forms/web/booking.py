@@ -15,10 +15,11 @@ sent to the stored address, with a "confirm your changes" link (web/changes.py).
 Nobody learns through this form whether an address is on file. The answer to the details and
 the confirmation page are built from what the visitor chose and typed (``BookedRequest``),
 never from the stored record, for a new and a known address alike (web/booked_request.py);
-the booking code, calendar file and manage link travel by mail. A fair-use refusal of a known address (it already holds
-a booking at that time, or its day is full) is answered like a booking made: nothing is
-booked, and the stored address is told why (``queue_booking_not_made``). A signed-in customer
-books as themselves and sees their booking, refusals included, as before.
+the booking code, calendar file and manage link travel by mail. A fair-use refusal of a
+known address (it already holds a booking at that time, or its day is full) is answered like
+a booking made: nothing is booked, and the stored address is told why
+(``queue_booking_not_made``). A signed-in customer books as themselves and sees their booking,
+refusals included, as before.
 """
 
 from __future__ import annotations
