@@ -94,3 +94,7 @@ def register_cli(app: Flask) -> None:
     from .outbox.cli import outbox_cli
 
     app.cli.add_command(outbox_cli)
+
+    from .webhooks.cli import webhooks_cli
+
+    app.cli.add_command(webhooks_cli)

@@ -179,6 +179,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REMINDER_HOURS": _int(env, "REMINDER_HOURS", 24),
         # Attempts at one message before it is marked failed (listed, retryable).
         "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
+        # Webhooks (SPEC section 10): private, loopback and link-local receivers only when
+        # allowed (development and tests); seconds each connect and read may take; attempts.
+        "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "WEBHOOKS_ALLOW_PRIVATE", False),
+        "WEBHOOK_TIMEOUT": _float(env, "WEBHOOK_TIMEOUT", 5.0),
+        "WEBHOOK_MAX_ATTEMPTS": _int(env, "WEBHOOK_MAX_ATTEMPTS", 8),
         # --- signed-in web sessions, ended on the server (SPEC section 9; accounts/sessions.py) ---
         # A session ends this long after its sign-in (Flask's cookie max-age too), or after
         # this long without a request (idle; its last use is noted at most once a minute).

@@ -30,6 +30,7 @@ from latepoint_forms.unit_of_work import unit_of_work
 from .catalog_fixtures import NOW, build_catalog
 from .conftest import ApiClient, base_config
 from .test_web import REGISTRATION, register
+from .web_support import page
 
 
 @pytest.fixture
@@ -51,10 +52,26 @@ def outbox(app: Flask) -> list[OutboxMessage]:
 # --- welcome ------------------------------------------------------------------------------------
 
 
-def test_web_registration_queues_a_welcome(app: Flask, client: FlaskClient) -> None:
+def test_web_registration_queues_the_confirmation_and_the_welcome_follows_it(
+    app: Flask, client: FlaskClient
+) -> None:
+    # The account is pending until its address is confirmed: one message to an address that
+    # may not be the registrant's, and "your account is ready" once it is true.
     response = register(client)
     assert response.status_code == 302
-    (welcome,) = outbox(app)
+    (confirmation,) = outbox(app)
+    assert (confirmation.kind, confirmation.recipient, confirmation.state) == (
+        "email_confirmation",
+        "zoe.obrien@example.com",
+        "pending",
+    )
+    link = re.search(r"http://127\.0\.0\.1:5000(/confirm-email/\S+)", confirmation.body_text)
+    assert link is not None
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page(client.get(link[1])))
+    assert token is not None
+    assert client.post(link[1], data={"csrf_token": token[1]}).status_code == 303
+
+    welcome = outbox(app)[-1]
     assert (welcome.kind, welcome.recipient, welcome.state) == (
         "welcome",
         "zoe.obrien@example.com",
@@ -226,9 +243,9 @@ def test_links_come_from_public_url_never_from_the_host_header(
     data = {**REGISTRATION, "csrf_token": token[1]}
     response = client.post("/register", data=data, base_url="http://evil.example")
     assert response.status_code == 302
-    (welcome,) = outbox(app)
-    assert "https://book.example.com/account" in welcome.body_text
-    assert "evil.example" not in welcome.body_text + welcome.body_html
+    (confirmation,) = outbox(app)
+    assert "https://book.example.com/confirm-email/" in confirmation.body_text
+    assert "evil.example" not in confirmation.body_text + confirmation.body_html
 
 
 def test_a_message_s_manage_link_opens_its_booking(app: Flask) -> None:

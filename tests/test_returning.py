@@ -381,16 +381,24 @@ def test_the_password_offer_to_a_known_address_never_touches_the_record(
     send_details(client, catalog.book_path(catalog.start()))
     token = csrf_token(client, "/book/confirmation")  # the offer is shown, as for a new one
 
-    client.post(
+    mismatched = client.post(
         "/book/confirmation",
         data={"csrf_token": token, "password": "another password", "confirm_password": "x"},
     )
-    client.post(
+    chosen = client.post(
         "/book/confirmation",
         data={"csrf_token": token, "password": PASSWORD * 2, "confirm_password": PASSWORD * 2},
     )
 
+    assert mismatched.status_code == 422
+    assert chosen.status_code == 302
     assert customer(app, owner).password_hash == before
+    # The owner is sent a reset link instead; the visitor is told so, and is not signed in.
+    [reset] = messages(app, "password_reset")
+    assert reset.recipient == "grace@example.com"
+    shown = page(client.get(chosen.headers["Location"]))
+    assert "We have sent a link to grace@example.com" in shown
+    assert client.get("/account").status_code == 302
 
 
 def test_the_known_address_password_offer_sends_the_owner_a_reset_link(

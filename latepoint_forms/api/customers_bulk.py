@@ -47,6 +47,7 @@ from werkzeug.exceptions import HTTPException
 from ..customers.bulk import ItemOutcome, create_many
 from ..customers.errors import ValidationFailed
 from ..customers.input import CustomerInput
+from ..customers.representation import customer_as_json
 from ..errors import AppError, error_envelope
 from ..settings import rule_settings
 from . import bp
@@ -54,7 +55,6 @@ from .auth import require_key
 from .body import read_json_object
 from .envelope import success
 from .idempotency import Claim, current_claim, idempotent
-from .representation import customer_as_json
 
 MAX_ITEMS = 100
 ITEMS_KEY = "customers"

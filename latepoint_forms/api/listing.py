@@ -25,11 +25,11 @@ from flask.typing import ResponseReturnValue
 
 from ..customers import rules
 from ..customers.errors import ValidationFailed
+from ..customers.representation import customer_as_json
 from ..customers.service import list_customers
 from . import bp
 from .auth import require_key
 from .envelope import success
-from .representation import customer_as_json
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from ..customers.errors import ValidationFailed
 from ..customers.input import CustomerInput, parse_customer_input
+from ..customers.representation import customer_as_json, input_as_json
 from ..customers.service import create_customer, get_customer, validate_customer
 from ..messages.service import queue_welcome
 from ..settings import rule_settings
@@ -15,7 +16,6 @@ from .auth import current_key, require_key
 from .body import read_json_object
 from .envelope import success
 from .idempotency import idempotent
-from .representation import customer_as_json, input_as_json
 
 # A request option beside the customer's fields (not one of them): queue a welcome message.
 SEND_WELCOME_EMAIL = "send_welcome_email"

@@ -66,6 +66,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..unit_of_work import ensure_transaction
+from ..webhooks import events as webhook_events
 from .availability import busy_intervals, checked_references
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ def reserve_booking(
         booking = _claim(agent, customer, service.id, location.id, start, end)
         if booking is not None:
             queue_booking_confirmation(booking, now=now, proposed_changes=proposed_changes)
+            webhook_events.booking_created(booking, now=now)
             return booking
     raise SlotTaken()
 
@@ -402,6 +404,7 @@ def cancel_booking(
     booking.sequence += 1
     db.session.flush()
     queue_booking_cancelled(booking, now=now)
+    webhook_events.booking_cancelled(booking, now=now)
     return booking
 
 
@@ -456,6 +459,7 @@ def reschedule_booking(
     for agent in ordered:
         if _move(booking, agent, start, end):
             queue_booking_rescheduled(booking, previous_start=previous_start, now=now)
+            webhook_events.booking_rescheduled(booking, previous_start, now=now)
             return booking
     raise SlotTaken()
 

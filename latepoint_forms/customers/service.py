@@ -27,6 +27,7 @@ from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
 from ..models.customer import search_terms, search_text_of
 from ..passwords import hash_password
+from ..webhooks import events as webhook_events
 from .custom_fields import FieldDefinition, active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
 from .fields import CUSTOMER_FIELDS
@@ -128,7 +129,9 @@ def create_customer(
         )
         row = db.session.execute(insert_customer, values).first()
         if row is not None:
-            return _persistent(Customer(**row._mapping))
+            created = _persistent(Customer(**row._mapping))
+            webhook_events.customer_created(created)  # with the customer, or not at all
+            return created
         _raise_refusal(data, import_fingerprint)  # else a random code collision: draw again
     raise RuntimeError("could not draw a unique customer code")
 

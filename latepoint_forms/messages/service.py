@@ -13,6 +13,7 @@ the caller's unit of work (flushed, never committed).
 | password_reset        | /password/forgot for a known address   | —                    |
 | sign_in_link          | /sign-in/link for a known address      | —                    |
 | email_change          | /account asks for a new address (sent to the new one) | — |
+| email_changed         | that change was confirmed (a notice to the old address) | —  |
 
 The four account links carry a one-time token (accounts/tokens.py); each message is its own
 (no dedupe key: asking again sends a new link, and the older link stops working).
@@ -54,6 +55,7 @@ EMAIL_CONFIRMATION = "email_confirmation"
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind, not a secret)
 SIGN_IN_LINK = "sign_in_link"
 EMAIL_CHANGE = "email_change"
+EMAIL_CHANGED = "email_changed"
 KINDS = (
     WELCOME,
     CONFIRMATION,
@@ -65,11 +67,13 @@ KINDS = (
     PASSWORD_RESET,
     SIGN_IN_LINK,
     EMAIL_CHANGE,
+    EMAIL_CHANGED,
 )
 
 # Paths of the pages that messages link to, joined to PUBLIC_URL (never the request's Host).
 ACCOUNT_PATH = "/account"
 BOOK_PATH = "/book"
+PASSWORD_FORGOT_PATH = "/password/forgot"  # noqa: S105 (a path, not a secret)
 # Where each one-time link leads: PUBLIC_URL + path + token. The web views are routed here.
 LINK_PATHS = {
     tokens.CONFIRM_EMAIL: "/confirm-email/",
@@ -193,6 +197,32 @@ def queue_account_link(
         kind=kind,
         recipient=to,
         subject=texts["subject"],
+        body_text=text,
+        body_html=html,
+        customer_id=customer.id,
+        now=now,
+    )
+
+
+def queue_email_changed(
+    customer: Customer, previous: str | None, *, now: datetime | None = None
+) -> OutboxMessage | None:
+    """The notice to the address that was in force that the account's email is now another
+    one (so the owner hears of a change they did not make). None without a previous address."""
+    if not previous:
+        return None
+    subject = _("The email address of your account was changed")
+    text, html = _render(
+        EMAIL_CHANGED,
+        subject=subject,
+        customer=customer,
+        previous=previous,
+        reset_url=_public(PASSWORD_FORGOT_PATH),
+    )
+    return queue_message(
+        kind=EMAIL_CHANGED,
+        recipient=previous,
+        subject=subject,
         body_text=text,
         body_html=html,
         customer_id=customer.id,

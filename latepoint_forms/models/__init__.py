@@ -17,6 +17,7 @@ from .customer_session import CustomerSession
 from .customer_token import TOKEN_PURPOSES, CustomerToken
 from .idempotency import IdempotencyRecord
 from .outbox import OUTBOX_STATES, OutboxMessage
+from .webhook import WEBHOOK_DELIVERY_STATES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "API_KEY_MODES",
@@ -26,6 +27,8 @@ __all__ = [
     "GRANULE_MINUTES",
     "OUTBOX_STATES",
     "TOKEN_PURPOSES",
+    "WEBHOOK_DELIVERY_STATES",
+    "WEBHOOK_EVENTS",
     "WEEKDAYS",
     "Agent",
     "AgentOffer",
@@ -41,4 +44,6 @@ __all__ = [
     "Location",
     "OutboxMessage",
     "Service",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

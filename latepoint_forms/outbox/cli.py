@@ -1,4 +1,7 @@
-"""``flask outbox deliver | worker | list [--failed] | retry ID`` (SPEC section 8)."""
+"""``flask outbox deliver | worker | list [--failed] | retry ID`` (SPEC section 8).
+
+The worker sends the webhook deliveries too (webhooks/delivery.py), taking turns with the
+messages."""
 
 from __future__ import annotations
 
@@ -74,18 +77,30 @@ def worker_command(poll: float) -> None:
 
 def run_worker(stop: threading.Event, *, poll_seconds: float = 2.0) -> None:
     """Deliver due messages until ``stop`` is set; between messages only, never mid-send."""
+    from ..webhooks.delivery import deliver_next as deliver_next_webhook
+
     while not stop.is_set():
+        worked = False
         try:
-            outcome = deliver_next(utcnow)
+            # Due messages first, then one webhook delivery: a receiver that is slow or down
+            # delays the customers' mail by one bounded attempt at most (webhooks/delivery.py).
+            while not stop.is_set():
+                outcome = deliver_next(utcnow)
+                if outcome is None:
+                    break
+                worked = True
+                _report(outcome)
+            webhook = None if stop.is_set() else deliver_next_webhook(utcnow)
+            if webhook is not None:
+                worked = True
+                state = "delivered" if webhook.delivered else f"not delivered ({webhook.state})"
+                click.echo(f"webhook {webhook.id} {state}")
         except Exception:  # the database went away: say so, wait, try again
             db.session.rollback()
             current_app.logger.exception("Outbox worker: delivery failed; retrying")
-            outcome = None
         finally:
             db.session.remove()
-        if outcome is not None:
-            _report(outcome)
-        else:
+        if not worked:
             stop.wait(poll_seconds)
 
 

@@ -20,7 +20,17 @@ def csrf_refused(error: CSRFError) -> ResponseReturnValue:
     return render_template("error.html", error=page), 400
 
 
-from . import account, auth, booking, changes, manage, registration, views  # noqa: E402,F401  (routes)
+from . import (  # noqa: E402,F401  (routes)
+    account,
+    account_profile,
+    auth,
+    booking,
+    changes,
+    manage,
+    recovery,
+    registration,
+    views,
+)
 from .display import register_filters  # noqa: E402
 from .responses import no_store_while_signed_in  # noqa: E402
 

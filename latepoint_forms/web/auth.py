@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from ..accounts.links import send_link
 from ..accounts.service import authenticate_customer
 from ..accounts.sessions import (
     SessionPolicy,
@@ -29,6 +30,7 @@ from ..accounts.sessions import (
     start_session,
 )
 from ..clock import now
+from ..messages.service import EMAIL_CONFIRMATION
 from ..models import Customer
 from ..settings import rule_settings
 from . import bp
@@ -40,6 +42,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_LANDING = "/account"
 WRONG_CREDENTIALS = "The email address or password is not right. Please check both and try again."
+# Said only after the right password (so it tells nobody more than the password does).
+CONFIRM_EMAIL_FIRST = (
+    "Please confirm your email address first: we have sent a new confirmation link to it. "
+    "Use the link, and you are signed in."
+)
 
 
 def safe_next(target: str | None, default: str = DEFAULT_LANDING) -> str:
@@ -133,8 +140,14 @@ def sign_in_page() -> ResponseReturnValue:
     FormOnOutage("sign_in.html", lambda: form, next=target)
     if form.validate_on_submit():
         customer = authenticate_customer(
-            form.email.data or "", form.password.data or "", rule_settings()
+            form.email.data or "", form.password.data or "", rule_settings(), allow_pending=True
         )
+        if customer is not None and customer.status == "pending":
+            # The address is not proven: its password signs in nowhere (SPEC section 9). A
+            # fresh link is sent, and kept: the answer is a redirect, not a refusal.
+            send_link(EMAIL_CONFIRMATION, customer, now())
+            flash(CONFIRM_EMAIL_FIRST, "warning")
+            return redirect(url_for("web.confirmation_link_sent"), 303)
         if customer is not None:
             sign_in(customer)
             flash(f"Welcome back, {customer.first_name}.", "success")

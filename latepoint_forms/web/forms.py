@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.core import Field, UnboundField
@@ -21,6 +22,7 @@ from wtforms.validators import EqualTo, InputRequired, StopValidation
 from wtforms.widgets import DateInput, TelInput
 
 from ..accounts.service import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, check_password
+from ..countries import country_names
 from ..customers import rules
 from ..customers.errors import ValidationFailed
 from ..customers.fields import CUSTOMER_FIELDS, FIELDS_BY_KEY
@@ -84,6 +86,8 @@ class CustomerForm(PageForm):
     last_name = input_for("last_name")
     email = input_for("email")
     phone = input_for("phone")
+    # The web forms require an email (SPEC); the account's profile form has none.
+    requires_email = True
 
     def __init__(
         self,
@@ -96,12 +100,11 @@ class CustomerForm(PageForm):
         self.custom_fields = custom_fields or CustomFieldSet.empty()
         for name in self.customer_fields():
             self[name].render_kw = markup.input_attributes(FIELDS_BY_KEY[name], settings)
-        if "phone" in self._fields:
-            # A local example, in the region the number will be read in: on /register the
-            # country the address starts with; where no country is asked (/book), the
-            # default region (there, the location's country).
-            country = settings.default_country if "country" in self._fields else None
-            example = markup.phone_example(settings.phone_region(country))
+        if "phone" in self._fields and "country" not in self._fields:
+            # A local example, in the region the number will be read in: where no country is
+            # asked (/book), the default region (there, the location's country). A form with
+            # a country shows the chosen country's (PersonalDetailsForm.show_phone_example).
+            example = markup.phone_example(settings.phone_region(None))
             if example is not None:
                 self.phone.render_kw = {**self.phone.render_kw, "placeholder": example}
 
@@ -127,7 +130,10 @@ class CustomerForm(PageForm):
         read against the customer's country)."""
         try:
             data = parse_customer_input(
-                self.raw_customer_data(), self.settings, require_email=True, defaults=defaults
+                self.raw_customer_data(),
+                self.settings,
+                require_email=self.requires_email,
+                defaults=defaults,
             )
             checked = check_customer(data, self.settings, self.custom_fields.definitions)
         except ValidationFailed as failed:
@@ -146,8 +152,9 @@ class CustomerForm(PageForm):
                 field.errors = [*field.errors, message]
 
 
-class RegistrationForm(ScreenedForm, CustomerForm):
-    """Every customer field a person may give about themselves, plus a password."""
+class PersonalDetailsForm(CustomerForm):
+    """The customer fields beyond the name, email and phone that a person gives about
+    themselves (the registration form and the account's profile form share them)."""
 
     date_of_birth = input_for("date_of_birth")
     gender = input_for("gender")
@@ -156,12 +163,6 @@ class RegistrationForm(ScreenedForm, CustomerForm):
     state = input_for("state")
     zipcode = input_for("zipcode")
     country = input_for("country")
-    notes = input_for("notes")
-    password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
-    confirm_password = PasswordField(
-        "Repeat the password",
-        [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
-    )
 
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
@@ -175,8 +176,98 @@ class RegistrationForm(ScreenedForm, CustomerForm):
             "max": latest,
         }
         self.gender.choices = markup.GENDER_CHOICES
+        self.show_phone_example()
+
+    def show_phone_example(self) -> None:
+        """The phone's placeholder: a local example of the region the number will be read in
+        (the chosen country, else the default region). Call again after setting the country."""
+        example = markup.phone_example(self.settings.phone_region(self.country.data or None))
+        kw = {k: v for k, v in self.phone.render_kw.items() if k != "placeholder"}
+        self.phone.render_kw = {**kw, "placeholder": example} if example else kw
+
+
+def country_from_accept_language() -> str | None:
+    """The region of the browser's most preferred language that names one (``en-GB`` → GB),
+    when it is a country the form offers; None without one."""
+    if not has_request_context():
+        return None
+    countries = country_names()
+    for tag, _quality in request.accept_languages:
+        for part in tag.replace("_", "-").split("-")[1:]:
+            if len(part) == 2 and part.upper() in countries:
+                return part.upper()
+    return None
+
+
+# On /register, behind the "more about you" disclosure (everything optional); name, email,
+# phone with its country, the required custom fields and the password are up front.
+OPTIONAL_DETAILS = (
+    "date_of_birth",
+    "gender",
+    "address",
+    "city",
+    "state",
+    "zipcode",
+    "notes",
+)
+
+
+class RegistrationForm(ScreenedForm, PersonalDetailsForm):
+    """Every customer field a person may give about themselves, plus a password."""
+
+    notes = input_for("notes")
+    password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
+    confirm_password = PasswordField(
+        "Repeat the password",
+        [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
+    )
+
+    def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        if not self.is_submitted() and not self.country.data:
+            # The phone's country, said up front: the configured one, else the browser's.
+            self.country.data = settings.default_country or country_from_accept_language() or ""
+            self.show_phone_example()
         self.password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
         self.confirm_password.render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
+
+    def required_custom_fields(self) -> list[Field]:
+        """The custom inputs that must be filled in: up front, beside the name."""
+        return [f for f, d in self._custom_inputs() if d.required]
+
+    def optional_fields(self) -> list[Field]:
+        """What the disclosure holds: the optional details and custom fields, notes last."""
+        details = [self[name] for name in OPTIONAL_DETAILS if name != "notes"]
+        custom = [f for f, d in self._custom_inputs() if not d.required]
+        return [*details, *custom, self.notes]
+
+    def error_summary(self) -> list[tuple[str | None, str, str]]:
+        """As ``PageForm``'s, in the order the page shows the inputs (the essentials first)."""
+        up_front = [
+            *(self[name] for name in ("first_name", "last_name", "email", "phone", "country")),
+            *self.required_custom_fields(),
+            self.password,
+            self.confirm_password,
+        ]
+        shown = [*up_front, *self.optional_fields()]
+        rest = [f for f in self if all(f is not s for s in shown)]
+        items: list[tuple[str | None, str, str]] = [(None, "", m) for m in self.form_errors]
+        for field in [*shown, *rest]:
+            items.extend((field.id, str(field.label.text), message) for message in field.errors)
+        return items
+
+    def details_open(self) -> bool:
+        """The disclosure starts open when something in it was typed or is wrong."""
+        return any(f.errors or (f.data not in (None, "", False)) for f in self.optional_fields())
+
+    def password_needs_retyping(self) -> bool:
+        """A refused submission without a password error of its own: the password fields come
+        back empty (never echoed), and the page says so beside them."""
+        return self.is_submitted() and self.has_errors() and not self.password.errors
+
+    def _custom_inputs(self) -> list[tuple[Field, Any]]:
+        definitions = self.custom_fields.definitions
+        return list(zip(self.custom_fields.fields(self), definitions, strict=True))
 
 
 # Every customer field with an input is on the registration form: adding one to the

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from latepoint_forms.customers.input import RuleSettings, parse_customer_input
 from latepoint_forms.customers.service import create_customer
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking, Customer
+from latepoint_forms.models import Booking, Customer, OutboxMessage
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import LiveServer
@@ -29,7 +29,29 @@ def customer_by_email(server: LiveServer, email: str) -> Customer | None:
         return db.session.execute(query).scalar_one_or_none()
 
 
+def open_more_details(page: Any) -> None:
+    """The optional fields of /register are behind a disclosure: open it as a person would."""
+    if page.locator("details.disclosure").get_attribute("open") is None:
+        page.click("details.disclosure > summary")
+
+
+def confirmation_path(server: LiveServer, email: str) -> str:
+    """The path of the newest confirmation link queued for ``email`` (the outbox's row)."""
+    with server.app.app_context():
+        query = (
+            select(OutboxMessage.body_text)
+            .where(OutboxMessage.recipient == email, OutboxMessage.kind == "email_confirmation")
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        text = db.session.execute(query).scalar_one()
+    match = re.search(r"https?://[^/\s]+(/confirm-email/\S+)", text)
+    assert match, text
+    return match.group(1)
+
+
 def fill_registration(page: Any, **values: str) -> None:
+    open_more_details(page)
     fields = {
         "first_name": "Zoë",
         "last_name": "O'Brien",
@@ -61,10 +83,11 @@ def test_register_sign_out_and_sign_in(page: Any, live_server: LiveServer, snap:
 
     page.wait_for_url("**/account")
     assert page.locator("h1").inner_text() == "Hello, Zoë"
-    assert "Your account is ready" in page.locator(".notice").inner_text()
+    assert "please use it to confirm your address" in page.locator(".notice").inner_text()
     customer = customer_by_email(live_server, "zoe@example.com")
     assert customer is not None
     assert customer.is_guest is False
+    assert customer.status == "pending"  # until the address is confirmed
     assert customer.zipcode == "SW1A 2AA"
     assert customer.custom_fields == {"heard_from": "friend"}
     assert customer.customer_code in page.content()
@@ -75,6 +98,21 @@ def test_register_sign_out_and_sign_in(page: Any, live_server: LiveServer, snap:
     page.goto("/account")
     page.wait_for_url("**/sign-in?next=/account")
 
+    # Not confirmed yet: the password alone does not sign in; a fresh link is sent.
+    page.fill("#email", "ZOE@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("form.form button:has-text('Sign in')")
+    page.wait_for_url("**/confirm-email/sent")
+    assert "confirm your email address first" in page.locator(".notice").inner_text()
+    page.goto(confirmation_path(live_server, "zoe@example.com"))
+    page.click("button:has-text('Confirm my email address')")
+    page.wait_for_url("**/account")
+    assert page.locator("h1").inner_text() == "Hello, Zoë"
+    page.click("button:has-text('Sign out')")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto("/account")
+    page.wait_for_url("**/sign-in?next=/account")
     page.fill("#email", "ZOE@example.com")
     page.fill("#password", PASSWORD)
     page.click("form.form button:has-text('Sign in')")
@@ -226,6 +264,7 @@ def test_the_honeypot_is_out_of_sight_and_out_of_reach(page: Any, live_server: L
     """People never see, tab into or hear the bot trap (web/abuse.py): it takes no space on
     the page, keyboard focus goes past it, and the accessibility tree leaves it out."""
     page.goto("/register")
+    open_more_details(page)
     # Its box is clipped to a single pixel (the site's .visually-hidden).
     box = page.locator("div.visually-hidden:has(#website)").bounding_box()
     assert box is not None

@@ -1,13 +1,14 @@
-"""How a customer looks in the API (the LatePoint create-customer response's ``data``)."""
+"""How a customer looks in the API (the LatePoint create-customer response's ``data``) and in
+webhook events: one representation for both."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from ..customers.fields import CUSTOMER_FIELDS, CustomerField
-from ..customers.input import CustomerInput
 from ..models import Customer
+from .fields import CUSTOMER_FIELDS, CustomerField
+from .input import CustomerInput
 
 
 def _iso(moment: datetime | None) -> str | None:
