@@ -14,11 +14,16 @@ from sqlalchemy import select
 
 from latepoint_forms.bookings.service import book
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking, Customer, CustomFieldDefinition, Location
+from latepoint_forms.models import (
+    Booking,
+    Customer,
+    CustomFieldDefinition,
+    Location,
+    OutboxMessage,
+)
 from latepoint_forms.passwords import verify_password
 from latepoint_forms.unit_of_work import unit_of_work
-from latepoint_forms.web.booking import PRIVATE_WINDOW_SECONDS
-from latepoint_forms.web.messages import EMAIL_ON_FILE_BOOKING
+from latepoint_forms.web.booking import ALREADY_SENT, PRIVATE_WINDOW_SECONDS
 
 from .web_support import (
     PASSWORD,
@@ -82,7 +87,7 @@ def test_unknown_choices_fall_back_to_the_question(
     assert "Who would you like to see?" in html
 
 
-def test_a_guest_books_and_gets_a_confirmation_with_the_code(
+def test_a_guest_books_and_the_confirmation_says_where_the_code_went(
     app: Flask, client: FlaskClient, catalog: WebCatalog
 ) -> None:
     start = catalog.start()
@@ -102,10 +107,17 @@ def test_a_guest_books_and_gets_a_confirmation_with_the_code(
     assert booking.start_at == start
     assert booking.status == "confirmed"
 
+    # The page shows what was chosen and typed (the same for a known address: test_returning);
+    # the code, the calendar file and the manage link go to the address typed.
     confirmation = page(client.get("/book/confirmation"))
-    assert "Booking confirmed" in confirmation
-    assert booking.booking_code in confirmation
+    assert "Booking sent" in confirmation
+    assert "Grace Hopper" in confirmation
+    assert "grace@example.com" in confirmation
+    assert booking.booking_code not in confirmation
     assert "Set a password" in confirmation
+    [message] = [m for m in rows(app, OutboxMessage) if m.kind == "booking_confirmation"]
+    assert message.recipient == "grace@example.com"
+    assert booking.booking_code in message.body_text
 
 
 def test_setting_a_password_after_booking_makes_an_account(
@@ -159,7 +171,7 @@ def test_only_the_browser_that_booked_can_see_the_confirmation_or_set_the_passwo
     assert customer.password_hash is None
 
 
-def test_a_known_email_never_reaches_the_existing_record(
+def test_a_known_email_books_for_that_customer_and_changes_nothing_of_theirs(
     app: Flask, client: FlaskClient, catalog: WebCatalog
 ) -> None:
     owner = make_customer(
@@ -171,23 +183,19 @@ def test_a_known_email_never_reaches_the_existing_record(
         client, path, email="Grace@Example.com", first_name="Mallory", phone="+14155550123"
     )
 
-    assert response.status_code == 422
-    html = page(response)
-    assert (
-        field_error(html, "email")
-        == "This email address is already registered. Sign in to book with your account."
-    )
-    assert 'href="/sign-in?next=/book?' in html
-    # Nothing of the existing customer is shown, nothing changed, nothing booked in their name.
-    assert "Original" not in html
+    # Booked like a new address (SPEC section 9), for the customer who holds it.
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/book/confirmation"
     [customer] = rows(app, Customer)
     assert customer.id == owner
+    [booking] = rows(app, Booking)
+    assert booking.customer_id == owner
+    # Nothing of the existing customer is shown or changed: the page shows what was typed.
+    html = page(client.get("/book/confirmation"))
+    assert "Original" not in html
+    assert "Mallory Hopper" in html
     assert customer.first_name == "Original"
     assert customer.phone == "+442079460958"
-    assert rows(app, Booking) == []
-    # What the visitor typed is still there.
-    assert 'value="Mallory"' in input_tag(html, "first_name")
-    assert 'value="+14155550123"' in input_tag(html, "phone")
 
 
 def test_a_signed_in_customer_books_with_their_own_record(
@@ -271,11 +279,10 @@ def test_the_offer_to_set_a_password_expires(
     book_as_guest(client, catalog.book_path(catalog.start()))
     token = csrf_token(client, "/book/confirmation")
     with client.session_transaction() as session:
-        session["guest_since"] -= PRIVATE_WINDOW_SECONDS + 1  # as if booked long ago
+        for key in ("booked_request_since",):
+            session[key] -= PRIVATE_WINDOW_SECONDS + 1  # as if booked long ago
 
-    html = page(client.get("/book/confirmation"))
-    assert "Booking confirmed" in html
-    assert "Set a password" not in html
+    assert "Set a password" not in page(client.get("/book/confirmation", follow_redirects=True))
     response = client.post(
         "/book/confirmation",
         data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD},
@@ -350,7 +357,7 @@ def test_required_custom_fields_are_asked_of_a_guest(
 # --- a known email that is only a guest's -----------------------------------------------------
 
 
-def test_a_guest_email_gets_an_honest_message_and_no_sign_in_offer(
+def test_a_guest_email_books_again_for_that_guest(
     app: Flask, client: FlaskClient, catalog: WebCatalog
 ) -> None:
     make_customer(app, password=None, is_guest=True, email="grace@example.com")
@@ -358,15 +365,11 @@ def test_a_guest_email_gets_an_honest_message_and_no_sign_in_offer(
 
     response = book_as_guest(client, path, email="GRACE@example.com", first_name="Gracie")
 
-    assert response.status_code == 422
-    html = page(response)
-    assert field_error(html, "email") == EMAIL_ON_FILE_BOOKING
-    assert "book with another email address" in EMAIL_ON_FILE_BOOKING
-    assert 'value="GRACE@example.com"' in input_tag(html, "email")
-    assert 'value="Gracie"' in input_tag(html, "first_name")
+    assert response.status_code == 302
     [customer] = rows(app, Customer)
-    assert customer.first_name == "Ada"
-    assert rows(app, Booking) == []
+    assert customer.first_name == "Ada"  # the typed name waits for the confirm-changes link
+    [booking] = rows(app, Booking)
+    assert booking.customer_id == customer.id
 
 
 # --- links edited by hand --------------------------------------------------------------------
@@ -432,15 +435,18 @@ def test_the_confirmation_is_shown_for_an_hour_and_never_cached(
     [booking] = rows(app, Booking)
 
     shown = client.get("/book/confirmation")
-    assert booking.booking_code in page(shown)
+    assert "Grace Hopper" in page(shown)
     assert shown.headers["Cache-Control"] == "no-store"
 
     with client.session_transaction() as session:
-        session["booked_since"] -= PRIVATE_WINDOW_SECONDS + 1  # as if booked long ago
+        for key in ("booked_request_since",):
+            session[key] -= PRIVATE_WINDOW_SECONDS + 1  # as if booked long ago
     expired = client.get("/book/confirmation")
     assert expired.status_code == 302
     assert expired.headers["Location"] == "/book"
-    assert booking.booking_code not in page(client.get("/book/confirmation", follow_redirects=True))
+    later = page(client.get("/book/confirmation", follow_redirects=True))
+    assert "Grace Hopper" not in later
+    assert booking.booking_code not in later
 
 
 def test_pages_naming_a_signed_in_customer_are_never_cached(
@@ -463,7 +469,7 @@ def test_pages_naming_a_signed_in_customer_are_never_cached(
 # --- after booking: the confirmation, and the Back button ---------------------------------
 
 
-def test_the_confirmation_shows_the_address_the_zone_and_a_calendar_file(
+def test_the_confirmation_shows_the_address_and_the_zone_and_mails_the_calendar_file(
     app: Flask, client: FlaskClient, catalog: WebCatalog
 ) -> None:
     with app.app_context(), unit_of_work():
@@ -481,16 +487,15 @@ def test_the_confirmation_shows_the_address_the_zone_and_a_calendar_file(
     assert "12 Harbour Street, Bristol BS1 4RN" in html
     assert 'href="tel:+441179460000"' in html
     assert re.search(r"Local time: Europe/London \((GMT|BST)\)", html)
-    calendar = re.search(r'href="(/bookings/[^"/]+/calendar\.ics)" download', html)
-    assert calendar is not None
-    ics = client.get(calendar.group(1))
-    assert ics.status_code == 200
-    assert ics.mimetype == "text/calendar"
+    # The calendar file and the manage link are the booking's: they go by mail, to the address
+    # the booking is for (a known address's owner, not whoever typed it).
+    assert "/bookings/" not in html
     [booking] = rows(app, Booking)
-    assert f"UID:{booking.booking_code.lower()}@" in page(ics)
-    manage = re.search(r'href="(/bookings/[^"/]+)">Reschedule or cancel', html)
+    [message] = [m for m in rows(app, OutboxMessage) if m.kind == "booking_confirmation"]
+    assert [a["filename"] for a in message.attachments] == [f"{booking.booking_code}.ics"]
+    manage = re.search(r"/bookings/[A-Za-z0-9_.\-]+", message.body_text)
     assert manage is not None
-    assert booking.booking_code in page(client.get(manage.group(1)))
+    assert booking.booking_code in page(client.get(manage.group(0)))
 
 
 def test_back_after_booking_shows_the_booking_not_that_someone_took_the_time(
@@ -504,7 +509,7 @@ def test_back_after_booking_shows_the_booking_not_that_someone_took_the_time(
     assert back.status_code == 303
     assert back.headers["Location"] == "/book/confirmation"
     html = page(client.get("/book/confirmation"))
-    assert "You have booked this time: here is your booking." in html
+    assert ALREADY_SENT in html
     assert "someone has just booked" not in html
     # Sending the form again (restored from the history) books nothing twice.
     token = csrf_token(client, "/book/confirmation")

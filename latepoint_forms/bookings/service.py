@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -67,6 +68,9 @@ from ..models.types import utcnow
 from ..unit_of_work import ensure_transaction
 from ..webhooks import events as webhook_events
 from .availability import busy_intervals, checked_references
+
+if TYPE_CHECKING:
+    from ..customers.returning import ProposedChanges
 from .errors import (
     BookingChanged,
     BookingChangesClosed,
@@ -137,6 +141,7 @@ def reserve_booking(
     *,
     now: datetime | None = None,
     max_per_day: int | None = None,
+    proposed_changes: ProposedChanges | None = None,
 ) -> Booking:
     """Add a confirmed booking and flush, without committing (see the module docstring).
 
@@ -166,7 +171,7 @@ def reserve_booking(
     for agent in _least_busy(free, start):
         booking = _claim(agent, customer, service.id, location.id, start, end)
         if booking is not None:
-            queue_booking_confirmation(booking, now=now)
+            queue_booking_confirmation(booking, now=now, proposed_changes=proposed_changes)
             webhook_events.booking_created(booking, now=now)
             return booking
     raise SlotTaken()

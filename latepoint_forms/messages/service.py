@@ -8,6 +8,7 @@ the caller's unit of work (flushed, never committed).
 | booking_reminder      | due REMINDER_HOURS before the start    | —                    |
 | booking_rescheduled   | a booking moves (SEQUENCE + 1)         | .ics METHOD:REQUEST  |
 | booking_cancelled     | a booking is cancelled                 | .ics METHOD:CANCEL   |
+| booking_not_made      | /book refused a known address quietly (fair use) | —          |
 | email_confirmation    | a web sign-up, a password set after booking (pending) | — |
 | password_reset        | /password/forgot for a known address   | —                    |
 | sign_in_link          | /sign-in/link for a known address      | —                    |
@@ -26,7 +27,7 @@ its pending reminder; a move queues a new one for the new time.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -40,11 +41,16 @@ from ..outbox.service import Attachment, queue_message, withdraw_pending
 from .formatting import local_time, phone_text
 from .ics import Method, booking_calendar
 
+if TYPE_CHECKING:
+    from ..customers.returning import ProposedChanges
+    from ..models import Location, Service
+
 WELCOME = "welcome"
 CONFIRMATION = "booking_confirmation"
 REMINDER = "booking_reminder"
 RESCHEDULED = "booking_rescheduled"
 CANCELLED = "booking_cancelled"
+NOT_MADE = "booking_not_made"
 EMAIL_CONFIRMATION = "email_confirmation"
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind, not a secret)
 SIGN_IN_LINK = "sign_in_link"
@@ -56,6 +62,7 @@ KINDS = (
     REMINDER,
     RESCHEDULED,
     CANCELLED,
+    NOT_MADE,
     EMAIL_CONFIRMATION,
     PASSWORD_RESET,
     SIGN_IN_LINK,
@@ -310,12 +317,30 @@ def _queue_reminder(booking: Booking, now: datetime) -> OutboxMessage | None:
 
 
 def queue_booking_confirmation(
-    booking: Booking, *, now: datetime | None = None
+    booking: Booking,
+    *,
+    now: datetime | None = None,
+    proposed_changes: ProposedChanges | None = None,
 ) -> OutboxMessage | None:
     """The confirmation (with its .ics) of a new booking, and its reminder when one is due
-    later. Returns the confirmation; None when the customer has no email address."""
+    later. Returns the confirmation; None when the customer has no email address.
+
+    ``proposed_changes`` (a returning customer's booking whose typed details differ from the
+    stored ones, customers/returning.py): the message lists them with a one-time "confirm
+    your changes" link (``CONFIRM_CHANGES``, 7 days), issued here so that only a booking
+    actually confirmed carries one.
+    """
     now = now or utcnow()
     when = local_time(booking.start_at, booking.location.timezone)
+    extra: dict[str, Any] = {}
+    if proposed_changes is not None and booking.customer.email:
+        token = tokens.issue_token(
+            booking.customer_id, tokens.CONFIRM_CHANGES, now, payload=proposed_changes.values
+        )
+        extra = {
+            "changes": proposed_changes.lines,
+            "changes_url": link_url(tokens.CONFIRM_CHANGES, token),
+        }
     confirmation = _queue_booking_message(
         CONFIRMATION,
         booking,
@@ -325,9 +350,66 @@ def queue_booking_confirmation(
         dedupe_key=_key(booking, "confirmation"),
         now=now,
         method="REQUEST",
+        **extra,
     )
     _queue_reminder(booking, now)
     return confirmation
+
+
+# Why /book did not make a booking it answered as made (SPEC section 9: the page must not tell
+# a stranger that an address is on file); the stored address is told instead.
+NOT_MADE_OVERLAP = "overlap"
+NOT_MADE_DAILY_LIMIT = "daily_limit"
+
+
+def queue_booking_not_made(
+    customer: Customer,
+    service: Service,
+    location: Location,
+    start: datetime,
+    reason: str,
+    *,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage | None:
+    """Tell the customer that a booking asked at /book with their address was not made, and
+    why (``NOT_MADE_OVERLAP``, ``NOT_MADE_DAILY_LIMIT`` with the ``limit``). One message per
+    customer, service, start and reason (asking again sends nothing more)."""
+    if not customer.email:
+        return None
+    now = now or utcnow()
+    when = local_time(start, location.timezone)
+    if reason == NOT_MADE_OVERLAP:
+        why = _("you already have a booking at that time.")
+    elif reason == NOT_MADE_DAILY_LIMIT:
+        why = _(
+            "you already have as many bookings on that day as one person can make (%(limit)s).",
+            limit=limit,
+        )
+    else:
+        raise ValueError(f"unknown reason {reason!r}")
+    subject = _("Booking not made: %(service)s on %(when)s", service=service.name, when=when)
+    text, html = _render(
+        NOT_MADE,
+        subject=subject,
+        customer=customer,
+        service=service,
+        location=location,
+        when=when,
+        why=why,
+        book_url=_public(BOOK_PATH),
+        account_url=_public(ACCOUNT_PATH),
+    )
+    return queue_message(
+        kind=NOT_MADE,
+        recipient=customer.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        customer_id=customer.id,
+        dedupe_key=f"customer.{customer.uuid}.not_made.{service.id}.{start:%Y%m%dT%H%M}.{reason}",
+        now=now,
+    )
 
 
 def queue_booking_rescheduled(

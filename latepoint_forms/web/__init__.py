@@ -25,6 +25,7 @@ from . import (  # noqa: E402,F401  (routes)
     account_profile,
     auth,
     booking,
+    changes,
     manage,
     recovery,
     registration,

@@ -6,9 +6,20 @@ behaves, and nothing is held on the server until the last step. That step POSTs 
 the customer and the booking are written in the request's one unit of work
 (``create_customer``, then ``reserve_booking``): a refused booking keeps no guest.
 
-A visitor who is not signed in can never reach an existing customer's record through this
-form: a known email stops the booking, offering to sign in when the address has an account,
-and saying plainly that it cannot be used here when it belongs to a guest without a password.
+An email already on file books like a new one (SPEC section 9, "Returning customers"): the
+guest insert is refused by the unique index (``EmailExists``) and the booking is made, in the
+same unit of work, for the customer holding the address (``_book_for_returning``). What the
+visitor typed never changes that record; what differs from it is proposed in the confirmation
+sent to the stored address, with a "confirm your changes" link (web/changes.py).
+
+Nobody learns through this form whether an address is on file. The answer to the details and
+the confirmation page are built from what the visitor chose and typed (``BookedRequest``),
+never from the stored record, for a new and a known address alike (web/booked_request.py);
+the booking code, calendar file and manage link travel by mail. A fair-use refusal of a
+known address (it already holds a booking at that time, or its day is full) is answered like
+a booking made: nothing is booked, and the stored address is told why
+(``queue_booking_not_made``). A signed-in customer books as themselves and sees their booking,
+refusals included, as before.
 """
 
 from __future__ import annotations
@@ -24,38 +35,51 @@ from flask.typing import ResponseReturnValue
 
 from .. import clock
 from ..accounts.links import await_confirmation
-from ..accounts.service import email_status, set_password
+from ..accounts.service import set_password
 from ..bookings.availability import Slot, available_days
 from ..bookings.errors import BookingOverlaps, DailyLimitReached, SlotTaken
-from ..bookings.service import reserve_booking
+from ..bookings.service import max_bookings_per_day, reserve_booking
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.input import RuleSettings
-from ..customers.service import create_customer
+from ..customers.returning import customer_with_email, proposed_changes
+from ..customers.service import CheckedCustomer, create_customer
 from ..errors import answer_outage_with
 from ..extensions import db
+from ..messages.service import (
+    NOT_MADE_DAILY_LIMIT,
+    NOT_MADE_OVERLAP,
+    queue_booking_not_made,
+)
 from ..models import Booking, Customer
 from ..settings import rule_settings
 from . import bp
 from .abuse import STALE_PAGE_MESSAGE, remember_screened, screened_out, was_screened
 from .auth import current_customer, sign_in
+from .booked_request import (
+    PRIVATE_WINDOW_SECONDS,
+    booked_request,
+    forget_request,
+    guest_of_this_browser,
+    password_offer_for_known_address,
+    remember_request,
+)
 from .booking_steps import START_FORMAT, Selection, read_selection
 from .custom_fields import load_custom_fields
 from .forms import GuestDetailsForm, SetPasswordForm
 from .limits import limit_web_door
-from .messages import EMAIL_KNOWN, EMAIL_ON_FILE_BOOKING
 from .responses import DATABASE_UNAVAILABLE, private_page, say_on_outage
 
 DAYS_SHOWN = 14
 SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another time."
 ALREADY_YOURS = "You have booked this time: here is your booking."
-# The session remembers the booking this browser just made, and the guest it created: only
-# this browser may see that confirmation or turn that guest into an account, and only for a
-# while: a shared computer should not show a later visitor someone else's booking or account.
+# The same for whoever sent the details (a new or a known address, booked or quietly refused).
+ALREADY_SENT = "You have sent this booking already: here it is again."
+# The session remembers what this browser just booked: only this browser may see that
+# confirmation or turn the guest it created into an account, and only for a while
+# (``PRIVATE_WINDOW_SECONDS``): a shared computer should not show a later visitor someone
+# else's booking or account. A signed-in customer's booking, by id:
 BOOKED_KEY = "booked_id"
 BOOKED_SINCE_KEY = "booked_since"
-GUEST_KEY = "guest_customer_id"
-GUEST_SINCE_KEY = "guest_since"
-PRIVATE_WINDOW_SECONDS = 60 * 60
 
 
 def start_param(slot: Slot) -> str:
@@ -122,10 +146,14 @@ def book() -> ResponseReturnValue:
     if outage is not None:
         outage.form = form
     if slot is None:
-        own = _booked_by_this_browser(selection)
-        if own is not None:
+        if customer is not None and _booked_by_this_browser(selection) is not None:
             # Back (or a resubmission) after booking: the time is gone because it is theirs.
             flash(ALREADY_YOURS, "success")
+            return redirect(url_for("web.booking_confirmation"), 303)
+        requested = None if customer is not None else booked_request()
+        if requested is not None and requested.matches(selection):
+            # The same for an anonymous visitor, told from what they sent (not a booking id).
+            flash(ALREADY_SENT, "success")
             return redirect(url_for("web.booking_confirmation"), 303)
         if request.method == "GET":
             flash(SLOT_TAKEN, "warning")
@@ -198,28 +226,26 @@ def _submit(
         form.validate()  # CSRF; customer_input checks the details
         checked = form.customer_input(defaults={"is_guest": True})
         if checked is None:
-            # A known email is said beside the other mistakes at once.
-            if not form.email.errors and email_status(form.email.data or "") is not None:
-                return _email_known(selection, form, context)
             return _render(selection, 422, **context)
+        if _sent_already(selection, checked):
+            # The form sent again (history, a double click) after it was answered: the same
+            # answer, whether the time was booked (and is gone) or quietly refused (and free).
+            flash(ALREADY_SENT, "success")
+            return redirect(url_for("web.booking_confirmation"), 303)
+    guest = None
     try:
         if customer is None:
             assert checked is not None
             assert form is not None
-            customer = guest = create_customer(
-                checked, source="quick_booking", settings=form.settings
-            )
+            booking, guest = _book_anonymously(selection, slot, form, checked)
         else:
-            guest = None
-        booking = reserve_booking(
-            customer, selection.service.id, selection.location.id, agent_id, slot.start
-        )
-    except EmailExists:
-        assert form is not None
-        return _email_known(selection, form, context)
+            booking = reserve_booking(
+                customer, selection.service.id, selection.location.id, agent_id, slot.start
+            )
     except (BookingOverlaps, DailyLimitReached) as refused:
-        # Fair use (SPEC section 9): this customer may not take this time; what was typed stays,
-        # and another time (or day) is one click away. The unit of work keeps no guest.
+        # Fair use (SPEC section 9): a signed-in customer may not take this time (an anonymous
+        # visitor never meets this: see ``_book_for_returning``); another time is one click
+        # away.
         if form is not None:
             form.apply_errors(refused.details or {})
         else:
@@ -236,22 +262,97 @@ def _submit(
     except SlotTaken:
         _add_form_error(form, SLOT_TAKEN)
         return _render(selection, 409, slot_taken=True, **context)
-    now = int(time.time())
-    session[BOOKED_KEY] = booking.id
-    session[BOOKED_SINCE_KEY] = now
-    if guest is not None:
-        session[GUEST_KEY] = guest.id
-        session[GUEST_SINCE_KEY] = now
+    _remember(booking, guest, selection, checked)
     return redirect(url_for("web.booking_confirmation"))
 
 
-def _email_known(
-    selection: Selection, form: GuestDetailsForm, context: dict[str, Any]
-) -> ResponseReturnValue:
-    # Also reached when the address was registered while this form was filled in.
-    account = email_status(form.email.data or "") != "guest"
-    form.email.errors = [EMAIL_KNOWN if account else EMAIL_ON_FILE_BOOKING]
-    return _render(selection, 422, email_known=account, **context)
+def _book_anonymously(
+    selection: Selection, slot: Slot, form: GuestDetailsForm, checked: CheckedCustomer
+) -> tuple[Booking | None, Customer | None]:
+    """(the booking, or None when quietly refused; the guest created, if one was)."""
+    assert selection.service is not None
+    assert selection.location is not None
+    agent_id = selection.agent.id if selection.agent is not None else None
+    try:
+        guest = create_customer(checked, source="quick_booking", settings=form.settings)
+    except EmailExists:
+        # The address is on file: known before, or inserted by a concurrent request a moment
+        # ago (the unique index made this insert wait for it, then refused it). Nothing was
+        # written; the booking goes to the record that holds the address.
+        assert checked.data.email is not None
+        known = customer_with_email(checked.data.email)
+        if known is None:
+            raise  # refused, then gone (deleted in between): the 409 page, nothing kept
+        return _book_for_returning(selection, slot, form, checked, known), None
+    booking = reserve_booking(
+        guest, selection.service.id, selection.location.id, agent_id, slot.start
+    )
+    return booking, guest
+
+
+def _book_for_returning(
+    selection: Selection,
+    slot: Slot,
+    form: GuestDetailsForm,
+    checked: CheckedCustomer,
+    known: Customer,
+) -> Booking | None:
+    """Book for the customer holding the typed address, without changing their record.
+
+    Whatever their status: ``inactive`` only stops signing in (SPEC section 2); refusing it
+    here would tell a stranger that the address is on file and deactivated, and protect
+    nothing (the same person can book with another address). A fair-use refusal is quiet
+    (None): the page says what a booking made says; the stored address is told why.
+    """
+    assert selection.service is not None
+    assert selection.location is not None
+    agent_id = selection.agent.id if selection.agent is not None else None
+    changes = proposed_changes(known, checked.data, form.custom_fields.definitions)
+    try:
+        return reserve_booking(
+            known,
+            selection.service.id,
+            selection.location.id,
+            agent_id,
+            slot.start,
+            proposed_changes=changes,
+        )
+    except (BookingOverlaps, DailyLimitReached) as refused:
+        # Nothing of the booking was written (fair use refuses before the insert, or its
+        # savepoint is rolled back); the message is all this unit of work keeps.
+        overlap = isinstance(refused, BookingOverlaps)
+        queue_booking_not_made(
+            known,
+            selection.service,
+            selection.location,
+            slot.start,
+            NOT_MADE_OVERLAP if overlap else NOT_MADE_DAILY_LIMIT,
+            limit=None if overlap else max_bookings_per_day(),
+        )
+        return None
+
+
+def _remember(
+    booking: Booking | None,
+    guest: Customer | None,
+    selection: Selection,
+    checked: CheckedCustomer | None,
+) -> None:
+    """What the confirmation and the Back button need (see ``BOOKED_KEY``, booked_request.py)."""
+    for key in (BOOKED_KEY, BOOKED_SINCE_KEY):
+        session.pop(key, None)
+    forget_request()
+    if checked is None:  # signed in: their own booking, by id
+        assert booking is not None
+        session[BOOKED_KEY] = booking.id
+        session[BOOKED_SINCE_KEY] = int(time.time())
+        return
+    remember_request(selection, checked, guest)
+
+
+def _sent_already(selection: Selection, checked: CheckedCustomer) -> bool:
+    requested = booked_request()
+    return requested is not None and requested.matches(selection, checked.data.email)
 
 
 def _add_form_error(form: GuestDetailsForm | None, message: str) -> None:
@@ -288,14 +389,16 @@ def _booked_by_this_browser(selection: Selection) -> Booking | None:
     return booking
 
 
-def _guest_of_this_browser() -> Customer | None:
-    """The guest this browser created while booking, while they are still a guest, and only
-    for a while: a shared computer should not offer a later visitor someone else's account."""
-    guest_id = _remembered_id(GUEST_KEY, GUEST_SINCE_KEY)
-    if guest_id is None:
-        return None
-    guest = db.session.get(Customer, guest_id)
-    return guest if guest is not None and guest.is_guest else None
+KNOWN_ADDRESS_LINK_SENT = (
+    "We have sent a link to {email}: use it to choose your password and sign in."
+)
+
+
+def _link_sent(email: str) -> str:
+    return (
+        f"Your password is set. We have sent a link to {email}: use it to confirm your "
+        "address, and then sign in with it anywhere."
+    )
 
 
 @bp.route("/book/confirmation", methods=["GET", "POST"], endpoint="booking_confirmation")
@@ -306,34 +409,52 @@ def confirmation() -> ResponseReturnValue:
         # Not the form again: the confirmation shows the booking, which an outage cannot read.
         say_on_outage(DATABASE_UNAVAILABLE)
     booked_id = _remembered_id(BOOKED_KEY, BOOKED_SINCE_KEY)
-    booking = db.session.get(Booking, booked_id) if booked_id is not None else None
-    if booking is None:
-        for key in (BOOKED_KEY, BOOKED_SINCE_KEY, GUEST_KEY, GUEST_SINCE_KEY):
+    booked = db.session.get(Booking, booked_id) if booked_id is not None else None
+    # An anonymous visitor is shown what they asked for, never the booking's record (see
+    # ``BookedRequest``): the same page for a new address, a known one, a quiet refusal.
+    # The booking's own page is for the signed-in customer it belongs to (not for whoever
+    # signs in after typing someone else's address here).
+    signed_in = current_customer()
+    requested = None if signed_in else booked_request()
+    mine = booked is not None and signed_in is not None and booked.customer_id == signed_in.id
+    booking = booked if mine else None
+    if booking is None and requested is None:
+        for key in (BOOKED_KEY, BOOKED_SINCE_KEY):
             session.pop(key, None)  # nothing left worth remembering
+        forget_request()
         if request.method == "GET" and was_screened():
             return render_template("thank_you.html")
         return redirect(url_for("web.book"))
-    guest = _guest_of_this_browser()
-    if guest is not None and guest.id != booking.customer_id:
-        guest = None
-    form = SetPasswordForm(rule_settings()) if guest else None
+    guest = guest_of_this_browser(requested)
+    # The offer is made to every anonymous visitor (a known address too: the pages must not
+    # differ); for a known one the POST is booked_request.password_offer_for_known_address's.
+    form = SetPasswordForm(rule_settings()) if guest or requested else None
     status = 200
     if request.method == "POST":
-        if form is None or guest is None:
+        if form is None:
             return redirect(url_for("web.booking_confirmation"))
+        if guest is None and requested is not None:
+            if form.validate():
+                # An address that was on file: not the visitor's record to change; its owner
+                # gets a reset link (booked_request.py), and the page says so truthfully.
+                # (The answer differs from a new guest's, who is signed in at once: see the
+                # report; the page before it, with the offer, is the same.)
+                password_offer_for_known_address(requested)
+                flash(KNOWN_ADDRESS_LINK_SENT.format(email=requested.email), "success")
+                return redirect(url_for("web.booking_confirmation"))
+            return render_template(
+                "book/confirmation.html", booking=None, form=form, guest=None, requested=requested
+            ), 422
+        assert guest is not None
         if form.validate():
             customer = set_password(guest.id, form.password.data or "", rule_settings())
             # Whoever typed the address at /book may not own it: the password signs in here
             # only, until the link sent to the address is used (SPEC section 9).
             await_confirmation(customer, clock.now())
             sign_in(customer)
-            flash(
-                f"Your password is set. We have sent a link to {customer.email}: use it to "
-                "confirm your address, and then sign in with it anywhere.",
-                "success",
-            )
+            flash(_link_sent(customer.email or ""), "success")
             return redirect(url_for("web.account"))
         status = 422
     return render_template(
-        "book/confirmation.html", booking=booking, form=form, guest=guest
+        "book/confirmation.html", booking=booking, form=form, guest=guest, requested=requested
     ), status

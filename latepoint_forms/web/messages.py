@@ -10,7 +10,6 @@ from __future__ import annotations
 # The field message; the page puts the way in right after it, as a link ("Sign in to use your
 # account."), so the sentence is said once and its action is the link itself.
 EMAIL_REGISTERED = "This email address is already registered."
-EMAIL_KNOWN = "This email address is already registered."
 
 
 def email_on_file(action: str) -> str:
@@ -22,5 +21,14 @@ def email_on_file(action: str) -> str:
     )
 
 
-EMAIL_ON_FILE_BOOKING = email_on_file("book")
 EMAIL_ON_FILE_REGISTRATION = email_on_file("register")
+
+# The "confirm your changes" link (web/changes.py).
+CHANGES_LINK_INVALID = (
+    "This link is not valid any more: it has been used, or it has expired (links work for "
+    "7 days), or a newer one was sent. Your details are as they were."
+)
+CHANGES_NOT_APPLIED = (
+    "These changes could not be made, so your details are as they were. You can make them in "
+    "your account, or type them again when you next book."
+)
