@@ -161,3 +161,19 @@ def test_a_sign_in_link_from_the_mailbox_reaches_the_account(
     page.click("button:has-text('Sign in')")
     page.wait_for_url("**/account")
     assert "Hello, Dorothy" in page.locator("main").inner_text()
+    # A guest who came by the link sets a password on the account page, and it signs them in
+    # from now on.
+    page.click("a:has-text('Set a password')")
+    page.wait_for_url("**/account/password")
+    assert page.locator("#current_password").count() == 0  # nothing to confirm: none yet
+    page.fill("#password", "dorothy's own passphrase")
+    page.fill("#confirm_password", "dorothy's own passphrase")
+    page.click("button:has-text('Set password')")
+    page.wait_for_url("**/account")
+    page.click("button:has-text('Sign out')")
+    page.goto("/sign-in")
+    page.fill("#email", "dorothy@example.com")
+    page.fill("#password", "dorothy's own passphrase")
+    page.click("main button:has-text('Sign in')")
+    page.wait_for_url("**/account")
+    assert "Hello, Dorothy" in page.locator("main").inner_text()
