@@ -103,9 +103,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from . import operations, request_body, request_id, security
+    from . import cookie_session, operations, request_body, request_id, security
     from .api import ratelimits
 
+    cookie_session.init_app(app)  # no signing set-up for requests without the cookie
     security.init_app(app)
     request_id.init_app(app)
     ratelimits.init_app(app)
