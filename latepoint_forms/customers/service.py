@@ -14,7 +14,7 @@ so one request reads the definitions once and one operation judges by one set of
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, overload
 
 from sqlalchemy import Row, func, or_, select
@@ -36,6 +36,9 @@ from .preferences import validate_preferences
 _CODE_ATTEMPTS = 5
 
 WORDPRESS_USER_TAKEN = "This WordPress user is already linked to another customer"
+
+
+_INPUT_FIELDS = tuple(f.name for f in fields(CustomerInput))
 
 
 def new_customer_code() -> str:
@@ -157,7 +160,9 @@ def _insert_customer(
     data = customer.data
 
     values: dict[str, Any] = {
-        **asdict(data),
+        # One level deep, as the columns take them (``asdict`` deep-copies the custom fields
+        # and preferences only for the INSERT to serialise them).
+        **{name: getattr(data, name) for name in _INPUT_FIELDS},
         "source": source,
         "import_fingerprint": import_fingerprint,
     }
