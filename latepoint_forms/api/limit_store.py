@@ -104,6 +104,15 @@ class SweptMemoryStorage(MemoryStorage):
         self._next_sweep = 0.0
         self._sweep_lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_sweep_lock", None)  # a lock does not pickle
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._sweep_lock = threading.Lock()
+
     def _sweep(self, now: float) -> None:
         if not self._sweep_lock.acquire(blocking=False):
             return  # another thread is sweeping
