@@ -67,8 +67,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"))
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     from .api import limit_store
+
+    # Redis when configured; else each process's memory (limit_store.SweptMemoryStorage).
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or limit_store.MEMORY_URI
+    )
 
     limit_store.init_app(app)  # the Redis store's short timeouts, before the limiter reads them
     limiter.init_app(app)
@@ -99,9 +103,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from . import operations, request_body, request_id, security
+    from . import cookie_session, operations, request_body, request_id, security
     from .api import ratelimits
 
+    cookie_session.init_app(app)  # no signing set-up for requests without the cookie
     security.init_app(app)
     request_id.init_app(app)
     ratelimits.init_app(app)

@@ -610,3 +610,20 @@ def test_the_web_booking_door_sends_its_events_and_a_refused_one_sends_none(
         if d.event_type == "customer.created"
     ]
     assert created == emails[:2]
+
+
+def test_an_api_create_reads_no_endpoints_when_the_key_look_up_saw_none(
+    app: Flask, api: ApiClient, receiver: Receiver
+) -> None:
+    """The key's statement says whether any endpoint is active: without one, a create makes no
+    read of its own for webhooks; with one, the event is queued as usual."""
+    from .web_support import counted_statements
+
+    api.post("/customers", {"first_name": "Warm", "last_name": "Up"})  # the key's use noted
+    with counted_statements(app) as statements:
+        assert api.post("/customers", {"first_name": "Ana", "last_name": "Lima"}).status_code == 201
+    assert not [s for s in statements if s.lower().lstrip().startswith("select webhook_endpoints")]
+    assert deliveries(app) == []
+    add(app, receiver.url, "customer.created")
+    assert api.post("/customers", {"first_name": "Bo", "last_name": "Li"}).status_code == 201
+    assert [d.event_type for d in deliveries(app)] == ["customer.created"]

@@ -11,18 +11,21 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import has_request_context, request
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
+from ..customers.custom_fields import FieldDefinition, definitions_in, with_active_definitions
 from ..db_errors import is_read_only
 from ..extensions import db
 from ..models import ApiKey
 from ..models.api_key import API_KEY_MODES
 from ..models.types import utcnow
 from ..unit_of_work import commit_step, roll_back
+from ..webhooks import service as webhook_service
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +156,36 @@ def _active_key(plaintext: str) -> ActiveKey | None:
     # as long as the request (``g`` outlives it when a caller holds an app context).
     lookups = request.environ.setdefault(_LOOKUPS_ENVIRON_KEY, {})
     if key_hash not in lookups:
-        lookups[key_hash] = _load_active_key(key_hash)
+        if _view_needs_definitions():
+            lookups[key_hash] = _load_active_key_and_definitions(key_hash)
+        else:
+            lookups[key_hash] = _load_active_key(key_hash)
     return lookups[key_hash]
+
+
+# Views that read the custom-field definitions (``definitions_with_key``): their key look-up
+# brings the definitions in the same statement, one round trip instead of two. Both are read
+# per request, as before, so a revoked key or a changed definition counts at once.
+_DEFINITIONS_VIEWS: set[str] = set()
+_DEFINITIONS_ENVIRON_KEY = "latepoint_forms.custom_field_definitions"
+
+
+def read_definitions_with_key(view_name: str) -> None:
+    """Have the key look-up of the API view ``view_name`` (its endpoint without the
+    blueprint) read the active custom-field definitions too."""
+    _DEFINITIONS_VIEWS.add(view_name)
+
+
+def _view_needs_definitions() -> bool:
+    blueprint, _, view = (request.endpoint or "").rpartition(".")
+    return view in _DEFINITIONS_VIEWS and blueprint.startswith("api")
+
+
+def definitions_with_key() -> list[FieldDefinition] | None:
+    """The active definitions read with this request's key (``read_definitions_with_key``),
+    or None when they were not (then read them as usual)."""
+    definitions: list[FieldDefinition] | None = request.environ.get(_DEFINITIONS_ENVIRON_KEY)
+    return definitions
 
 
 # Runs on every API request: a Core statement of the table's columns, built once. Neither
@@ -168,13 +199,36 @@ _ACTIVE_KEY_QUERY = select(
     _KEYS.c.permissions,
     _KEYS.c.allowed_origins,
     _KEYS.c.last_used_at,
+    # Whether any webhook endpoint is active, in the same round trip: without one, the
+    # request's changes queue no events and skip reading the endpoints (webhooks/service.py).
+    webhook_service.ANY_ACTIVE_ENDPOINT.label("webhook_endpoints_active"),
 ).where(_KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None))
+
+
+_ACTIVE_KEY_AND_DEFINITIONS_QUERY = with_active_definitions(_ACTIVE_KEY_QUERY)
 
 
 def _load_active_key(key_hash: str) -> ActiveKey | None:
     row = db.session.execute(_ACTIVE_KEY_QUERY, {"key_hash": key_hash}).first()
     if row is None:
         return None
+    webhook_service.note_endpoints_active(bool(row.webhook_endpoints_active))
+    return _key_of(row)
+
+
+def _load_active_key_and_definitions(key_hash: str) -> ActiveKey | None:
+    # Before the view, on the session's connection: nothing is pending to flush, and a Core
+    # statement needs nothing else of the ORM's execution path.
+    connection = db.session.connection()
+    rows = connection.execute(_ACTIVE_KEY_AND_DEFINITIONS_QUERY, {"key_hash": key_hash}).all()
+    if not rows:
+        return None
+    request.environ[_DEFINITIONS_ENVIRON_KEY] = definitions_in(rows)
+    webhook_service.note_endpoints_active(bool(rows[0].webhook_endpoints_active))
+    return _key_of(rows[0])
+
+
+def _key_of(row: Any) -> ActiveKey:
     return ActiveKey(
         id=row.id,
         name=row.name,

@@ -12,6 +12,14 @@ Fail open, fast
     that tries the store once more, and either the outage goes on (another pause) or it is
     over.
 
+Without Redis
+    The default store (one per process, ``MEMORY_URI``) is limits' memory store, less the
+    thread: the stock one starts a ``threading.Timer`` to sweep expired counters whenever
+    the last one has ended, i.e. about every other request of a busy worker. Here expired
+    counters are dropped when read (as the stock store also does) and swept at most once a
+    second by the request that finds the sweep due, so memory stays bounded without a
+    thread per request.
+
 Said once per outage
     Flask-Limiter logs every swallowed error with its traceback. Those records are replaced
     by one error when an outage begins and one warning when the store answers again (per
@@ -30,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, has_app_context
+from limits.storage import MemoryStorage
 from redis.exceptions import RedisError
 
 from ..extensions import limiter
@@ -37,6 +46,8 @@ from ..extensions import limiter
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "latepoint_forms.limit_store"
+MEMORY_SCHEME = "latepoint+memory"
+MEMORY_URI = f"{MEMORY_SCHEME}://"
 LIMITER_LOGGER = "flask-limiter"
 
 
@@ -79,6 +90,54 @@ class StoreOutage:
                 "Rate limit store reachable again after %.0f s: limits apply again",
                 self.clock() - since,
             )
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' memory store, its expired counters swept inline (at most once every
+    ``SWEEP_SECONDS``) instead of by a new timer thread every few requests."""
+
+    STORAGE_SCHEME = [MEMORY_SCHEME]  # noqa: RUF012  (as limits declares it)
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **_: str) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **_)
+        self._next_sweep = 0.0
+        self._sweep_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_sweep_lock", None)  # a lock does not pickle
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._sweep_lock = threading.Lock()
+
+    def _sweep(self, now: float) -> None:
+        if not self._sweep_lock.acquire(blocking=False):
+            return  # another thread is sweeping
+        try:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            for key in [key for key, at in list(self.expirations.items()) if at <= now]:
+                with self.locks[key]:
+                    if self.expirations.get(key, now + 1) <= now:
+                        self.storage.pop(key, None)
+                        self.expirations.pop(key, None)
+                self.locks.pop(key, None)
+        finally:
+            self._sweep_lock.release()
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """As ``MemoryStorage.incr``, without scheduling a timer."""
+        now = time.time()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        self.get(key)
+        with self.locks[key]:
+            self.storage[key] += amount
+            if self.storage[key] == amount:
+                self.expirations[key] = time.time() + expiry
+        return self.storage.get(key, 0)
 
 
 def _outage() -> StoreOutage | None:

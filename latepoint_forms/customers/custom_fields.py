@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 
 from ..booleans import parse_bool
 from ..extensions import db
@@ -108,6 +108,25 @@ _ACTIVE_DEFINITIONS_QUERY = (
     .where(_DEFINITIONS.c.active.is_(True))
     .order_by(_DEFINITIONS.c.position, _DEFINITIONS.c.key)
 )
+
+
+def with_active_definitions(query: Select[Any]) -> Select[Any]:
+    """``query`` (a statement of one row, none of whose columns is named like a definition's)
+    joined to every active definition, in display order: one row per definition, or one row
+    with the definition's columns NULL when there is none. ``definitions_in`` reads them back.
+    For a caller that needs its row and the definitions, in one round trip instead of two."""
+    columns = [_DEFINITIONS.c[column.key] for column in DEFINITION_COLUMNS]
+    joined = query.add_columns(*columns)
+    froms = query.get_final_froms()
+    assert len(froms) == 1, "one table to join the definitions to"
+    return joined.select_from(
+        froms[0].outerjoin(_DEFINITIONS, _DEFINITIONS.c.active.is_(True))
+    ).order_by(_DEFINITIONS.c.position, _DEFINITIONS.c.key)
+
+
+def definitions_in(rows: Iterable[Row[Any]]) -> list[FieldDefinition]:
+    """The definitions of the rows of a ``with_active_definitions`` statement."""
+    return [FieldDefinition.from_model(row) for row in rows if row.key is not None]
 
 
 def active_custom_field_definitions() -> list[FieldDefinition]:

@@ -7,7 +7,7 @@ field is wherever it appears, and these derive from it:
   when ``input`` is imported), ``STRING_FIELDS``, ``KNOWN_FIELDS``, ``REQUIRED_FIELDS``, the
   strict JSON type of each key and its "… is required" message;
 - ``input._apply_rules``: which rule runs on which field, and which ones read the country;
-- ``api.representation.input_as_json`` (and so ``customer_as_json``);
+- ``customers.representation.input_as_json`` (and so ``customer_as_json``);
 - the customer properties of the OpenAPI schemas ``CustomerInput``, ``Customer`` and
   ``NormalisedCustomer`` (``api/openapi_schemas.py``).
 

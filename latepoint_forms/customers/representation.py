@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from ..models import Customer
+from ..models.customer import full_name_of
 from .fields import CUSTOMER_FIELDS, CustomerField
 from .input import CustomerInput
 
@@ -15,13 +18,14 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def customer_as_json(customer: Customer) -> dict[str, Any]:
+def customer_as_json(customer: Customer | Row[Any]) -> dict[str, Any]:
+    """A customer, from its instance or from its stored row (every column, by name)."""
     return {
         "id": customer.id,
         "uuid": customer.uuid,
         "customer_code": customer.customer_code,
         **input_as_json(customer),
-        "full_name": customer.full_name,
+        "full_name": full_name_of(customer.first_name, customer.last_name),
         "has_account": customer.password_hash is not None,
         "source": customer.source,
         "created_at": _iso(customer.created_at),
@@ -29,7 +33,7 @@ def customer_as_json(customer: Customer) -> dict[str, Any]:
     }
 
 
-def input_as_json(data: CustomerInput | Customer) -> dict[str, Any]:
+def input_as_json(data: CustomerInput | Customer | Row[Any]) -> dict[str, Any]:
     """The customer's own fields, normalised (what ``/customers/validate`` returns)."""
     return {field.key: _as_json(field, getattr(data, field.key)) for field in CUSTOMER_FIELDS}
 

@@ -14,10 +14,10 @@ so one request reads the definitions once and one operation judges by one set of
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal, overload
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -37,6 +37,9 @@ from .preferences import validate_preferences
 _CODE_ATTEMPTS = 5
 
 WORDPRESS_USER_TAKEN = "This WordPress user is already linked to another customer"
+
+
+_INPUT_FIELDS = tuple(f.name for f in fields(CustomerInput))
 
 
 def new_customer_code() -> str:
@@ -94,6 +97,7 @@ def validate_customer(data: CustomerInput, settings: RuleSettings) -> CustomerIn
     return data
 
 
+@overload
 def create_customer(
     customer: CustomerInput | CheckedCustomer,
     *,
@@ -101,11 +105,55 @@ def create_customer(
     settings: RuleSettings,
     password: str | None = None,
     import_fingerprint: str | None = None,
-) -> Customer:
+    as_row: Literal[False] = False,
+) -> Customer: ...
+
+
+@overload
+def create_customer(
+    customer: CustomerInput | CheckedCustomer,
+    *,
+    source: str,
+    settings: RuleSettings,
+    password: str | None = None,
+    import_fingerprint: str | None = None,
+    as_row: Literal[True],
+) -> Row[Any]: ...
+
+
+def create_customer(
+    customer: CustomerInput | CheckedCustomer,
+    *,
+    source: str,
+    settings: RuleSettings,
+    password: str | None = None,
+    import_fingerprint: str | None = None,
+    as_row: bool = False,
+) -> Customer | Row[Any]:
     """Add a new customer and flush; raise ``ValidationFailed`` or ``EmailExists``.
 
-    An unchecked ``CustomerInput`` goes through ``check_customer`` first.
+    An unchecked ``CustomerInput`` goes through ``check_customer`` first. ``as_row``: return
+    the stored row as it is (every column, by name) and make no ORM instance for it, for a
+    caller that only reports what was stored.
     """
+    row = _insert_customer(
+        customer,
+        source=source,
+        settings=settings,
+        password=password,
+        import_fingerprint=import_fingerprint,
+    )
+    return row if as_row else _persistent(Customer(**row._mapping))
+
+
+def _insert_customer(
+    customer: CustomerInput | CheckedCustomer,
+    *,
+    source: str,
+    settings: RuleSettings,
+    password: str | None,
+    import_fingerprint: str | None,
+) -> Row[Any]:
     if source not in CUSTOMER_SOURCES:
         raise ValueError(f"unknown source {source!r}")
     if isinstance(customer, CustomerInput):
@@ -113,7 +161,9 @@ def create_customer(
     data = customer.data
 
     values: dict[str, Any] = {
-        **asdict(data),
+        # One level deep, as the columns take them (``asdict`` deep-copies the custom fields
+        # and preferences only for the INSERT to serialise them).
+        **{name: getattr(data, name) for name in _INPUT_FIELDS},
         "source": source,
         "import_fingerprint": import_fingerprint,
     }
@@ -121,17 +171,19 @@ def create_customer(
         values["password_hash"] = hash_password(password, fast=settings.fast_password_hashing)
         values["is_guest"] = False
 
-    insert_customer = _INSERT_CUSTOMER[db.session.get_bind().dialect.name]
+    insert_statement = _INSERT_CUSTOMER[db.session.get_bind().dialect.name]
     for _ in range(_CODE_ATTEMPTS):
         values["customer_code"] = code = new_customer_code()
         values["search_text"] = search_text_of(
             data.first_name, data.last_name, data.email, data.phone, code
         )
-        row = db.session.execute(insert_customer, values).first()
+        # On the session's connection (its transaction), after what the session holds is
+        # flushed, as its own execute would: a Core statement needs nothing else of the ORM.
+        db.session.flush()
+        row = db.session.connection().execute(insert_statement, values).first()
         if row is not None:
-            created = _persistent(Customer(**row._mapping))
-            webhook_events.customer_created(created)  # with the customer, or not at all
-            return created
+            webhook_events.customer_created(row)  # with the customer, or not at all
+            return row
         _raise_refusal(data, import_fingerprint)  # else a random code collision: draw again
     raise RuntimeError("could not draw a unique customer code")
 

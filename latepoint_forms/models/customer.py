@@ -145,10 +145,15 @@ class Customer(Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return full_name_of(self.first_name, self.last_name)
 
     def __repr__(self) -> str:
         return f"<Customer {self.id} {self.customer_code}>"
+
+
+def full_name_of(first_name: str, last_name: str) -> str:
+    """``Customer.full_name`` of these names (the API's representation of a stored row too)."""
+    return f"{first_name} {last_name}"
 
 
 def search_text_of(

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
 
 from ..bookings.representation import booking_as_json, local_iso
 from ..customers.representation import customer_as_json
@@ -15,7 +18,7 @@ from .service import ActiveEndpoint, queue_event
 
 
 def customer_created(
-    customer: Customer,
+    customer: Customer | Row[Any],
     *,
     now: datetime | None = None,
     endpoints: Sequence[ActiveEndpoint] | None = None,

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from flask import g, has_app_context
+from sqlalchemy import exists, select
 
 from ..extensions import db
 from ..ids import is_valid_id
@@ -147,9 +148,24 @@ class ActiveEndpoint:
     events: tuple[str, ...]
 
 
+# A door that already asked the database whether any endpoint is active, in a statement it
+# makes anyway (the API's key look-up), notes the answer for the rest of the request (``g``
+# lives as long as the request's app context): without one, no endpoint is read again.
+ANY_ACTIVE_ENDPOINT = exists().where(WebhookEndpoint.__table__.c.active.is_(True))
+_NONE_ACTIVE_KEY = "webhook_endpoints_none_active"
+
+
+def note_endpoints_active(active: bool) -> None:
+    if has_app_context():
+        setattr(g, _NONE_ACTIVE_KEY, not active)
+
+
 def active_endpoints() -> list[ActiveEndpoint]:
     """The active endpoints and what they want: one read (for a door that changes many
-    records at once, such as the import, read once and passed to ``queue_event``)."""
+    records at once, such as the import, read once and passed to ``queue_event``); none
+    when this request has been told there is none (``note_endpoints_active``)."""
+    if has_app_context() and g.get(_NONE_ACTIVE_KEY, False):
+        return []
     rows = db.session.connection().execute(_ACTIVE_ENDPOINTS).all()
     return [ActiveEndpoint(row.id, tuple(row.events or ())) for row in rows]
 
