@@ -145,6 +145,48 @@ def test_the_owner_s_reset_takes_the_account_back(app: Flask) -> None:
     assert sign_in(app.test_client(), VICTIM, NEW_PASSWORD).status_code == 302
 
 
+def change_link(app: Flask, customer_id: int, to: str) -> str:
+    """An email-change link of the customer's, as /account/email mails it to ``to``."""
+    with app.app_context(), unit_of_work():
+        return tokens.issue_token(customer_id, tokens.CHANGE_EMAIL, now(), payload={"email": to})
+
+
+def apply_change(client: FlaskClient, token: str) -> Any:
+    return client.post(
+        f"/account/email/{token}", data={"csrf_token": csrf_token(client, "/sign-in")}
+    )
+
+
+@pytest.mark.parametrize("way_back", ["reset", "sign_in_link"])
+def test_the_registrant_s_email_change_link_dies_when_the_owner_takes_the_account_back(
+    app: Flask, way_back: str
+) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    victim_id = customer_row(app, VICTIM).id
+    # The registrant of the owner's address cannot ask to move it while it is pending…
+    asked = registrant.get("/account/email")
+    assert (asked.status_code, asked.headers["Location"]) == (303, "/account")
+    # …and a link asked for before that rule (or by any other way) dies with the takeover.
+    kept = change_link(app, victim_id, "mallory@evil.example")
+
+    owner = app.test_client()
+    if way_back == "reset":
+        ask(owner, "/password/forgot", VICTIM)
+        assert reset_password(owner, latest_link(app, "password_reset")).status_code == 303
+    else:
+        ask(owner, "/sign-in/link", VICTIM)
+        assert press(owner, latest_link(app, "sign_in_link")).status_code == 303
+    assert signed_in_as(registrant) is None
+
+    fresh = app.test_client()  # the registrant, from a browser never signed in
+    assert fresh.get(f"/account/email/{kept}").status_code == 410
+    assert apply_change(fresh, kept).status_code == 410
+    victim = customer_row(app, VICTIM)
+    assert (victim.email, victim.status) == (VICTIM, "active")
+    assert messages(app, "email_changed") == []
+
+
 def test_the_confirmation_link_makes_the_account_active_and_signs_in(app: Flask) -> None:
     registrant = app.test_client()
     register(registrant, first_name="Zoë", email="zoe@example.com")
@@ -242,48 +284,6 @@ def test_a_fresh_confirmation_link_voids_the_older(app: Flask) -> None:
     browser = app.test_client()
     assert browser.get(first).status_code == 410
     assert press(browser, second, password=PASSWORD).status_code == 303
-
-
-def change_link(app: Flask, customer_id: int, to: str) -> str:
-    """An email-change link of the customer's, as /account/email mails it to ``to``."""
-    with app.app_context(), unit_of_work():
-        return tokens.issue_token(customer_id, tokens.CHANGE_EMAIL, now(), payload={"email": to})
-
-
-def apply_change(client: FlaskClient, token: str) -> Any:
-    return client.post(
-        f"/account/email/{token}", data={"csrf_token": csrf_token(client, "/sign-in")}
-    )
-
-
-@pytest.mark.parametrize("way_back", ["reset", "sign_in_link"])
-def test_the_registrant_s_email_change_link_dies_when_the_owner_takes_the_account_back(
-    app: Flask, way_back: str
-) -> None:
-    registrant = app.test_client()
-    register(registrant)
-    victim_id = customer_row(app, VICTIM).id
-    # The registrant of the owner's address cannot ask to move it while it is pending…
-    asked = registrant.get("/account/email")
-    assert (asked.status_code, asked.headers["Location"]) == (303, "/account")
-    # …and a link asked for before that rule (or by any other way) dies with the takeover.
-    kept = change_link(app, victim_id, "mallory@evil.example")
-
-    owner = app.test_client()
-    if way_back == "reset":
-        ask(owner, "/password/forgot", VICTIM)
-        assert reset_password(owner, latest_link(app, "password_reset")).status_code == 303
-    else:
-        ask(owner, "/sign-in/link", VICTIM)
-        assert press(owner, latest_link(app, "sign_in_link")).status_code == 303
-    assert signed_in_as(registrant) is None
-
-    fresh = app.test_client()  # the registrant, from a browser never signed in
-    assert fresh.get(f"/account/email/{kept}").status_code == 410
-    assert apply_change(fresh, kept).status_code == 410
-    victim = customer_row(app, VICTIM)
-    assert (victim.email, victim.status) == (VICTIM, "active")
-    assert messages(app, "email_changed") == []
 
 
 def test_a_reset_voids_every_link_of_the_customer(app: Flask) -> None:
