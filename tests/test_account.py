@@ -404,9 +404,9 @@ def test_a_change_link_works_once(app: Flask, client: FlaskClient) -> None:
     assert first.status_code == 302
 
     again = client.post(f"/account/email/{token}", data={"csrf_token": confirm_token})
-    assert again.status_code == 404
+    assert again.status_code == 410  # a dead link, as every used link answers
     assert "This link cannot be used" in page(again)
-    assert client.get(f"/account/email/{token}").status_code == 404
+    assert client.get(f"/account/email/{token}").status_code == 410
     assert customer(app, customer_id).email == "first@example.com"
     assert len([m for m in outbox(app) if m.kind == "email_changed"]) == 1
 
@@ -417,7 +417,7 @@ def test_a_newer_request_voids_the_older_link(app: Flask, client: FlaskClient) -
     ask_for(client, "first@example.com")
     first = link_token(app, "first@example.com")
     ask_for(client, "second@example.com")
-    assert client.get(f"/account/email/{first}").status_code == 404
+    assert client.get(f"/account/email/{first}").status_code == 410
     second = link_token(app, "second@example.com")
     assert post_form(client, f"/account/email/{second}").status_code == 302
     assert customer(app, customer_id).email == "second@example.com"
@@ -438,9 +438,9 @@ def test_the_link_works_in_a_browser_that_is_not_signed_in(app: Flask, client: F
 def test_the_link_of_an_unknown_token_changes_nothing(app: Flask, client: FlaskClient) -> None:
     customer_id = make_customer(app)
     for token in ("nope", "x" * 200):
-        assert client.get(f"/account/email/{token}").status_code == 404
+        assert client.get(f"/account/email/{token}").status_code == 410
     token = csrf_token(client, "/sign-in")
-    assert client.post("/account/email/nope", data={"csrf_token": token}).status_code == 404
+    assert client.post("/account/email/nope", data={"csrf_token": token}).status_code == 410
     assert customer(app, customer_id).email == "ada@example.com"
 
 
@@ -723,26 +723,47 @@ def test_a_national_number_is_read_in_the_chosen_country(app: Flask, client: Fla
         assert (stored.country, stored.phone) == ("DE", "+4915123456789")
 
 
-def test_a_confirmed_change_voids_the_links_sent_to_the_old_address_and_proves_the_new(
+def test_a_confirmed_change_voids_the_links_sent_to_the_old_address(
     app: Flask, client: FlaskClient
 ) -> None:
-    customer_id = make_customer(app, status="pending")
+    customer_id = make_customer(app)
+    sign_in(client)
     with app.app_context(), unit_of_work():
         reset = tokens.issue_token(customer_id, tokens.PASSWORD_RESET, now())
-    with app.app_context(), unit_of_work():
-        pending = db.session.get(Customer, customer_id)
-        assert pending is not None
-        session_token = start_session(pending, now())
-    with client.session_transaction() as session:
-        session[SESSION_TOKEN_KEY] = session_token
-        session["customer_id"] = customer_id
     ask_for(client, "ada@example.org")
     token = link_token(app, "ada@example.org")
+    page_html = page(client.get(f"/account/email/{token}"))
+    # The page names the account the address would join, and what doing nothing does.
+    assert customer(app, customer_id).customer_code in page_html
+    assert "Ada" in page_html
+    assert "Did not ask for this? Do nothing: nothing changes until you press the button." in (
+        page_html
+    )
     assert post_form(client, f"/account/email/{token}").status_code == 302
     stored = customer(app, customer_id)
     assert (stored.email, stored.status) == ("ada@example.org", "active")
     with app.app_context():
         assert tokens.find_token(reset, tokens.PASSWORD_RESET, now()) is None
+
+
+def test_an_inactive_customer_s_change_link_is_a_dead_link(app: Flask, client: FlaskClient) -> None:
+    customer_id = make_customer(app)
+    sign_in(client)
+    ask_for(client, "ada@example.org")
+    token = link_token(app, "ada@example.org")
+    with app.app_context(), unit_of_work():
+        row = db.session.get(Customer, customer_id)
+        assert row is not None
+        row.status = "inactive"  # the business closed the account meanwhile
+    elsewhere = app.test_client()
+    assert elsewhere.get(f"/account/email/{token}").status_code == 410
+    form_token = csrf_token(elsewhere, "/sign-in")
+    applied = elsewhere.post(f"/account/email/{token}", data={"csrf_token": form_token})
+    assert applied.status_code == 410
+    assert "This link cannot be used" in page(applied)
+    stored = customer(app, customer_id)
+    assert (stored.email, stored.status) == ("ada@example.com", "inactive")
+    assert [m for m in outbox(app) if m.kind == "email_changed"] == []
 
 
 def test_the_error_summary_follows_the_page(client: FlaskClient) -> None:

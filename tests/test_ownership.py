@@ -3,19 +3,32 @@
 A web registration, and a password set after a guest booking, are ``pending`` until a link
 from the address is used: the browser that made them stays signed in, the password signs in
 nowhere else. The owner's password reset takes such an account back (every other session
-ends, a copied cookie too). Any link used from the address makes a pending customer active.
+ends, a copied cookie too, and every link the registrant asked for). Any link used from the
+address makes a pending customer active, but only the registrant's own confirmation (their
+session, or their password on the confirmation page) keeps the registrant's password: a
+sign-in or confirm-changes link ends every session and the password goes. Until then the
+registrant sees no bookings (the owner's may be attached) and cannot change the account.
 Each test runs on SQLite and PostgreSQL; the messages are read from the outbox rows.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from latepoint_forms.accounts import tokens
+from latepoint_forms.clock import now
+from latepoint_forms.extensions import db
+from latepoint_forms.models import Booking
+from latepoint_forms.unit_of_work import unit_of_work
+from latepoint_forms.web.account_pending import CONFIRM_FIRST, CONFIRM_TO_SEE_BOOKINGS
 from latepoint_forms.web.auth import CONFIRM_EMAIL_FIRST, WRONG_CREDENTIALS
+from latepoint_forms.web.recovery import NOT_THE_REGISTRANT
 
 from .test_recovery import (
     NEW_PASSWORD,
@@ -34,6 +47,7 @@ from .web_support import (
     WebCatalog,
     build_web_catalog,
     csrf_token,
+    field_error,
     make_customer,
     page,
     sign_in,
@@ -131,37 +145,134 @@ def test_the_owner_s_reset_takes_the_account_back(app: Flask) -> None:
     assert sign_in(app.test_client(), VICTIM, NEW_PASSWORD).status_code == 302
 
 
+def change_link(app: Flask, customer_id: int, to: str) -> str:
+    """An email-change link of the customer's, as /account/email mails it to ``to``."""
+    with app.app_context(), unit_of_work():
+        return tokens.issue_token(customer_id, tokens.CHANGE_EMAIL, now(), payload={"email": to})
+
+
+def apply_change(client: FlaskClient, token: str) -> Any:
+    return client.post(
+        f"/account/email/{token}", data={"csrf_token": csrf_token(client, "/sign-in")}
+    )
+
+
+@pytest.mark.parametrize("way_back", ["reset", "sign_in_link"])
+def test_the_registrant_s_email_change_link_dies_when_the_owner_takes_the_account_back(
+    app: Flask, way_back: str
+) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    victim_id = customer_row(app, VICTIM).id
+    # The registrant of the owner's address cannot ask to move it while it is pending…
+    asked = registrant.get("/account/email")
+    assert (asked.status_code, asked.headers["Location"]) == (303, "/account")
+    # …and a link asked for before that rule (or by any other way) dies with the takeover.
+    kept = change_link(app, victim_id, "mallory@evil.example")
+
+    owner = app.test_client()
+    if way_back == "reset":
+        ask(owner, "/password/forgot", VICTIM)
+        assert reset_password(owner, latest_link(app, "password_reset")).status_code == 303
+    else:
+        ask(owner, "/sign-in/link", VICTIM)
+        assert press(owner, latest_link(app, "sign_in_link")).status_code == 303
+    assert signed_in_as(registrant) is None
+
+    fresh = app.test_client()  # the registrant, from a browser never signed in
+    assert fresh.get(f"/account/email/{kept}").status_code == 410
+    assert apply_change(fresh, kept).status_code == 410
+    victim = customer_row(app, VICTIM)
+    assert (victim.email, victim.status) == (VICTIM, "active")
+    assert messages(app, "email_changed") == []
+
+
 def test_the_confirmation_link_makes_the_account_active_and_signs_in(app: Flask) -> None:
     registrant = app.test_client()
     register(registrant, first_name="Zoë", email="zoe@example.com")
     path = latest_link(app, "email_confirmation")
 
-    other = app.test_client()
-    shown = other.get(path)
+    # In the registering browser, the link confirms at once: its session shows who registered.
+    shown = registrant.get(path)
     assert shown.status_code == 200
     assert "Confirm my email address" in page(shown)
+    assert 'id="password"' not in page(shown)
     assert 'href="/password/forgot"' in page(shown)  # not yours? take it back instead
-    assert customer_row(app, "zoe@example.com").status == "pending"  # the page alone: nothing
+    assert "Did not ask for this? Do nothing" in page(shown)
+    zoe = customer_row(app, "zoe@example.com")
+    assert zoe.customer_code in page(shown)  # the account it confirms, named
+    assert zoe.status == "pending"  # the page alone: nothing
 
-    confirmed = press(other, path)
+    confirmed = press(registrant, path)
+    assert (confirmed.status_code, confirmed.headers["Location"]) == (303, "/account")
+    assert signed_in_as(registrant) == "Zoë"
+    assert customer_row(app, "zoe@example.com").status == "active"
+    # The account is ready now, and says so (once).
+    [welcome] = messages(app, "welcome")
+    assert welcome.recipient == "zoe@example.com"
+    assert registrant.get(path).status_code == 410
+    assert sign_in(app.test_client(), "zoe@example.com", PASSWORD).status_code == 302
+
+
+def test_elsewhere_the_confirmation_asks_for_the_registrant_s_password(app: Flask) -> None:
+    registrant = app.test_client()
+    register(registrant, first_name="Zoë", email="zoe@example.com")
+    path = latest_link(app, "email_confirmation")
+
+    other = app.test_client()  # the mail app on a phone, or the address's real owner
+    assert 'id="password"' in page(other.get(path))
+    for typed in ("", "not the password"):
+        refused = press(other, path, password=typed)
+        assert refused.status_code == 422
+        assert field_error(page(refused), "password")
+        assert customer_row(app, "zoe@example.com").status == "pending"  # the link unspent
+    assert field_error(page(refused), "password") == NOT_THE_REGISTRANT
+    assert 'href="/password/forgot"' in page(refused)
+    assert signed_in_as(other) is None
+
+    confirmed = press(other, path, password=PASSWORD)
     assert (confirmed.status_code, confirmed.headers["Location"]) == (303, "/account")
     assert signed_in_as(other) == "Zoë"
     assert customer_row(app, "zoe@example.com").status == "active"
     assert signed_in_as(registrant) == "Zoë"  # the registering browser keeps its session
-    # The account is ready now, and says so (once).
-    [welcome] = messages(app, "welcome")
-    assert welcome.recipient == "zoe@example.com"
+    assert len(messages(app, "welcome")) == 1
     assert other.get(path).status_code == 410
-    assert sign_in(app.test_client(), "zoe@example.com", PASSWORD).status_code == 302
 
 
-def test_a_sign_in_link_proves_the_address_too(app: Flask) -> None:
-    make_customer(app, status="pending")
-    browser = app.test_client()
-    ask(browser, "/sign-in/link", "ada@example.com")
-    assert press(browser, latest_link(app, "sign_in_link")).status_code == 303
-    assert customer_row(app).status == "active"
-    assert sign_in(app.test_client()).status_code == 302
+def test_a_sign_in_link_proves_the_address_and_the_registrant_s_password_goes(
+    app: Flask,
+) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    copied = copy_of(app, registrant)
+    confirmation = latest_link(app, "email_confirmation")
+
+    # The owner of the address signs in by link: they read the mailbox, nothing more.
+    owner = app.test_client()
+    ask(owner, "/sign-in/link", VICTIM)
+    assert press(owner, latest_link(app, "sign_in_link")).status_code == 303
+    assert signed_in_as(owner) == "Mallory"  # the name is the owner's to change at /account
+    victim = customer_row(app, VICTIM)
+    assert (victim.status, victim.password_hash, victim.is_guest) == ("active", None, True)
+    # The registrant is out, everywhere, and their password signs in nowhere.
+    assert signed_in_as(registrant) is None
+    assert signed_in_as(copied) is None
+    assert sign_in(app.test_client(), VICTIM, PASSWORD).status_code == 422
+    # The confirmation of a password that is gone does nothing any more.
+    assert app.test_client().get(confirmation).status_code == 410
+    assert messages(app, "welcome") == []  # nobody made an account
+
+    # The owner may choose a password, as a guest does, without a current one.
+    html = page(owner.get("/account/password"))
+    assert 'id="current_password"' not in html
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert token
+    chosen = owner.post(
+        "/account/password",
+        data={"csrf_token": token[1], "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+    )
+    assert chosen.status_code == 302
+    assert sign_in(app.test_client(), VICTIM, NEW_PASSWORD).status_code == 302
 
 
 def test_a_fresh_confirmation_link_voids_the_older(app: Flask) -> None:
@@ -172,7 +283,33 @@ def test_a_fresh_confirmation_link_voids_the_older(app: Flask) -> None:
     assert first != second
     browser = app.test_client()
     assert browser.get(first).status_code == 410
-    assert press(browser, second).status_code == 303
+    assert press(browser, second, password=PASSWORD).status_code == 303
+
+
+def test_a_reset_voids_every_link_of_the_customer(app: Flask) -> None:
+    customer_id = make_customer(app)
+    with app.app_context(), unit_of_work():
+        outstanding = {
+            purpose: tokens.issue_token(customer_id, purpose, now())
+            for purpose in tokens.LIFETIMES
+            if purpose != tokens.PASSWORD_RESET
+        }
+    owner = app.test_client()
+    ask(owner, "/password/forgot", "ada@example.com")
+    assert reset_password(owner, latest_link(app, "password_reset")).status_code == 303
+    with app.app_context():
+        for purpose, token in outstanding.items():
+            assert tokens.find_token(token, purpose, now()) is None, purpose
+
+
+def test_a_pending_change_link_is_a_dead_link(app: Flask) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    token = change_link(app, customer_row(app, VICTIM).id, "mallory@evil.example")
+    assert registrant.get(f"/account/email/{token}").status_code == 410
+    assert apply_change(registrant, token).status_code == 410
+    assert customer_row(app, VICTIM).status == "pending"
+    assert messages(app, "email_changed") == []
 
 
 @pytest.fixture
@@ -203,7 +340,8 @@ def test_a_password_set_after_booking_is_pending_until_confirmed(
     elsewhere = app.test_client()
     assert sign_in(elsewhere, VICTIM, PASSWORD).headers["Location"] == "/confirm-email/sent"
     assert signed_in_as(elsewhere) is None
-    assert press(elsewhere, latest_link(app, "email_confirmation")).status_code == 303
+    confirmation = latest_link(app, "email_confirmation")
+    assert press(elsewhere, confirmation, password=PASSWORD).status_code == 303
     assert sign_in(app.test_client(), VICTIM, PASSWORD).status_code == 302
 
 
@@ -239,3 +377,71 @@ def test_an_inactive_guest_s_address_gets_nothing_and_the_same_answer(app: Flask
     response = register(app.test_client())
     assert (response.status_code, response.headers["Location"]) == (303, "/sign-in/link/sent")
     assert messages(app) == []
+
+
+def book_anonymously(app: Flask, catalog: WebCatalog, email: str = VICTIM) -> Booking:
+    """The owner of ``email`` books at /book in a browser of theirs, not signed in."""
+    browser = app.test_client()
+    path = catalog.book_path(catalog.start())
+    owner = {"first_name": "Olive", "last_name": "Owner", "email": email}
+    booked = browser.post(path, data={**owner, "csrf_token": csrf_token(browser, path)})
+    assert booked.headers["Location"].endswith("/book/confirmation")
+    with app.app_context():
+        booking = db.session.execute(select(Booking)).scalar_one()
+        db.session.expunge(booking)
+        return booking
+
+
+def test_a_pending_registrant_sees_and_manages_none_of_the_owner_s_bookings(
+    app: Flask, catalog: WebCatalog
+) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    booking = book_anonymously(app, catalog)
+    assert booking.customer_id == customer_row(app, VICTIM).id  # attached to the pending record
+
+    account = page(registrant.get("/account"))
+    assert CONFIRM_TO_SEE_BOOKINGS in account
+    assert "Send the link again" in account
+    assert booking.booking_code not in account
+    assert "Cancel" not in account
+    assert "Reschedule" not in account
+    assert "/bookings/" not in account  # no manage link either
+    cancel_path = f"/account/bookings/{booking.id}/cancel"
+    assert registrant.get(cancel_path).status_code == 404
+    token = csrf_token(registrant, "/account")
+    assert registrant.post(cancel_path, data={"csrf_token": token}).status_code == 404
+    with app.app_context():
+        assert db.session.get(Booking, booking.id).status == "confirmed"  # type: ignore[union-attr]
+    # Nor can the account be changed while nothing is proven.
+    for path in ("/account/profile", "/account/email", "/account/password"):
+        refused = registrant.get(path)
+        assert (refused.status_code, refused.headers["Location"]) == (303, "/account"), path
+    assert CONFIRM_FIRST in page(registrant.get("/account"))
+
+    # Once confirmed (by the one who registered), the bookings of the address show.
+    assert press(registrant, latest_link(app, "email_confirmation")).status_code == 303
+    account = page(registrant.get("/account"))
+    assert booking.booking_code in account
+    assert CONFIRM_TO_SEE_BOOKINGS not in account
+    assert registrant.get(cancel_path).status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"RATE_LIMIT_WEB": "2/minute"}])
+def test_the_banner_sends_the_confirmation_again_within_the_web_limits(app: Flask) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    first = latest_link(app, "email_confirmation")
+    statuses = []
+    for _ in range(3):
+        token = csrf_token(registrant, "/account")
+        response = registrant.post("/account/confirmation-link", data={"csrf_token": token})
+        statuses.append(response.status_code)
+        if response.status_code == 303:
+            assert f"We have sent the confirmation link again to {VICTIM}." in page(
+                registrant.get(response.headers["Location"])
+            )
+    assert statuses == [303, 303, 429]
+    confirmations = messages(app, "email_confirmation")
+    assert [m.recipient for m in confirmations] == [VICTIM] * 3
+    assert app.test_client().get(first).status_code == 410  # only the newest works

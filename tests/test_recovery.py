@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from latepoint_forms import create_app
 from latepoint_forms.accounts.service import set_password
 from latepoint_forms.customers.input import RuleSettings
+from latepoint_forms.customers.rules import RuleError, normalise_email
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Customer, CustomerToken, OutboxMessage
 from latepoint_forms.outbox.delivery import deliver_due
@@ -26,7 +27,7 @@ from latepoint_forms.unit_of_work import unit_of_work
 from .conftest import base_config, empty_all_tables
 from .mail_support import SmtpServer, smtp_server, text_body
 from .servers import TcpProxy, through_proxy, upstream_of
-from .web_support import PASSWORD, make_customer, page, sign_in
+from .web_support import PASSWORD, field_error, make_customer, page, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -213,6 +214,22 @@ def test_a_malformed_address_is_said_beside_the_field(app: Flask, path: str) -> 
     assert 'class="field-error" id="email-error"' in html
     assert 'value="ada@"' in html
     assert messages(app) == []
+
+
+@pytest.mark.parametrize("app_config", [{"BLOCK_DISPOSABLE_EMAILS": True}])
+@pytest.mark.parametrize("path", ["/password/forgot", "/sign-in/link"])
+def test_a_throw_away_address_is_refused_beside_the_field_when_they_are_blocked(
+    app: Flask, path: str
+) -> None:
+    response = ask(app.test_client(), path, "ada@mailinator.com")
+    assert response.status_code == 422
+    message = field_error(page(response), "email")
+    # The message every other door gives (the email rule's own).
+    with pytest.raises(RuleError) as refused:
+        normalise_email("ada@mailinator.com", block_disposable=True)
+    assert message == refused.value.message
+    assert messages(app) == []
+    assert ask(app.test_client(), path, "ada@example.com").status_code == 303
 
 
 @pytest.mark.parametrize("app_config", [{"FORM_MIN_SECONDS": 2}])

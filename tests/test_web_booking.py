@@ -144,7 +144,10 @@ def test_setting_a_password_after_booking_makes_an_account(
     with app.app_context():
         assert verify_password(customer.password_hash, PASSWORD)
     [booking] = rows(app, Booking)
-    assert booking.booking_code in page(client.get("/account"))
+    # Pending until the address is confirmed (SPEC section 9): /account shows no bookings yet.
+    account = page(client.get("/account"))
+    assert "Confirm your email address to see your bookings" in account
+    assert booking.booking_code not in account
 
 
 def test_only_the_browser_that_booked_can_see_the_confirmation_or_set_the_password(

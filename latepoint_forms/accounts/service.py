@@ -53,8 +53,10 @@ def set_password(customer_id: int, password: str, settings: RuleSettings) -> Cus
 
     Every session of the customer ends (SPEC section 9): a cookie copied before the change
     stops working. The web layer signs the person who changed it in again (a new session).
-    The customer's unused password-reset and sign-in links stop working too: a link mailed
-    before the change must not undo it.
+    Every unused link of the customer stops working too (reset, sign-in, confirmation,
+    confirm-changes, email change): a link mailed before the change must not undo it, and a
+    link one of the ended sessions asked for (an email change to the registrant's own
+    mailbox, of an address that was not theirs) must not outlive them.
     """
     check_password(password)
     customer = get_customer(customer_id)
@@ -69,9 +71,9 @@ def set_password(customer_id: int, password: str, settings: RuleSettings) -> Cus
     return customer
 
 
-# The links a password change voids (a confirmation or an email change is not about the
-# password, and a pending customer who sets one still needs its confirmation link).
-VOIDED_BY_PASSWORD_CHANGE = (tokens.PASSWORD_RESET, tokens.SIGN_IN)
+# The links a password change voids: every one. (A pending customer who sets a password is
+# sent a fresh confirmation link after it: ``await_confirmation``.)
+VOIDED_BY_PASSWORD_CHANGE = tuple(tokens.LIFETIMES)
 
 
 # Verified against when the email is unknown, so that an unknown email costs the same hashing
@@ -151,16 +153,13 @@ def change_password(
     """The account page's password change: the current password is checked first, unless the
     customer has none yet (a guest who came by a sign-in link sets one and stops being a
     guest). Then ``set_password`` (every session ends; the door signs its own browser in
-    again), and the reset and sign-in links already sent stop working.
+    again, and every link already sent stops working).
 
     Raises ``CurrentPasswordWrong`` or ``RuleError`` (the password rule); nothing changes then.
     """
     if customer.password_hash and not verify_password(customer.password_hash, current or ""):
         raise CurrentPasswordWrong()
-    at = now()
-    changed = set_password(customer.id, new, settings)
-    tokens.void_tokens(customer.id, [tokens.PASSWORD_RESET, tokens.SIGN_IN], at)
-    return changed
+    return set_password(customer.id, new, settings)
 
 
 EMAIL_UNCHANGED = "This is already your email address"
@@ -235,19 +234,24 @@ class EmailChanged:
 
 
 def pending_email_change(token: str) -> tuple[Customer, str] | None:
-    """The customer and new address of an unused, unexpired change link (reads only: for the
-    page the link opens), or None."""
+    """The customer and new address of an unused, unexpired change link of an ``active``
+    customer (reads only: for the page the link opens), or None."""
     row = tokens.find_token(token, tokens.CHANGE_EMAIL, now())
     address = (row.payload or {}).get("email") if row is not None else None
     if row is None or not isinstance(address, str):
         return None
-    return get_customer(row.customer_id), address
+    customer = get_customer(row.customer_id)
+    if customer.status != "active":  # as ``confirm_email_change`` refuses it
+        return None
+    return customer, address
 
 
 def confirm_email_change(token: str) -> EmailChanged | None:
     """Spend a change link and make its address the customer's; None when the link is not
-    usable (unknown, expired, used). The link proves the address: a ``pending`` customer
-    becomes ``active``, and the links sent to the old address (reset, sign-in, confirmation)
+    usable (unknown, expired, used), or its customer is not ``active``: an inactive one stays
+    as the business set it, and a ``pending`` one has proven nothing (whoever registered an
+    address that is not theirs must not move the account, with the owner's bookings, to a
+    mailbox of theirs). The links sent to the old address (reset, sign-in, confirmation)
     stop working.
 
     Raises ``EmailExists`` when the address became someone else's meanwhile (the unique index
@@ -260,6 +264,8 @@ def confirm_email_change(token: str) -> EmailChanged | None:
     if row is None or not isinstance(address, str):
         return None
     customer = get_customer(row.customer_id)
+    if customer.status != "active":
+        return None  # the link is spent: a dead link, like one used already
     previous = customer.email
     if _email_taken(address, customer.id):
         raise EmailExists(address)
@@ -267,8 +273,6 @@ def confirm_email_change(token: str) -> EmailChanged | None:
     try:
         with db.session.begin_nested():  # flushed on leaving: the email's unique index decides
             customer.email = address
-            if customer.status == "pending":
-                customer.status = "active"
     except IntegrityError:
         raise EmailExists(address) from None
     tokens.void_tokens(

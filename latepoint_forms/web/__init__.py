@@ -22,6 +22,7 @@ def csrf_refused(error: CSRFError) -> ResponseReturnValue:
 
 from . import (  # noqa: E402,F401  (routes)
     account,
+    account_pending,
     account_profile,
     auth,
     booking,

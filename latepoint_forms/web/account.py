@@ -1,4 +1,7 @@
-"""The customer area: the profile and the bookings of the signed-in customer, nobody else's."""
+"""The customer area: the profile and the bookings of the signed-in customer, nobody else's.
+
+A ``pending`` customer sees no bookings and cannot cancel one (web/account_pending.py): the
+address is not proven, and the bookings attached to it may be its real owner's."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from ..bookings.errors import BookingChangesClosed, BookingNotCancellable, Booki
 from ..bookings.service import bookings_for_customer, cancel_booking, customer_booking
 from ..clock import now
 from . import bp
+from .account_pending import CONFIRM_TO_SEE_BOOKINGS
 from .auth import current_customer, login_required
 from .custom_fields import load_custom_fields
 from .display import custom_value
@@ -26,7 +30,8 @@ def account() -> ResponseReturnValue:
     customer = current_customer()
     assert customer is not None  # login_required
     at = now()
-    bookings = bookings_for_customer(customer.id)
+    pending = customer.status == "pending"
+    bookings = [] if pending else bookings_for_customer(customer.id)
     upcoming = [b for b in bookings if b.status == "confirmed" and b.start_at > at]
     upcoming.sort(key=lambda b: b.start_at)
     past = [b for b in bookings if b not in upcoming]
@@ -46,6 +51,9 @@ def account() -> ResponseReturnValue:
         past=past,
         custom_rows=custom_rows,
         windows={b.id: change_window(b, at) for b in upcoming},
+        pending=pending,
+        pending_banner=CONFIRM_TO_SEE_BOOKINGS,
+        resend_form=ActionForm(),
     )
 
 
@@ -56,6 +64,8 @@ def confirm_cancel(booking_id: int) -> ResponseReturnValue:
     """The confirmation step before cancelling: nothing changes until its button is pressed."""
     customer = current_customer()
     assert customer is not None
+    if customer.status == "pending":
+        abort(404)  # as someone else's booking: the address is not proven
     try:
         booking = customer_booking(booking_id, customer.id)
     except BookingNotFound:
@@ -78,6 +88,8 @@ def confirm_cancel(booking_id: int) -> ResponseReturnValue:
 def cancel(booking_id: int) -> ResponseReturnValue:
     customer = current_customer()
     assert customer is not None
+    if customer.status == "pending":
+        abort(404)  # as someone else's booking: the address is not proven
     say_on_outage(NOT_CANCELLED)
     try:
         booking = cancel_booking(booking_id, customer.id, now=now(), cutoff=cutoff())

@@ -27,6 +27,7 @@ from ..models import Customer
 from ..settings import rule_settings
 from . import bp
 from .account_forms import ChangeEmailForm, ChangePasswordForm, ProfileForm
+from .account_pending import proven_required
 from .auth import current_customer, login_required, sign_in
 from .custom_fields import load_custom_fields
 from .forms import ActionForm
@@ -46,6 +47,7 @@ def _signed_in() -> Customer:
 
 @bp.route("/account/profile", methods=["GET", "POST"], endpoint="account_profile")
 @login_required
+@proven_required
 @private_page
 def profile() -> ResponseReturnValue:
     customer = _signed_in()
@@ -74,6 +76,7 @@ def profile() -> ResponseReturnValue:
 @bp.route("/account/password", methods=["GET", "POST"], endpoint="account_password")
 @limit_web_door
 @login_required
+@proven_required
 @private_page
 def password() -> ResponseReturnValue:
     customer = _signed_in()
@@ -101,6 +104,7 @@ def password() -> ResponseReturnValue:
 @bp.route("/account/email", methods=["GET", "POST"], endpoint="account_email")
 @limit_web_door
 @login_required
+@proven_required
 @private_page
 def email() -> ResponseReturnValue:
     customer = _signed_in()
@@ -126,6 +130,7 @@ def email() -> ResponseReturnValue:
 
 @bp.get("/account/email/sent", endpoint="account_email_sent")
 @login_required
+@proven_required
 @private_page
 def email_sent() -> ResponseReturnValue:
     return render_template("account_email_sent.html", customer=_signed_in())
@@ -137,10 +142,14 @@ def confirm_email_page(token: str) -> ResponseReturnValue:
     """The link's page: it shows the new address and a button; opening it changes nothing."""
     pending = pending_email_change(token)
     if pending is None:
-        return render_template("account_email_confirm.html", state="unusable"), 404
-    _, address = pending
+        return render_template("account_email_confirm.html", state="unusable"), 410
+    customer, address = pending
     return render_template(
-        "account_email_confirm.html", state="ready", address=address, form=ActionForm()
+        "account_email_confirm.html",
+        state="ready",
+        address=address,
+        customer=customer,
+        form=ActionForm(),
     )
 
 
@@ -155,8 +164,8 @@ def apply_email_change(token: str) -> ResponseReturnValue:
         # Someone took the address meanwhile: nothing changes (the unit rolls back, the link
         # stays unused) and the page says so.
         return render_template("account_email_confirm.html", state="taken"), 409
-    if changed is None:
-        return render_template("account_email_confirm.html", state="unusable"), 404
+    if changed is None:  # unknown, expired, used, or its customer is not active: a dead link
+        return render_template("account_email_confirm.html", state="unusable"), 410
     queue_email_changed(changed.customer, changed.previous)
     customer = changed.customer
     flash(f"Your email address is now {customer.email}.", "success")

@@ -10,8 +10,11 @@ sign-in link, and confirming an address.
   page (GET) changes nothing, because mail scanners follow links; its button POSTs (CSRF)
   and the POST spends the link (once: of two racing POSTs one wins). Using a link proves the
   address (a ``pending`` customer becomes ``active``) and signs the person in with a new
-  session. A reset ends every other session of the customer (``set_password``), so it takes
-  back an account someone registered under an address that is not theirs.
+  session. A reset or a sign-in link of a ``pending`` customer ends every session of it and
+  the unproven password goes (accounts/links.py ``prove_address``), so either takes back an
+  account someone registered under an address that is not theirs. The confirmation link
+  confirms the registrant's password, so it asks for it unless the browser is the
+  registrant's own signed-in one; the owner of the address is pointed to the reset instead.
 
 The link pages carry no fill-time trap: the one-time token already shows that whoever posts
 it reads the mailbox, and a silent "success" that did nothing would strand a quick person.
@@ -23,24 +26,30 @@ from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from ..accounts import tokens
-from ..accounts.links import link_customer, redeem_link, request_link
+from ..accounts.links import BY_MAILBOX, BY_REGISTRANT, link_customer, redeem_link, request_link
 from ..accounts.service import set_password
 from ..clock import now
 from ..messages import service as messages
 from ..models import Customer
+from ..passwords import verify_password
 from ..settings import rule_settings
 from . import bp
 from .abuse import STALE_PAGE_MESSAGE, screened_out
-from .auth import sign_in
+from .auth import current_customer, sign_in
 from .forms import ActionForm
 from .limits import limit_web_door
-from .recovery_forms import EmailLinkForm, NewPasswordForm
+from .recovery_forms import ConfirmRegistrationForm, EmailLinkForm, NewPasswordForm
 from .responses import FormOnOutage, private_page, say_on_outage
 
 LINK_NOT_WORKING = (
     "This link does not work any more: it was used already, a newer one was sent, or it "
     "expired. You can ask for a new one below."
 )
+NOT_THE_REGISTRANT = (
+    "This is not the password of this account. Did not make this account? Choose a new "
+    "password instead."
+)
+ASK_THE_REGISTRANT = "Enter the password chosen when the account was made"
 NOT_SAVED = "We could not finish that just now. Nothing changed — please try again."
 # A link's page must not pass its token on (a link to elsewhere, a resource it loads).
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
@@ -153,12 +162,37 @@ def sign_in_by_link(token: str) -> ResponseReturnValue:
 @limit_web_door
 @private_page
 def confirm_email(token: str) -> ResponseReturnValue:
-    return _link_button(
-        token,
-        tokens.CONFIRM_EMAIL,
-        template="confirm_email.html",
-        ask_again="web.sign_in_link",
-        done="Thank you: your email address is confirmed, and you are signed in.",
+    """Confirm a registration: the link proves the mailbox, and the registrant shows they are
+    the one who registered, by this browser's own session of the account or by its password.
+    A wrong password changes nothing (the link stays unused)."""
+    at = now()
+    say_on_outage(NOT_SAVED)
+    customer = link_customer(token, tokens.CONFIRM_EMAIL, at)
+    if customer is None:
+        return _link_gone(url_for("web.sign_in_link"))
+    signed_in = current_customer()
+    own_session = signed_in is not None and signed_in.id == customer.id
+    form = ConfirmRegistrationForm(asks_password=not own_session and bool(customer.password_hash))
+    if not form.is_submitted():
+        return render_template("confirm_email.html", form=form, customer=customer), NO_REFERRER
+    form.validate()  # CSRFProtect has already refused a missing token
+    if form.asks_password:
+        typed = form.password.data or ""
+        if not typed:
+            form.password.errors = [ASK_THE_REGISTRANT]
+        elif not verify_password(customer.password_hash or "", typed):
+            form.password.errors = [NOT_THE_REGISTRANT]
+        if form.password.errors:
+            page = render_template("confirm_email.html", form=form, customer=customer)
+            return page, 422, NO_REFERRER
+    # The registrant's session or password came with the link; a record without a password
+    # has nothing to confirm but the address.
+    by = BY_REGISTRANT if own_session or form.asks_password else BY_MAILBOX
+    redeemed = redeem_link(token, tokens.CONFIRM_EMAIL, at, by=by)
+    if redeemed is None:
+        return _link_gone(url_for("web.sign_in_link"))
+    return _signed_in_by_link(
+        redeemed, "Thank you: your email address is confirmed, and you are signed in."
     )
 
 

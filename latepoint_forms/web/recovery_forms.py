@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import EmailField
+from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired
 
+from ..accounts.service import PASSWORD_MAX_LENGTH
 from ..customers.rules import RuleError, normalise_email
+from ..settings import rule_settings
 from . import fields as markup
 from .abuse import ScreenedForm
 from .forms import PageForm, SetPasswordForm
@@ -30,7 +32,11 @@ class EmailLinkForm(ScreenedForm, PageForm):
         if not self.validate():
             return None
         try:
-            return normalise_email(self.email.data or "")
+            # BLOCK_DISPOSABLE_EMAILS on this door too (SPEC section 9, "every door"), with
+            # the message the other doors give. Deliverability is not asked: an address on
+            # file must not be turned away by a DNS hiccup.
+            block = rule_settings().block_disposable_emails
+            return normalise_email(self.email.data or "", block_disposable=block)
         except RuleError as err:
             self.email.errors = [*self.email.errors, err.message]
             return None
@@ -38,3 +44,23 @@ class EmailLinkForm(ScreenedForm, PageForm):
 
 class NewPasswordForm(SetPasswordForm):
     """A new password and its repetition, by the account's password rule (forms.py)."""
+
+
+class ConfirmRegistrationForm(PageForm):
+    """The confirmation link's button, and the account's password when the browser is not the
+    registrant's own signed-in one: only the registrant can confirm a registration (the
+    mailbox alone proves the address, not the password someone chose for it)."""
+
+    password = PasswordField("Password of the account")
+
+    def __init__(self, *, asks_password: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asks_password = asks_password
+        if not asks_password:
+            del self.password
+        else:
+            self.password.render_kw = {
+                "maxlength": PASSWORD_MAX_LENGTH,
+                "autocomplete": "current-password",
+                "required": True,
+            }
