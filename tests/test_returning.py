@@ -10,6 +10,7 @@ refusals of a known address included.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -504,6 +505,44 @@ def test_the_password_offer_mails_the_owner_once_per_booked_request(
     reset_link = re.search(r"/password/reset/[A-Za-z0-9_\-]+", reset.body_text)
     assert reset_link
     assert client.get(reset_link.group(0)).status_code == 200
+
+
+def test_password_offers_sent_at_once_mail_the_owner_once(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    make_customer(app, email="grace@example.com", first_name="Ada")
+    send_details(client, catalog.book_path(catalog.start()))
+    with client.session_transaction() as session:
+        cookie = dict(session)
+    token = csrf_token(client, "/book/confirmation")
+    data = {"csrf_token": token, "password": PASSWORD * 2, "confirm_password": PASSWORD * 2}
+    browsers = []
+    for _ in range(4):  # the one cookie, replayed from several browsers at once
+        browser = app.test_client()
+        with browser.session_transaction() as session:
+            session.update(cookie)
+        browsers.append(browser)
+    statuses: list[int] = []
+    start = threading.Barrier(len(browsers))
+
+    def press(browser: FlaskClient) -> None:
+        start.wait()
+        answer = browser.post("/book/confirmation", data=data)
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=press, args=(browser,)) for browser in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == [302] * len(browsers)
+    [reset] = messages(app, "password_reset")
+    mailed = re.search(r"/password/reset/([A-Za-z0-9_\-]+)", reset.body_text)
+    assert mailed
+    resets = [r for r in rows(app, CustomerToken) if r.purpose == tokens.PASSWORD_RESET]
+    # The one link mailed is the one that works.
+    assert [(r.token_hash, r.used_at) for r in resets] == [(tokens.token_hash(mailed[1]), None)]
 
 
 def test_the_password_offer_mails_an_inactive_owner_nothing_and_answers_alike(

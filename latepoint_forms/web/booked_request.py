@@ -20,6 +20,7 @@ from flask import session
 from sqlalchemy import select
 
 from ..accounts import tokens
+from ..bookings.service import lock_customer
 from ..clock import now as clock_now
 from ..customers.returning import customer_with_email
 from ..customers.service import CheckedCustomer
@@ -174,6 +175,8 @@ def password_offer_for_known_address(requested: BookedRequest) -> None:
     if known is None or known.status == "inactive":
         return
     key = password_offer_key(known, requested)
+    # Two offers sent at once: the second waits here, then finds the first's mail queued.
+    lock_customer(known.id)
     if is_queued(key):
         return
     token = tokens.issue_token(known.id, tokens.PASSWORD_RESET, clock_now())
