@@ -445,8 +445,11 @@ def confirmation() -> ResponseReturnValue:
             if form.validate():
                 # An address that was on file: not the visitor's record to change; its owner
                 # gets a reset link (booked_request.py), and the page says so truthfully.
-                # (The answer differs from a new guest's, who is signed in at once: see the
-                # report; the page before it, with the offer, is the same.)
+                # The one answer that differs from a new guest's: the registering browser of
+                # a new guest is signed in (SPEC section 9) and led to /account; this one is
+                # not. Everything before it (the offer, its errors, its per-email budget) is
+                # the same; an inactive owner, and an offer sent again, are answered alike
+                # (no mail: booked_request.py).
                 password_offer_for_known_address(requested)
                 flash(KNOWN_ADDRESS_LINK_SENT.format(email=requested.email), "success")
                 return redirect(url_for("web.booking_confirmation"))
