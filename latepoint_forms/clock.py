@@ -1,4 +1,5 @@
-"""What time it is, for the pages whose answer depends on it (the manage link's cut-off).
+"""What time it is, for the pages whose answer depends on it (the manage link's cut-off, /book's
+times and the links its messages carry).
 
 Read through ``now()`` rather than the system clock, so a test can set the app's ``CLOCK``
 (a callable returning an aware UTC datetime) and see a page as it will look at that moment.

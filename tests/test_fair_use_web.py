@@ -41,7 +41,7 @@ def book_for(
     agent: int,
     now: datetime | None = NOW,
 ) -> None:
-    """A booking made at another door (``now`` None: the real time, as /book takes it)."""
+    """A booking made at another door, at the app's ``CLOCK`` (as /book takes it)."""
     with app.app_context(), unit_of_work():
         book(customer, catalog.service, catalog.location, agent, start, now=now)
 
@@ -61,8 +61,8 @@ def test_book_refuses_a_second_agent_at_the_same_time_for_one_customer(
     app: Flask, client: FlaskClient, catalog: WebCatalog
 ) -> None:
     owner = make_customer(app)
-    start = catalog.start()
-    book_for(app, catalog, owner, start, catalog.agents[0], now=None)
+    start = catalog.start(now=NOW)
+    book_for(app, catalog, owner, start, catalog.agents[0])
     sign_in(client)
     path = catalog.book_path(start)  # "any agent": Ben is free at that time
 
@@ -81,9 +81,9 @@ def test_book_refuses_a_fourth_visit_on_one_day(
 ) -> None:
     owner = make_customer(app)
     for hour in (9, 11, 13):
-        book_for(app, catalog, owner, catalog.start(hour=hour), catalog.agents[0], now=None)
+        book_for(app, catalog, owner, catalog.start(hour=hour, now=NOW), catalog.agents[0])
     sign_in(client)
-    path = catalog.book_path(catalog.start(hour=15))
+    path = catalog.book_path(catalog.start(hour=15, now=NOW))
 
     response = client.post(path, data={"csrf_token": csrf_token(client, path)})
 

@@ -10,6 +10,8 @@ refusals of a known address included.
 from __future__ import annotations
 
 import re
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ from latepoint_forms.models import (
     OutboxMessage,
     Service,
 )
+from latepoint_forms.models.types import utcnow
 from latepoint_forms.unit_of_work import unit_of_work
 from latepoint_forms.web.booked_request import BookedRequest, password_offer_for_known_address
 
@@ -226,7 +229,8 @@ def test_a_returning_booking_leaves_the_record_until_the_changes_link_is_used(
     assert "Confirm your changes" in confirmation.body_text
     assert "First name: Grace" in confirmation.body_text
     assert "Last name: Hopper" in confirmation.body_text
-    assert "Phone: +442079460000" in confirmation.body_text
+    assert "Phone: +44 20 7946 0000" in confirmation.body_text  # as people write it
+    assert "+442079460000" not in confirmation.body_text
     assert "Confirm my changes" in confirmation.body_html
     link = changes_path(confirmation)
 
@@ -237,6 +241,9 @@ def test_a_returning_booking_leaves_the_record_until_the_changes_link_is_used(
     assert "Confirm your changes" in html
     assert "Grace" in html
     assert "Yes, update my details" in html
+    assert "+44 20 7946 0958" in html  # the stored phone, written as people write it
+    assert "+44 20 7946 0000" in html
+    assert "+4420794600" not in html
     assert customer(app, owner).first_name == "Ada"
 
     # A fresh browser (no sign-in: the link proves the address) confirms.
@@ -463,3 +470,190 @@ def test_signing_in_after_typing_someone_elses_address_shows_nothing_of_theirs(
 
     assert "Zebedee" not in page(after)
     assert "Booking confirmed" not in page(after)
+
+
+def offer_password(client: FlaskClient, address: str = "127.0.0.1") -> Any:
+    """The set-password offer on the confirmation page, accepted (a valid password)."""
+    token = csrf_token(client, "/book/confirmation")
+    data = {"csrf_token": token, "password": PASSWORD * 2, "confirm_password": PASSWORD * 2}
+    return client.post("/book/confirmation", data=data, environ_base={"REMOTE_ADDR": address})
+
+
+def test_the_password_offer_mails_the_owner_once_per_booked_request(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    owner = make_customer(app, email="grace@example.com", first_name="Ada")
+    send_details(client, catalog.book_path(catalog.start()))
+    with client.session_transaction() as session:
+        cookie = dict(session)
+
+    answers = [offer_password(client) for _ in range(6)]
+    # The same cookie replayed from another browser is the same booked request.
+    replayed = app.test_client()
+    with replayed.session_transaction() as session:
+        session.update(cookie)
+    answers.append(offer_password(replayed))
+
+    assert {(a.status_code, a.headers["Location"]) for a in answers} == {
+        (302, "/book/confirmation")
+    }
+    [reset] = messages(app, "password_reset")
+    assert reset.recipient == "grace@example.com"
+    # The one link sent still works: the later offers issued no token that would void it.
+    [row] = [r for r in rows(app, CustomerToken) if r.purpose == tokens.PASSWORD_RESET]
+    assert (row.customer_id, row.purpose, row.used_at) == (owner, tokens.PASSWORD_RESET, None)
+    reset_link = re.search(r"/password/reset/[A-Za-z0-9_\-]+", reset.body_text)
+    assert reset_link
+    assert client.get(reset_link.group(0)).status_code == 200
+
+
+def test_password_offers_sent_at_once_mail_the_owner_once(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    make_customer(app, email="grace@example.com", first_name="Ada")
+    send_details(client, catalog.book_path(catalog.start()))
+    with client.session_transaction() as session:
+        cookie = dict(session)
+    token = csrf_token(client, "/book/confirmation")
+    data = {"csrf_token": token, "password": PASSWORD * 2, "confirm_password": PASSWORD * 2}
+    browsers = []
+    for _ in range(4):  # the one cookie, replayed from several browsers at once
+        browser = app.test_client()
+        with browser.session_transaction() as session:
+            session.update(cookie)
+        browsers.append(browser)
+    statuses: list[int] = []
+    start = threading.Barrier(len(browsers))
+
+    def press(browser: FlaskClient) -> None:
+        start.wait()
+        answer = browser.post("/book/confirmation", data=data)
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=press, args=(browser,)) for browser in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == [302] * len(browsers)
+    [reset] = messages(app, "password_reset")
+    mailed = re.search(r"/password/reset/([A-Za-z0-9_\-]+)", reset.body_text)
+    assert mailed
+    resets = [r for r in rows(app, CustomerToken) if r.purpose == tokens.PASSWORD_RESET]
+    # The one link mailed is the one that works.
+    assert [(r.token_hash, r.used_at) for r in resets] == [(tokens.token_hash(mailed[1]), None)]
+
+
+def test_the_password_offer_mails_an_inactive_owner_nothing_and_answers_alike(
+    app: Flask, catalog: WebCatalog
+) -> None:
+    make_customer(app, email="ada@example.com", first_name="Ada")
+    make_customer(app, email="grace@example.com", first_name="Zebedee", status="inactive")
+    path = catalog.book_path(catalog.start())
+
+    def offered(email: str) -> tuple[Any, ...]:
+        visitor = app.test_client()
+        send_details(visitor, path, email=email)
+        answer = offer_password(visitor)
+        shown = without_tokens(page(visitor.get(answer.headers["Location"])))
+        return answer.status_code, answer.headers["Location"], shown.replace(email, "…")
+
+    active, inactive = offered("ada@example.com"), offered("grace@example.com")
+
+    assert inactive == active
+    assert "We have sent a link to …" in active[2]
+    # Only the active owner was mailed a link; the inactive one could not use it.
+    assert [m.recipient for m in messages(app, "password_reset")] == ["ada@example.com"]
+    resets = [r for r in rows(app, CustomerToken) if r.purpose == tokens.PASSWORD_RESET]
+    assert len(resets) == 1
+
+
+@pytest.mark.parametrize("app_config", [{"RATE_LIMIT_WEB": "2/minute"}])
+def test_the_password_offer_spends_the_addresss_per_email_budget(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    make_customer(app, email="grace@example.com", first_name="Ada")
+    send_details(client, catalog.book_path(catalog.start()))
+
+    # The offer has no email field; each try comes from its own network.
+    statuses = [offer_password(client, f"203.0.113.{n}").status_code for n in range(1, 4)]
+
+    assert statuses == [302, 302, 429]  # the third is over the address's budget
+    assert "Too many attempts" in page(offer_password(client, "203.0.113.9"))
+
+
+def test_a_strangers_booking_leaves_the_owners_changes_link_working(
+    app: Flask, catalog: WebCatalog
+) -> None:
+    owner = make_customer(app, email="grace@example.com", first_name="Ada", last_name="Hopper")
+    send_details(app.test_client(), catalog.book_path(catalog.start(hour=9)))  # the owner
+    send_details(  # someone else with the address, an hour later
+        app.test_client(), catalog.book_path(catalog.start(hour=11)), first_name="Mallory"
+    )
+
+    first, second = (changes_path(m) for m in messages(app, "booking_confirmation"))
+    visitor = app.test_client()
+    assert visitor.get(second).status_code == 200
+    done = visitor.post(first, data={"csrf_token": csrf_token(visitor, first)})
+
+    assert done.status_code == 200
+    assert customer(app, owner).first_name == "Grace"
+    assert visitor.get(second).status_code == 200  # each booking's link stands on its own
+
+
+def test_the_changes_page_and_message_do_not_assume_the_owner_booked(
+    app: Flask, client: FlaskClient, catalog: WebCatalog
+) -> None:
+    make_customer(app, email="grace@example.com", first_name="Ada")
+    send_details(client, catalog.book_path(catalog.start()), phone="+447400123456")
+
+    [confirmation] = messages(app, "booking_confirmation")
+    link = changes_path(confirmation)
+    shown = page(client.get(link))
+
+    for text in (confirmation.body_text, confirmation.body_html, shown):
+        assert "Someone booking with your email address typed these details" in text
+        assert "Not you? Do nothing: nothing changes unless you" in text
+        assert "When you last booked" not in text
+        assert "+44 7400 123456" in text  # as people write it, not as stored
+        assert "+447400123456" not in text
+    assert "If it was you, confirm" in shown
+
+
+class Clock:
+    """The app's ``CLOCK``, set apart from the wall clock so a mixed reading shows."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_the_changes_link_lives_seven_days_on_the_apps_clock(
+    app: Flask, catalog: WebCatalog
+) -> None:
+    # Ten days behind the wall clock: a link issued on the wall clock would still work on
+    # the eighth day of this one.
+    clock = Clock(utcnow() - timedelta(days=10))
+    app.config["CLOCK"] = clock
+    booked_at = clock.at
+    owner = make_customer(app, email="grace@example.com", first_name="Ada")
+    for hour in (9, 11):
+        visitor = app.test_client()
+        assert send_details(visitor, catalog.book_path(catalog.start(hour=hour))).status_code == 302
+    first, second = (changes_path(m) for m in messages(app, "booking_confirmation"))
+    assert {row.created_at.replace(tzinfo=None) for row in rows(app, CustomerToken)} == {
+        booked_at.replace(tzinfo=None)
+    }
+
+    visitor = app.test_client()
+    clock.at = booked_at + timedelta(days=6)
+    token = csrf_token(visitor, first)
+    assert visitor.post(first, data={"csrf_token": token}).status_code == 200
+    assert customer(app, owner).first_name == "Grace"
+
+    clock.at = booked_at + timedelta(days=8)
+    assert visitor.get(second).status_code == 404
+    assert visitor.post(second, data={"csrf_token": token}).status_code == 404

@@ -189,7 +189,7 @@ def test_a_password_change_ends_other_sessions_and_keeps_the_changer_signed_in(
 ) -> None:
     """The post-booking set-password door: the browser that booked sets the password."""
     catalog = build_web_catalog(app)
-    book_as_guest(client, catalog.book_path(catalog.start()))
+    book_as_guest(client, catalog.book_path(catalog.start(now=NOW)))
     with app.app_context():
         guest = db.session.execute(select(Customer)).scalar_one()
         # Another browser signed in to the same record (as a sign-in link would do).

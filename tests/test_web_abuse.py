@@ -109,9 +109,9 @@ def catalog(app: Flask) -> WebCatalog:
 
 
 def test_the_honeypot_is_hidden_from_people_and_assistive_technology(
-    client: FlaskClient, catalog: WebCatalog
+    client: FlaskClient, catalog: WebCatalog, clock: Clock
 ) -> None:
-    for path in ("/register", catalog.book_path(catalog.start())):
+    for path in ("/register", catalog.book_path(catalog.start(now=clock.moment))):
         html = page(client.get(path))
         tag = input_tag(html, "website")
         assert 'type="text"' in tag
@@ -151,7 +151,7 @@ def test_a_filled_honeypot_on_register_stores_and_sends_nothing_and_looks_like_s
 def test_a_filled_honeypot_on_book_stores_and_sends_nothing_and_looks_like_success(
     app: Flask, client: FlaskClient, catalog: WebCatalog, clock: Clock
 ) -> None:
-    path = catalog.book_path(catalog.start())
+    path = catalog.book_path(catalog.start(now=clock.moment))
     data = {**GUEST, **form_fields(client, path), "website": "spam"}
     clock.advance(30)
     response = client.post(path, data=data)
@@ -193,7 +193,7 @@ def test_a_too_fast_registration_stores_and_sends_nothing(
 def test_a_too_fast_booking_stores_and_sends_nothing(
     app: Flask, client: FlaskClient, catalog: WebCatalog, clock: Clock
 ) -> None:
-    path = catalog.book_path(catalog.start())
+    path = catalog.book_path(catalog.start(now=clock.moment))
     fields = form_fields(client, path)
     clock.advance(0.5)
     response = client.post(path, data={**GUEST, **fields})

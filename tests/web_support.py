@@ -59,10 +59,13 @@ class WebCatalog:
     agents: tuple[int, int]
     timezone: str = "Europe/London"
 
-    def start(self, days_ahead: int = 2, hour: int = 10) -> datetime:
-        """A future start on the grid, in UTC."""
+    def start(
+        self, days_ahead: int = 2, hour: int = 10, *, now: datetime | None = None
+    ) -> datetime:
+        """A future start on the grid, in UTC: ``days_ahead`` of ``now`` (the app's CLOCK,
+        when a test sets one: /book reads it; else the real time)."""
         zone = ZoneInfo(self.timezone)
-        day = datetime.now(zone).date() + timedelta(days=days_ahead)
+        day = (now or datetime.now(zone)).astimezone(zone).date() + timedelta(days=days_ahead)
         return datetime.combine(day, time(hour), zone).astimezone(UTC)
 
     def book_path(self, start: datetime) -> str:

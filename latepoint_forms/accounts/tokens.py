@@ -8,7 +8,9 @@ racing with one link exactly one succeeds, on SQLite and PostgreSQL alike.
 
 ``void_tokens`` spends a customer's unused links of some purposes (a password change voids
 reset and sign-in links). Issuing a new link of a purpose voids the older ones of it, so only
-the latest message works.
+the latest message works — unless the caller says otherwise (``void_older=False``: each
+booking's "confirm your changes" link stands on its own, so a stranger booking with the
+address cannot void the owner's).
 
 Transactions: this layer adds, updates and flushes; the caller's unit of work commits.
 Time is passed in (``now``), never read here.
@@ -52,12 +54,19 @@ def token_hash(token: str) -> str:
 
 
 def issue_token(
-    customer_id: int, purpose: str, now: datetime, *, payload: dict[str, Any] | None = None
+    customer_id: int,
+    purpose: str,
+    now: datetime,
+    *,
+    payload: dict[str, Any] | None = None,
+    void_older: bool = True,
 ) -> str:
-    """A new link of ``purpose`` for the customer; the older unused ones of it stop working."""
+    """A new link of ``purpose`` for the customer; the older unused ones of it stop working
+    (unless ``void_older`` is False)."""
     if purpose not in LIFETIMES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    void_tokens(customer_id, [purpose], now)
+    if void_older:
+        void_tokens(customer_id, [purpose], now)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     db.session.add(
         CustomerToken(

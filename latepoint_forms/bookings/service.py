@@ -20,7 +20,7 @@ the calendar day, in the location's time zone, of the booking's start: the booki
 are the customer's confirmed ones (at any location) starting between that local midnight and
 the next. Cancelled bookings do not count, and a move does not count the booking being
 moved. Both rules hold under concurrency: a booking made or moved first locks the customer
-(``_lock_customer``: their row on PostgreSQL, the write lock on SQLite), so
+(``lock_customer``: their row on PostgreSQL, the write lock on SQLite), so
 two requests of one customer check and write one after the other; and every booking claims
 the customer's granules as it claims the agent's, under ``UNIQUE (customer_id, slot_start)``
 (models/booking.py), the database's own refusal of an overlap.
@@ -161,7 +161,7 @@ def reserve_booking(
     _check_start(service, location, start, now)
 
     end = start + timedelta(minutes=service.duration_minutes)
-    _lock_customer(customer.id)
+    lock_customer(customer.id)
     _check_fair_use(customer.id, location, start, end, max_per_day=max_per_day)
     candidates = [refs.agent] if refs.agent is not None else agents_for(service.id, location.id)
     busy = busy_intervals((a.id for a in candidates), start, end)
@@ -206,7 +206,7 @@ def local_day_bounds(start: datetime, location: Location) -> tuple[datetime, dat
     return first, after
 
 
-def _lock_customer(customer_id: int) -> None:
+def lock_customer(customer_id: int) -> None:
     """Hold the customer until the unit of work ends, so that two bookings (or moves) of one
     customer check fair use and write one after the other, the second seeing the first.
 
@@ -240,7 +240,7 @@ def _check_fair_use(
 ) -> None:
     """``BookingOverlaps`` / ``DailyLimitReached`` for a booking of the customer at
     [start, end) at the location; ``ignoring`` is the booking being moved. Called with the
-    customer locked (``_lock_customer``); the customer's claims are the overlap's backstop."""
+    customer locked (``lock_customer``); the customer's claims are the overlap's backstop."""
     mine = [Booking.customer_id == customer_id, Booking.status == "confirmed"]
     if ignoring is not None:
         mine.append(Booking.id != ignoring)
@@ -446,7 +446,7 @@ def reschedule_booking(
         raise ValidationFailed({"start": "This is already the time of your booking"})
 
     end = start + timedelta(minutes=service.duration_minutes)
-    _lock_customer(booking.customer_id)
+    lock_customer(booking.customer_id)
     _check_fair_use(
         booking.customer_id, location, start, end, max_per_day=max_per_day, ignoring=booking.id
     )

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
+from ..messages.formatting import phone_text
 from ..models import Customer
 from .custom_fields import FieldDefinition
 from .errors import ValidationFailed
@@ -78,6 +79,9 @@ def change_lines(
                 definition = by_key.get(field_key)
                 label = definition.label if definition is not None else field_key
                 lines.append((label, _shown(value, definition)))
+        elif key == "phone":
+            # As people write it ("+44 7400 123456"), not as stored (E.164).
+            lines.append((FIELDS_BY_KEY[key].label, phone_text(values[key])))
         else:
             lines.append((FIELDS_BY_KEY[key].label, _shown(values[key])))
     return tuple(lines)

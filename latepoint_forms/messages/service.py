@@ -16,7 +16,8 @@ the caller's unit of work (flushed, never committed).
 | email_changed         | that change was confirmed (a notice to the old address) | —  |
 
 The four account links carry a one-time token (accounts/tokens.py); each message is its own
-(no dedupe key: asking again sends a new link, and the older link stops working).
+(no dedupe key: asking again sends a new link, and the older link stops working), except
+where the caller gives one (the set-password offer after a booking: one per booked request).
 
 Each is queued at most once (the outbox's dedupe key: per customer, per booking, per
 SEQUENCE), so a door that asks twice does not send twice. A customer without an email address
@@ -177,10 +178,13 @@ def queue_account_link(
     *,
     recipient: str | None = None,
     now: datetime | None = None,
+    dedupe_key: str | None = None,
 ) -> OutboxMessage | None:
     """One of the four account-link messages (see the table above) carrying ``token``; to
     ``recipient`` (the new address of an email change) or the customer's address. None when
-    there is no address to send to."""
+    there is no address to send to. With ``dedupe_key``, at most one is queued under it (the
+    caller checks ``outbox.service.is_queued`` before issuing the token, which would void the
+    link already sent)."""
     purpose, validity = _LINK_KINDS[kind]
     to = recipient or customer.email
     if not to:
@@ -200,6 +204,7 @@ def queue_account_link(
         body_text=text,
         body_html=html,
         customer_id=customer.id,
+        dedupe_key=dedupe_key,
         now=now,
     )
 
@@ -334,8 +339,14 @@ def queue_booking_confirmation(
     when = local_time(booking.start_at, booking.location.timezone)
     extra: dict[str, Any] = {}
     if proposed_changes is not None and booking.customer.email:
+        # Each booking's link stands on its own: a later booking with the address (perhaps
+        # by someone else) must not void the owner's earlier one.
         token = tokens.issue_token(
-            booking.customer_id, tokens.CONFIRM_CHANGES, now, payload=proposed_changes.values
+            booking.customer_id,
+            tokens.CONFIRM_CHANGES,
+            now,
+            payload=proposed_changes.values,
+            void_older=False,
         )
         extra = {
             "changes": proposed_changes.lines,

@@ -126,6 +126,12 @@ def queue_message(
     return message
 
 
+def is_queued(dedupe_key: str) -> bool:
+    """Whether a message was ever queued under ``dedupe_key`` (sent, pending or given up)."""
+    query = select(OutboxMessage.id).where(OutboxMessage.message_id == message_id_for(dedupe_key))
+    return db.session.execute(query).first() is not None
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 

@@ -20,12 +20,14 @@ from flask import session
 from sqlalchemy import select
 
 from ..accounts import tokens
+from ..bookings.service import lock_customer
 from ..clock import now as clock_now
 from ..customers.returning import customer_with_email
 from ..customers.service import CheckedCustomer
 from ..extensions import db
 from ..messages.service import PASSWORD_RESET, queue_account_link
 from ..models import Agent, Customer, Location, Service
+from ..outbox.service import is_queued
 from .booking_steps import START_FORMAT, Selection
 
 # Only this browser may see its confirmation or turn the guest it created into an account, and
@@ -112,13 +114,26 @@ class BookedRequest:
         )
 
 
-def booked_request() -> BookedRequest | None:
-    """The request this browser sent anonymously, while fresh (``PRIVATE_WINDOW_SECONDS``)."""
+def _stored_request() -> dict[str, Any] | None:
     since = session.get(REQUEST_SINCE_KEY)
     if not isinstance(since, int | float) or time.time() - since > PRIVATE_WINDOW_SECONDS:
         return None
     stored = session.get(REQUEST_KEY)
-    if not isinstance(stored, dict):
+    return stored if isinstance(stored, dict) else None
+
+
+def requested_email() -> str | None:
+    """The address this browser's fresh anonymous request typed (no database read): whose
+    per-email budget the set-password offer spends (web/limits.py ``limit_web_door_for``)."""
+    stored = _stored_request()
+    email = stored.get("email") if stored is not None else None
+    return email if isinstance(email, str) else None
+
+
+def booked_request() -> BookedRequest | None:
+    """The request this browser sent anonymously, while fresh (``PRIVATE_WINDOW_SECONDS``)."""
+    stored = _stored_request()
+    if stored is None:
         return None
     try:
         service = db.session.get(Service, int(stored["service"]))
@@ -134,18 +149,38 @@ def booked_request() -> BookedRequest | None:
     return BookedRequest(service, location, agent, start, *names)
 
 
+def password_offer_key(known: Customer, requested: BookedRequest) -> str:
+    """The outbox's dedupe key of the offer's mail: one per booked request. A request is what
+    was asked (who, what, where, when), not this browser's cookie, which can be replayed."""
+    return (
+        f"customer.{known.uuid}.password_offer.{requested.service.id}."
+        f"{requested.location.id}.{requested.start:%Y%m%dT%H%M}"
+    )
+
+
 def password_offer_for_known_address(requested: BookedRequest) -> None:
     """The set-password offer's answer (POST) for an anonymous visitor whose address was on
     file. The confirmation offers every anonymous visitor a password (the page must not tell
     a known address from a new one), but this record is not the visitor's to change: the
     address is not proven. Its owner gets a password-reset link instead (1 hour; using it
     sets a password, signs in, and makes a ``pending`` record ``active``); what was typed is
-    dropped. For confirmation()'s POST, in the unit of work (commits on a success answer)."""
+    dropped. For confirmation()'s POST, in the unit of work (commits on a success answer).
+
+    At most one such mail per booked request (``password_offer_key``): sending the offer
+    again does not flood the owner, nor void the link already sent. An ``inactive`` customer
+    gets none (they cannot sign in, so the link could only fail); the visitor's answer is the
+    same either way. The POSTs spend the address's per-email budget (confirmation()'s
+    ``limit_web_door_for``)."""
     known = customer_with_email(requested.email)
-    if known is None:
+    if known is None or known.status == "inactive":
+        return
+    key = password_offer_key(known, requested)
+    # Two offers sent at once: the second waits here, then finds the first's mail queued.
+    lock_customer(known.id)
+    if is_queued(key):
         return
     token = tokens.issue_token(known.id, tokens.PASSWORD_RESET, clock_now())
-    queue_account_link(PASSWORD_RESET, known, token)
+    queue_account_link(PASSWORD_RESET, known, token, dedupe_key=key)
 
 
 def guest_of_this_browser(requested: BookedRequest | None) -> Customer | None:

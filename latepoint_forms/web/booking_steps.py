@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .. import clock
 from ..catalog.hours import BOOKING_HORIZON_DAYS
 from ..catalog.service import active_services, agents_for, locations_for_service
 from ..customers.rules import RuleError, parse_iso_date
@@ -52,12 +53,12 @@ class Selection:
 
     def local_today(self) -> date:
         assert self.location is not None
-        return datetime.now(ZoneInfo(self.location.timezone)).date()
+        return clock.now().astimezone(ZoneInfo(self.location.timezone)).date()
 
     def last_bookable_day(self) -> date:
         """How far ahead the date picker lets a person look: as far as a booking may be
         (``catalog.hours.check_horizon`` counts from today in UTC, whatever the local date)."""
-        return datetime.now(UTC).date() + timedelta(days=BOOKING_HORIZON_DAYS)
+        return clock.now().astimezone(UTC).date() + timedelta(days=BOOKING_HORIZON_DAYS)
 
     def query(self, **overrides: Any) -> dict[str, Any]:
         """Query parameters for a link; an override of None drops that choice."""
