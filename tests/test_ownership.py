@@ -445,3 +445,24 @@ def test_the_banner_sends_the_confirmation_again_within_the_web_limits(app: Flas
     confirmations = messages(app, "email_confirmation")
     assert [m.recipient for m in confirmations] == [VICTIM] * 3
     assert app.test_client().get(first).status_code == 410  # only the newest works
+
+
+CHANGES_LINK = re.compile(r"https?://[^\s<>\"]+(/account/changes/[A-Za-z0-9_\-]+)")
+
+
+def test_a_confirm_changes_link_takes_a_pending_account_back_too(
+    app: Flask, catalog: WebCatalog
+) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    # The owner books with their own name: the confirmation to the address carries the link.
+    book_anonymously(app, catalog)
+    [confirmation] = [m for m in messages(app) if CHANGES_LINK.search(m.body_text)]
+    path = CHANGES_LINK.search(confirmation.body_text)[1]  # type: ignore[index]
+    owner = app.test_client()
+    assert press(owner, path).status_code == 200
+    victim = customer_row(app, VICTIM)
+    assert (victim.first_name, victim.status) == ("Olive", "active")
+    assert (victim.password_hash, victim.is_guest) == (None, True)
+    assert signed_in_as(registrant) is None
+    assert sign_in(app.test_client(), VICTIM, PASSWORD).status_code == 422

@@ -4,7 +4,8 @@ An anonymous submission never changes the stored record. What it typed that diff
 is stored becomes a *proposal* (``proposed_changes``), carried by a one-time "confirm your
 changes" link in the booking confirmation sent to the stored address; using that link
 (``apply_changes``) applies it through the same rules as the account's profile form
-(``update_profile``), and proves the address (a ``pending`` customer becomes ``active``).
+(``update_profile``), and proves the address (``accounts.links.prove_address``: a ``pending``
+customer becomes ``active``, and loses the password nobody proved).
 
 Transactions: this layer flushes; the caller's unit of work commits.
 """
@@ -17,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..accounts.links import BY_MAILBOX, prove_address
+from ..clock import now
 from ..extensions import db
 from ..messages.formatting import phone_text
 from ..models import Customer
@@ -115,8 +118,9 @@ def apply_changes(
     """Apply a proposal (a used link's payload) through the profile's rules, and flush.
 
     The values are checked again (``ValidationFailed`` with every error: a definition may have
-    changed in the seven days the link lives). The link proved the address: a ``pending``
-    customer becomes ``active`` (an ``inactive`` one stays as the business set it).
+    changed in the seven days the link lives). The link proved the address, not a password:
+    a ``pending`` customer becomes ``active`` without the password nobody proved, and every
+    session of it ends (``prove_address``; an ``inactive`` one stays as the business set it).
     """
     keys = [key for key in PROPOSABLE_KEYS if key in values]
     raw: dict[str, Any] = {
@@ -138,7 +142,8 @@ def apply_changes(
         raw["custom_fields"] = {**stored, **proposed}
     data = parse_customer_input(raw, settings)
     update_profile(customer, data, settings, keys=keys, definitions=definitions)
-    if customer.status == "pending":
-        customer.status = "active"
+    # The link alone proved the address, not the pending password (a stranger's, maybe):
+    # a pending account is taken back from whoever registered it (accounts/links.py).
+    prove_address(customer, now(), by=BY_MAILBOX)
     db.session.flush()
     return customer
