@@ -253,7 +253,7 @@ def test_a_sign_in_link_proves_the_address_and_the_registrant_s_password_goes(
     assert press(owner, latest_link(app, "sign_in_link")).status_code == 303
     assert signed_in_as(owner) == "Mallory"  # the name is the owner's to change at /account
     victim = customer_row(app, VICTIM)
-    assert (victim.status, victim.password_hash, victim.is_guest) == ("active", None, True)
+    assert (victim.status, victim.password_hash, victim.is_guest) == ("active", None, False)
     # The registrant is out, everywhere, and their password signs in nowhere.
     assert signed_in_as(registrant) is None
     assert signed_in_as(copied) is None
@@ -463,6 +463,70 @@ def test_a_confirm_changes_link_takes_a_pending_account_back_too(
     assert press(owner, path).status_code == 200
     victim = customer_row(app, VICTIM)
     assert (victim.first_name, victim.status) == ("Olive", "active")
-    assert (victim.password_hash, victim.is_guest) == (None, True)
+    assert (victim.password_hash, victim.is_guest) == (None, False)
     assert signed_in_as(registrant) is None
     assert sign_in(app.test_client(), VICTIM, PASSWORD).status_code == 422
+
+
+def test_a_saved_booking_cookie_cannot_take_back_an_account_the_owner_recovered(
+    app: Flask, catalog: WebCatalog
+) -> None:
+    """Mallory books with the victim's address (a new guest), keeps that browser's cookie,
+    sets a password (pending); the owner signs in by link (the account is theirs: active, no
+    password). Replaying the saved cookie at the set-password offer must not make it
+    Mallory's again."""
+    attacker = app.test_client()
+    path = catalog.book_path(catalog.start())
+    guest = {"first_name": "Mallory", "last_name": "Stone", "email": VICTIM}
+    booked = attacker.post(path, data={**guest, "csrf_token": csrf_token(attacker, path)})
+    assert booked.headers["Location"].endswith("/book/confirmation")
+    saved = attacker.get_cookie("session")
+    assert saved is not None
+    token = csrf_token(attacker, "/book/confirmation")
+    offer = {"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD}
+    assert attacker.post("/book/confirmation", data=offer).headers["Location"] == "/account"
+
+    owner = app.test_client()
+    ask(owner, "/sign-in/link", VICTIM)
+    assert press(owner, latest_link(app, "sign_in_link")).status_code == 303
+    assert customer_row(app, VICTIM).status == "active"
+
+    replay = app.test_client()
+    replay.set_cookie("session", saved.value)
+    html = page(replay.get("/book/confirmation"))
+    assert 'id="password"' in html  # the offer is shown to every visitor alike…
+    again = {
+        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)[1],  # type: ignore[index]
+        "password": "mallory's second try",
+        "confirm_password": "mallory's second try",
+    }
+    answer = replay.post("/book/confirmation", data=again)
+    assert answer.headers.get("Location") != "/account"  # …but no longer signs anyone in
+    victim = customer_row(app, VICTIM)
+    assert (victim.status, victim.password_hash) == ("active", None)
+    assert signed_in_as(replay) is None
+    assert signed_in_as(owner) == "Mallory"  # the owner's session stands
+
+
+def test_a_pending_registrant_cannot_book_while_signed_in(app: Flask, catalog: WebCatalog) -> None:
+    """Booking would answer with fair-use refusals that map the owner's bookings."""
+    registrant = app.test_client()
+    register(registrant)
+    book_anonymously(app, catalog)
+    path = catalog.book_path(catalog.start())
+    answer = registrant.get(path)
+    assert (answer.status_code, answer.headers["Location"]) == (303, "/account")
+    posted = registrant.post(path, data=form_fields(registrant, "/account"))
+    assert (posted.status_code, posted.headers["Location"]) == (303, "/account")
+    assert "Confirm your email address first" in page(registrant.get("/account"))
+    with app.app_context():
+        assert len(db.session.execute(select(Booking)).scalars().all()) == 1
+
+
+def test_a_sign_in_link_tells_a_pending_registrant_that_the_password_went(app: Flask) -> None:
+    registrant = app.test_client()
+    register(registrant)
+    ask(registrant, "/sign-in/link", VICTIM)
+    answer = press(registrant, latest_link(app, "sign_in_link"))
+    assert answer.status_code == 303
+    assert "never confirmed, so it no longer works" in page(registrant.get("/account"))

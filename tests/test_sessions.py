@@ -20,7 +20,6 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from latepoint_forms.accounts.service import set_password
-from latepoint_forms.accounts.sessions import start_session
 from latepoint_forms.config import load_config
 from latepoint_forms.customers.input import RuleSettings
 from latepoint_forms.customers.rules import RuleError
@@ -29,10 +28,8 @@ from latepoint_forms.models import Customer, CustomerSession
 from latepoint_forms.unit_of_work import unit_of_work
 from latepoint_forms.web.auth import SESSION_TOKEN_KEY
 
-from .test_web_booking import book_as_guest
 from .web_support import (
     PASSWORD,
-    build_web_catalog,
     counted_statements,
     csrf_token,
     make_customer,
@@ -187,24 +184,24 @@ def test_the_server_keeps_only_a_hash_of_the_session_id(app: Flask, client: Flas
 def test_a_password_change_ends_other_sessions_and_keeps_the_changer_signed_in(
     app: Flask, client: FlaskClient
 ) -> None:
-    """The post-booking set-password door: the browser that booked sets the password."""
-    catalog = build_web_catalog(app)
-    book_as_guest(client, catalog.book_path(catalog.start(now=NOW)))
-    with app.app_context():
-        guest = db.session.execute(select(Customer)).scalar_one()
-        # Another browser signed in to the same record (as a sign-in link would do).
-        with unit_of_work():
-            other_token = start_session(guest, NOW)
+    """The account's password page: the browser that changes it stays signed in (a new
+    session), every other one is signed out. (The set-password offer after booking is no
+    door for a record someone has signed in to: tests/test_ownership.py.)"""
+    make_customer(app)
     other = app.test_client()
-    with other.session_transaction() as session:
-        session[SESSION_TOKEN_KEY] = other_token
-        session["customer_id"] = guest.id
+    sign_in(client)
+    sign_in(other)
     assert signed_in(other)
 
-    token = csrf_token(client, "/book/confirmation")
+    token = csrf_token(client, "/account/password")
     response = client.post(
-        "/book/confirmation",
-        data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD},
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/account"

@@ -96,7 +96,7 @@ ProvenBy = Literal["registrant", "mailbox"]
 REGISTRANT_LINKS = (tokens.CONFIRM_EMAIL, tokens.CHANGE_EMAIL)
 
 
-def prove_address(customer: Customer, now: datetime, *, by: ProvenBy) -> None:
+def prove_address(customer: Customer, now: datetime, *, by: ProvenBy) -> bool:
     """A link from the customer's address was used: a ``pending`` customer becomes ``active``.
 
     ``by=BY_REGISTRANT``: the registrant's signed-in session or password came with the link
@@ -113,17 +113,20 @@ def prove_address(customer: Customer, now: datetime, *, by: ProvenBy) -> None:
     An ``active`` or ``inactive`` customer is left as it is.
     """
     if customer.status != "pending":
-        return
+        return False
+    password_removed = False
     if by == BY_MAILBOX:
         # Sessions first, then the customer row (the order a signed-in request takes them).
         end_all_sessions(customer.id, now)
+        password_removed = customer.password_hash is not None
         customer.password_hash = None
-        customer.is_guest = True
+        customer.is_guest = False
         tokens.void_tokens(customer.id, REGISTRANT_LINKS, now)
     customer.status = "active"
     db.session.flush()
     if by == BY_REGISTRANT:
         messages.queue_welcome(customer, now=now)
+    return password_removed
 
 
 def _usable(customer: Customer | None) -> Customer | None:

@@ -141,9 +141,11 @@ def apply_changes(
         stored = {k: v for k, v in (customer.custom_fields or {}).items() if k in defined}
         raw["custom_fields"] = {**stored, **proposed}
     data = parse_customer_input(raw, settings)
-    update_profile(customer, data, settings, keys=keys, definitions=definitions)
     # The link alone proved the address, not the pending password (a stranger's, maybe):
-    # a pending account is taken back from whoever registered it (accounts/links.py).
+    # a pending account is taken back from whoever registered it (accounts/links.py). Before
+    # the profile's update: sessions first, then the customer row, the order every request
+    # takes them in (no deadlock with a sign-in or a reset).
     prove_address(customer, now(), by=BY_MAILBOX)
+    update_profile(customer, data, settings, keys=keys, definitions=definitions)
     db.session.flush()
     return customer

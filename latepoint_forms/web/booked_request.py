@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import session
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..accounts import tokens
 from ..bookings.service import lock_customer
@@ -26,7 +26,7 @@ from ..customers.returning import customer_with_email
 from ..customers.service import CheckedCustomer
 from ..extensions import db
 from ..messages.service import PASSWORD_RESET, queue_account_link
-from ..models import Agent, Customer, Location, Service
+from ..models import Agent, Customer, CustomerSession, CustomerToken, Location, Service
 from ..outbox.service import is_queued
 from .booking_steps import START_FORMAT, Selection
 
@@ -195,4 +195,14 @@ def guest_of_this_browser(requested: BookedRequest | None) -> Customer | None:
     ).scalar_one_or_none()
     if guest is None or not guest.is_guest or guest.email != requested.email:
         return None
+    # A guest made by /book has never signed in nor been sent a link: one that has is a
+    # record someone else may hold by now (a saved cookie replayed after the owner took it).
+    if _ever_signed_in_or_linked(guest.id):
+        return None
     return guest
+
+
+def _ever_signed_in_or_linked(customer_id: int) -> bool:
+    sessions = select(CustomerSession.id).where(CustomerSession.customer_id == customer_id)
+    links = select(CustomerToken.id).where(CustomerToken.customer_id == customer_id)
+    return bool(db.session.execute(select(exists(sessions) | exists(links))).scalar())

@@ -54,6 +54,7 @@ from ..models import Booking, Customer
 from ..settings import rule_settings
 from . import bp
 from .abuse import STALE_PAGE_MESSAGE, remember_screened, screened_out, was_screened
+from .account_pending import CONFIRM_FIRST
 from .auth import current_customer, sign_in
 from .booked_request import (
     PRIVATE_WINDOW_SECONDS,
@@ -141,8 +142,13 @@ def book() -> ResponseReturnValue:
     if step != "details":
         return _render(selection, step=step)
 
-    slot = _chosen_slot(selection)
     customer = current_customer()
+    if customer is not None and customer.status == "pending":
+        # A pending registrant has proven nothing; booking would tell them, by its fair-use
+        # refusals, when the address's owner has bookings (their anonymous ones attach here).
+        flash(CONFIRM_FIRST, "warning")
+        return redirect(url_for("web.account"), 303)
+    slot = _chosen_slot(selection)
     form = None if customer else _guest_form(selection)
     if outage is not None:
         outage.form = form

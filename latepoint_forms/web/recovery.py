@@ -145,6 +145,12 @@ def password_reset(token: str) -> ResponseReturnValue:
     return _signed_in_by_link(changed, "Your new password is set, and you are signed in.")
 
 
+UNCONFIRMED_CHOICE_GONE = (
+    "The password chosen when this account was registered was never confirmed, so it no longer "
+    "works: please set one now (Account, Set a password)."
+)
+
+
 @bp.route("/sign-in/link/<token>", methods=["GET", "POST"], endpoint="sign_in_by_link")
 @limit_web_door
 @private_page
@@ -209,7 +215,12 @@ def _link_button(
     if not form.is_submitted():
         return render_template(template, form=form, customer=customer), NO_REFERRER
     form.validate_on_submit()  # CSRFProtect has already refused a missing token
+    # A pending registration's password is not proven by this link: it goes (accounts/links.py
+    # prove_address), and the person is told, so that a genuine registrant sets one again.
+    loses_password = customer.status == "pending" and customer.password_hash is not None
     redeemed = redeem_link(token, purpose, at)
     if redeemed is None:
         return _link_gone(url_for(ask_again))
-    return _signed_in_by_link(redeemed, done)
+    return _signed_in_by_link(
+        redeemed, f"{done} {UNCONFIRMED_CHOICE_GONE}" if loses_password else done
+    )
