@@ -8,7 +8,14 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .api.keys import PERMISSIONS, ApiKeyError, create_api_key, list_api_keys, revoke_api_key
+from .api.keys import (
+    PERMISSIONS,
+    ApiKeyError,
+    create_api_key,
+    is_publishable,
+    list_api_keys,
+    revoke_api_key,
+)
 from .unit_of_work import commits
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
@@ -22,17 +29,29 @@ def _split(value: str) -> list[str]:
 @click.option("--name", required=True, help="Who or what uses the key.")
 @click.option(
     "--permissions",
-    required=True,
-    help=f"Comma-separated, among: {', '.join(PERMISSIONS)}.",
+    default="",
+    help=f"Comma-separated, among: {', '.join(PERMISSIONS)} (a publishable key: none needed).",
 )
 @click.option("--mode", type=click.Choice(["live", "test"]), default="live", show_default=True)
 @click.option("--origins", default="", help="Comma-separated origins allowed for browser use.")
+@click.option(
+    "--publishable",
+    is_flag=True,
+    help="A key for a web page's source (pk_…): catalog, availability, registration and "
+    "bookings only, from --origins only.",
+)
 @commits
-def create_command(name: str, permissions: str, mode: str, origins: str) -> None:
+def create_command(name: str, permissions: str, mode: str, origins: str, publishable: bool) -> None:
     """Create a key and print it (alone, on the last line). It is never shown again."""
+    if not publishable and not _split(permissions):
+        raise click.UsageError("Missing option '--permissions' (or make it --publishable).")
     try:
         key, plaintext = create_api_key(
-            name, _split(permissions), mode=mode, allowed_origins=_split(origins)
+            name,
+            _split(permissions),
+            mode=mode,
+            allowed_origins=_split(origins),
+            publishable=publishable,
         )
     except ApiKeyError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -51,9 +70,12 @@ def list_command() -> None:
     for key in keys:
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        kind = "publishable" if is_publishable(key.prefix) else "secret"
+        origins = ",".join(key.allowed_origins or []) or "-"
         click.echo(
-            f"{key.id:>4}  {key.prefix}…  {key.mode:<4}  {state:<24}  last used {used:<16}  "
-            f"{','.join(key.permissions):<32}  {key.name}"
+            f"{key.id:>4}  {key.prefix}…  {kind:<11}  {key.mode:<4}  {state:<24}  "
+            f"last used {used:<16}  {','.join(key.permissions):<32}  origins {origins}  "
+            f"{key.name}"
         )
 
 

@@ -126,6 +126,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATE_LIMIT_ANONYMOUS": _optional(env, "RATE_LIMIT_ANONYMOUS") or "30/minute",
         # CORS preflights, per client address: a widget preflights each URL it fetches.
         "RATE_LIMIT_PREFLIGHT": _optional(env, "RATE_LIMIT_PREFLIGHT") or "600/minute",
+        # A publishable key's requests also spend a budget of their client address (SPEC
+        # section 10): one visitor of the site cannot use up the whole key.
+        "RATE_LIMIT_PUBLISHABLE": _optional(env, "RATE_LIMIT_PUBLISHABLE") or "20/minute;300/hour",
         # How long an Idempotency-Key and its stored response are kept (SPEC: 24 hours).
         "IDEMPOTENCY_TTL_SECONDS": _int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 60 * 60),
         # How long a claimed key stays "in flight" without an answer before a retry may take

@@ -56,6 +56,11 @@ class InsufficientPermissions(AppError):
     message = "This API key does not have the permission for this action"
 
 
+class OriginNotAllowed(AppError):
+    status, code = 403, "origin_not_allowed"
+    message = "This publishable key may only be used from the pages of its allowed origins"
+
+
 class NotFound(AppError):
     status, code, message = 404, "not_found", "The requested resource was not found"
 

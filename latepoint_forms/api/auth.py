@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from ..errors import InsufficientPermissions, Unauthorized
-from .keys import ActiveKey, active_key, note_key_used
+from ..errors import InsufficientPermissions, OriginNotAllowed, Unauthorized
+from .keys import ActiveKey, ApiKeyError, active_key, normalise_origin, note_key_used
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,14 +36,38 @@ def current_key() -> ActiveKey:
     return key
 
 
-def require_key(permission: str | None = None) -> Callable[[F], F]:
-    """Authenticate the request; with ``permission``, also require that permission."""
+def _check_publishable(key: ActiveKey, view_allows: bool) -> None:
+    """A publishable key (SPEC section 10) only on the views made for it, and only from the
+    pages of its allowed origins: its ``Origin`` must be one of them (a browser sends it on
+    every cross-origin call and scripts cannot change it)."""
+    if not view_allows:
+        raise InsufficientPermissions(
+            "A publishable key can only read the catalog and availability, register a "
+            "customer and make a booking"
+        )
+    raw = request.headers.get("Origin", "")
+    try:
+        origin = normalise_origin(raw) if raw else None
+    except ApiKeyError:
+        origin = None
+    if origin is None or origin not in key.allowed_origins:
+        raise OriginNotAllowed()
+
+
+def require_key(permission: str | None = None, *, publishable: bool = False) -> Callable[[F], F]:
+    """Authenticate the request; with ``permission``, also require that permission.
+
+    ``publishable``: publishable keys may call this view too (from their origins); for them
+    the view itself is the permission (e.g. availability, which a secret key reads with
+    ``customers:read``, a permission a publishable key never has)."""
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             key = authenticate()
-            if permission is not None and not key.allows(permission):
+            if key.publishable:
+                _check_publishable(key, publishable)
+            elif permission is not None and not key.allows(permission):
                 raise InsufficientPermissions(
                     f"This API key does not have the {permission} permission"
                 )
@@ -51,6 +75,7 @@ def require_key(permission: str | None = None) -> Callable[[F], F]:
 
         # Read by the API reference (docs/API.md): what a key needs to call this view.
         wrapped.api_permission = permission or "any valid key"  # type: ignore[attr-defined]
+        wrapped.api_publishable = publishable  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator

@@ -58,7 +58,7 @@ def _slot_as_json(slot: Slot) -> dict[str, Any]:
 
 
 @bp.get("/availability")
-@require_key("customers:read")
+@require_key("customers:read", publishable=True)
 def availability() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     service_id = _id_param("service_id", errors, required=True)

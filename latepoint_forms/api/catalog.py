@@ -43,7 +43,7 @@ def agent_as_json(agent: Agent) -> dict[str, Any]:
 
 
 @bp.get("/catalog")
-@require_key("catalog:read")
+@require_key("catalog:read", publishable=True)
 def catalog() -> ResponseReturnValue:
     found = public_catalog()
     return success(

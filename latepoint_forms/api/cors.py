@@ -16,8 +16,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import InsufficientPermissions
-from .keys import ApiKeyError, allowed_origins_of, normalise_origin, origin_allowed_by_any_key
+from ..errors import InsufficientPermissions, OriginNotAllowed
+from .keys import (
+    ApiKeyError,
+    allowed_origins_of,
+    is_publishable,
+    normalise_origin,
+    origin_allowed_by_any_key,
+)
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Content-Type, X-API-Key, Idempotency-Key, X-Request-ID"
@@ -64,10 +70,13 @@ def check_origin() -> Response | None:
             response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
             response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
         return response
-    origins = allowed_origins_of(request.headers.get("X-API-Key", "").strip())
+    plaintext = request.headers.get("X-API-Key", "").strip()
+    origins = allowed_origins_of(plaintext)
     if origins is None:
         return None  # no valid key: the view answers 401, and the browser may not read it
     if origin not in origins:
+        if is_publishable(plaintext):
+            raise OriginNotAllowed()
         raise InsufficientPermissions(f"This API key may not be used from {origin}")
     g.cors_origin = origin
     return None

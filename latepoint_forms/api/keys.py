@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,10 +47,24 @@ def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def generate_key(mode: str) -> str:
+SECRET_KEY_PREFIX = "lp_"  # noqa: S105 (a prefix, not a secret)
+PUBLISHABLE_KEY_PREFIX = "pk_"
+# What a publishable key (made for a web page's source, SPEC section 10) may do; its routes are
+# the API views marked ``require_key(..., publishable=True)``.
+PUBLISHABLE_PERMISSIONS = ("catalog:read", "customers:create")
+
+
+def is_publishable(plaintext_or_prefix: str) -> bool:
+    """A publishable key (``pk_live_…``): the kind is written into the key itself, so the
+    hash of the whole key vouches for it."""
+    return plaintext_or_prefix.startswith(PUBLISHABLE_KEY_PREFIX)
+
+
+def generate_key(mode: str, *, publishable: bool = False) -> str:
     random_part = secrets.token_urlsafe(30)  # 30 bytes -> exactly 40 URL-safe characters
     assert len(random_part) == KEY_RANDOM_LENGTH
-    return f"lp_{mode}_{random_part}"
+    kind = PUBLISHABLE_KEY_PREFIX if publishable else SECRET_KEY_PREFIX
+    return f"{kind}{mode}_{random_part}"
 
 
 def create_api_key(
@@ -59,8 +73,22 @@ def create_api_key(
     *,
     mode: str = "live",
     allowed_origins: list[str] | None = None,
+    publishable: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Store a new key and return it with its plaintext, which is never retrievable again."""
+    """Store a new key and return it with its plaintext, which is never retrievable again.
+
+    A publishable key needs its origins (the sites whose pages may use it) and gets
+    ``PUBLISHABLE_PERMISSIONS`` whatever is asked for beyond them (nothing else is accepted)."""
+    if publishable:
+        if not allowed_origins:
+            raise ApiKeyError("A publishable key needs --origins: the sites whose pages use it")
+        beyond = sorted(set(permissions) - set(PUBLISHABLE_PERMISSIONS))
+        if beyond:
+            raise ApiKeyError(
+                f"A publishable key cannot have {', '.join(beyond)}: it may only "
+                f"{', '.join(PUBLISHABLE_PERMISSIONS)} (and read availability)"
+            )
+        permissions = list(PUBLISHABLE_PERMISSIONS)
     name = name.strip()
     if not name or len(name) > 100:
         raise ApiKeyError("The name must be 1 to 100 characters")
@@ -70,7 +98,7 @@ def create_api_key(
     if unknown or not permissions:
         raise ApiKeyError(f"Permissions must be among: {', '.join(PERMISSIONS)}")
     origins = list(dict.fromkeys(normalise_origin(origin) for origin in allowed_origins or []))
-    plaintext = generate_key(mode)
+    plaintext = generate_key(mode, publishable=publishable)
     key = ApiKey(
         name=name,
         mode=mode,
@@ -107,7 +135,10 @@ def normalise_origin(value: str) -> str:
 
 def looks_like_key(plaintext: str) -> bool:
     """Shaped like a key we issue (cheap, no database): anything else is not looked up."""
-    return plaintext.startswith(("lp_live_", "lp_test_")) and len(plaintext) <= 64
+    return (
+        plaintext.startswith(("lp_live_", "lp_test_", "pk_live_", "pk_test_"))
+        and len(plaintext) <= 64
+    )
 
 
 def allowed_origins_of(plaintext: str) -> list[str] | None:
@@ -135,6 +166,7 @@ class ActiveKey:
     permissions: tuple[str, ...]
     allowed_origins: tuple[str, ...]
     last_used_at: datetime | None
+    publishable: bool = False
 
     def allows(self, permission: str) -> bool:
         return permission in self.permissions
@@ -148,6 +180,11 @@ def presented_key() -> ActiveKey | None:
 def _active_key(plaintext: str) -> ActiveKey | None:
     if not looks_like_key(plaintext):
         return None
+    found = _look_up(plaintext)
+    return replace(found, publishable=True) if found and is_publishable(plaintext) else found
+
+
+def _look_up(plaintext: str) -> ActiveKey | None:
     key_hash = hash_key(plaintext)
     if not has_request_context():
         return _load_active_key(key_hash)

@@ -47,6 +47,7 @@ LIMIT_SETTINGS = (
     "RATE_LIMIT_TEST",
     "RATE_LIMIT_ANONYMOUS",
     "RATE_LIMIT_PREFLIGHT",
+    "RATE_LIMIT_PUBLISHABLE",
     "RATE_LIMIT_WEB",  # the web forms' (web/limits.py), checked here with the others
 )
 
@@ -149,6 +150,21 @@ def refuse_oversized_bulk() -> None:
         )
 
 
+def _is_publishable_request() -> bool:
+    key = None if _is_preflight() else _active_key()
+    return key is not None and key.publishable
+
+
+def publishable_address_key() -> str:
+    """A publishable key's second budget: this key from this client address."""
+    key_hash = hash_key(request.headers.get("X-API-Key", "").strip())
+    return f"pk-addr:{key_hash}:{get_remote_address()}"
+
+
+def publishable_address_limit() -> str:
+    return str(current_app.config["RATE_LIMIT_PUBLISHABLE"])
+
+
 def limit_api(bp: Blueprint) -> None:
     """Put the per-key budget on every route of the API blueprint (both registrations).
 
@@ -159,6 +175,14 @@ def limit_api(bp: Blueprint) -> None:
     """
     limiter.shared_limit(
         api_rate_limit, scope=API_SCOPE, key_func=api_rate_key, cost=api_rate_cost
+    )(bp)
+    # A publishable key lives in a public page: besides the key's budget, each client address
+    # has one of its own with it (SPEC section 10), so one visitor cannot spend it all.
+    limiter.shared_limit(
+        publishable_address_limit,
+        scope=f"{API_SCOPE}-publishable-address",
+        key_func=publishable_address_key,
+        exempt_when=lambda: not _is_publishable_request(),
     )(bp)
 
 

@@ -17,6 +17,7 @@ from ..customers.service import (
     get_customer,
     validate_customer,
 )
+from ..errors import InsufficientPermissions
 from ..messages.service import queue_welcome
 from ..models import Customer
 from ..settings import rule_settings
@@ -31,10 +32,20 @@ from .keys import definitions_with_key, read_definitions_with_key
 SEND_WELCOME_EMAIL = "send_welcome_email"
 
 
+# What a web page's publishable key may not decide about the customer it registers.
+NOT_FOR_PUBLISHABLE_KEYS = ("status", "wordpress_user_id", "is_guest")
+
+
 def _parse_body() -> tuple[CustomerInput, bool]:
     """The customer, and whether a welcome message is asked for (default false); a wrong
     ``send_welcome_email`` is reported with every other field's error at once."""
     raw = dict(read_json_object())
+    if current_key().publishable:
+        refused = [name for name in NOT_FOR_PUBLISHABLE_KEYS if name in raw]
+        if refused:
+            raise InsufficientPermissions(
+                f"A publishable key cannot set {', '.join(refused)}: the business decides those"
+            )
     send_welcome = raw.pop(SEND_WELCOME_EMAIL, None)
     errors = {}
     if send_welcome is not None and not isinstance(send_welcome, bool):
@@ -52,7 +63,7 @@ read_definitions_with_key("create")
 
 
 @bp.post("/customers")
-@require_key("customers:create")
+@require_key("customers:create", publishable=True)
 @idempotent
 def create() -> ResponseReturnValue:
     data, send_welcome = _parse_body()
