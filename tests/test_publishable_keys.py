@@ -134,11 +134,16 @@ def test_everything_else_is_refused(
     assert_error(response, 403, "insufficient_permissions")
 
 
-@pytest.mark.parametrize("field", ["status", "wordpress_user_id", "is_guest"])
+@pytest.mark.parametrize("field", ["status", "wordpress_user_id", "is_guest", "send_welcome_email"])
 def test_it_cannot_set_what_the_business_decides(
     app: Flask, client: FlaskClient, field: str
 ) -> None:
-    value: Any = {"status": "active", "wordpress_user_id": 7, "is_guest": True}[field]
+    value: Any = {
+        "status": "active",
+        "wordpress_user_id": 7,
+        "is_guest": True,
+        "send_welcome_email": True,
+    }[field]
     response = Page(client, make_key(app)).post("/customers", {**BASIC, field: value})
     body = assert_error(response, 403, "insufficient_permissions")
     assert field in body["message"]
@@ -153,14 +158,76 @@ def test_only_from_its_origins(app: Flask, client: FlaskClient, origin: str | No
     assert_error(page.post("/customers", BASIC), 403, "origin_not_allowed")
 
 
-def test_a_secret_key_is_unchanged(app: Flask, client: FlaskClient, api_key: str) -> None:
-    assert api_key.startswith("lp_live_")
-    response = client.get("/api/v1/customers", headers={"X-API-Key": api_key})
-    assert response.status_code == 200
+def test_a_secret_key_is_unchanged(app: Flask, client: FlaskClient, make_api_key: Any) -> None:
+    catalog = build_catalog(app)
+    creator = make_api_key(("customers:create",))
+    assert creator.startswith("lp_live_")
+    query = f"service_id={catalog.haircut}&location_id={catalog.london}"
+    # Availability still needs customers:read for a secret key.
+    assert_error(
+        client.get(f"/api/v1/availability?{query}", headers={"X-API-Key": creator}),
+        403,
+        "insufficient_permissions",
+    )
+    # A secret key used from a page is refused as before (it lists no origin).
+    from_page = client.post(
+        "/api/v1/customers", json=BASIC, headers={"X-API-Key": creator, "Origin": SHOP}
+    )
+    assert_error(from_page, 403, "insufficient_permissions")
+    assert (
+        client.post("/api/v1/customers", json=BASIC, headers={"X-API-Key": creator}).status_code
+        == 201
+    )
 
 
-def test_each_client_address_has_a_budget_of_its_own(app: Flask, client: FlaskClient) -> None:
+def test_the_latepoint_prefix_is_held_to_the_same_rules(app: Flask, client: FlaskClient) -> None:
+    key = make_key(app)
+    headers = {"X-API-Key": key, "Origin": SHOP}
+    prefix = "/wp-json/latepoint-api/v1"
+    assert client.get(f"{prefix}/catalog", headers=headers).status_code == 200
+    assert_error(
+        client.get(f"{prefix}/customers", headers=headers), 403, "insufficient_permissions"
+    )
+
+
+def test_test_mode_and_revocation(app: Flask, client: FlaskClient) -> None:
+    runner = app.test_cli_runner()
+    made = runner.invoke(
+        args=[
+            "api-keys",
+            "create",
+            "--publishable",
+            "--mode",
+            "test",
+            "--name",
+            "t",
+            "--origins",
+            SHOP,
+        ]
+    )
+    key = made.output.strip().splitlines()[-1]
+    assert key.startswith("pk_test_")
+    page = Page(client, key)
+    assert page.get("/catalog").status_code == 200
+    assert runner.invoke(args=["api-keys", "revoke", key[:12]]).exit_code == 0
+    assert_error(page.get("/catalog"), 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{"RATE_LIMIT_LIVE": "5/minute", "RATE_LIMIT_PUBLISHABLE": "3/minute"}],
+)
+def test_one_address_past_its_budget_leaves_the_key_to_the_others(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The key's own budget (5) is barely above one address's (3): the requests an address
+    is refused must not spend the key's, or one visitor would shut the widget for all."""
     key = make_key(app)
     one, other = Page(client, key, addr="198.51.100.7"), Page(client, key, addr="203.0.113.9")
-    assert [one.get("/catalog").status_code for _ in range(4)] == [200, 200, 200, 429]
-    assert other.get("/catalog").status_code == 200  # the key itself is not used up
+    answers = [one.get("/catalog") for _ in range(12)]
+    assert [a.status_code for a in answers] == [200, 200, 200] + [429] * 9
+    assert answers[-1].headers["Retry-After"]
+    assert answers[-1].headers["Access-Control-Allow-Origin"] == SHOP  # the page can read it
+    assert [other.get("/catalog").status_code for _ in range(2)] == [200, 200]
+    # The key's own budget is what is left of its 5: spent by the two addresses' 5 answers.
+    assert Page(client, key, addr="192.0.2.1").get("/catalog").status_code == 429

@@ -31,12 +31,14 @@ and ``X-RateLimit-Limit/-Remaining/-Reset``.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import TooManyRequests
 from ..extensions import db, limiter
 from .keys import ActiveKey, hash_key, presented_key
 
@@ -165,6 +167,36 @@ def publishable_address_limit() -> str:
     return str(current_app.config["RATE_LIMIT_PUBLISHABLE"])
 
 
+PUBLISHABLE_ADDRESS_SCOPE = f"{API_SCOPE}-publishable-address"
+
+
+def spend_publishable_address_budget() -> None:
+    """``before_request``, before the limiter's own check: a publishable key's request spends
+    its client address's budget (``RATE_LIMIT_PUBLISHABLE``) first, and a refusal is a 429
+    that has not touched the key's budget — one visitor of the page cannot use up the key
+    that every visitor shares. Counted in the limiter's storage (Redis when configured);
+    when that storage is away the limit fails open, as the limiter's own does."""
+    if (
+        not current_app.config.get("RATELIMIT_ENABLED", True)
+        or not (request.blueprint or "").startswith("api")
+        or not _is_publishable_request()
+    ):
+        return
+    key = publishable_address_key()
+    strategy = limiter.limiter
+    try:
+        for item in parse_many(publishable_address_limit()):
+            if not strategy.hit(item, PUBLISHABLE_ADDRESS_SCOPE, key):
+                reset, _ = strategy.get_window_stats(item, PUBLISHABLE_ADDRESS_SCOPE, key)
+                refused = TooManyRequests()
+                refused.headers["Retry-After"] = str(max(int(reset - time.time()), 1))
+                raise refused
+    except TooManyRequests:
+        raise
+    except Exception:  # the storage is away: fail open, as the limiter does
+        log.warning("Publishable per-address limit not checked", exc_info=True)
+
+
 def limit_api(bp: Blueprint) -> None:
     """Put the per-key budget on every route of the API blueprint (both registrations).
 
@@ -176,14 +208,8 @@ def limit_api(bp: Blueprint) -> None:
     limiter.shared_limit(
         api_rate_limit, scope=API_SCOPE, key_func=api_rate_key, cost=api_rate_cost
     )(bp)
-    # A publishable key lives in a public page: besides the key's budget, each client address
-    # has one of its own with it (SPEC section 10), so one visitor cannot spend it all.
-    limiter.shared_limit(
-        publishable_address_limit,
-        scope=f"{API_SCOPE}-publishable-address",
-        key_func=publishable_address_key,
-        exempt_when=lambda: not _is_publishable_request(),
-    )(bp)
+    # A publishable key's per-address budget is spent before the limiter's own check (see
+    # ``spend_publishable_address_budget``), so a request it refuses costs the key nothing.
 
 
 def init_app(app: Flask) -> None:
@@ -205,3 +231,4 @@ def init_app(app: Flask) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, drop_retry_after_on_success)
     # Before the limiter's own check (registered by limiter.init_app): nothing is counted.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_bulk)
+    app.before_request_funcs.setdefault(None, []).insert(1, spend_publishable_address_budget)

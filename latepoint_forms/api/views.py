@@ -33,7 +33,8 @@ SEND_WELCOME_EMAIL = "send_welcome_email"
 
 
 # What a web page's publishable key may not decide about the customer it registers.
-NOT_FOR_PUBLISHABLE_KEYS = ("status", "wordpress_user_id", "is_guest")
+# Nor may it have the business send mail to an address nobody has shown to be theirs.
+NOT_FOR_PUBLISHABLE_KEYS = ("status", "wordpress_user_id", "is_guest", SEND_WELCOME_EMAIL)
 
 
 def _parse_body() -> tuple[CustomerInput, bool]:
