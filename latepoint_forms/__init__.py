@@ -92,6 +92,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(api_bp, url_prefix=prefix, name=name)
 
     app.register_blueprint(web_bp)
+    from .web.widget import bp as widget_bp
+
+    app.register_blueprint(widget_bp)  # /widget.js: the embeddable widget (SPEC section 10)
     if app.config["ENV_NAME"] in DEVELOPMENT_ENVIRONMENTS:
         from .web.dev_mailbox import bp as dev_mailbox_bp
 

@@ -139,10 +139,21 @@ def _roll_back_quietly() -> None:
         log.debug("Rollback of a failed unit of work failed", exc_info=True)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def without_unit_of_work(view: F) -> F:
+    """Mark a view that never touches the database (static files served by a view, such as
+    /widget.js): ``install`` leaves it unwrapped, so it does not read the cookie session
+    either, and its response does not vary by cookie (shared caches can keep it)."""
+    view.without_unit_of_work = True  # type: ignore[attr-defined]
+    return view
+
+
 def install(app: Flask) -> None:
     """Wrap every view of ``app`` (call after the blueprints are registered)."""
     for endpoint, view in list(app.view_functions.items()):
-        if endpoint != "static":
+        if endpoint != "static" and not getattr(view, "without_unit_of_work", False):
             app.view_functions[endpoint] = unit_of_work_view(view)
 
 

@@ -50,6 +50,7 @@ OPERATIONS = [
     ("GET", "/customers/{customer_id}"),
     ("GET", "/availability"),
     ("GET", "/catalog"),
+    ("GET", "/form"),
     ("GET", "/status"),
 ]
 CHECKS = [
@@ -130,6 +131,7 @@ def test_document_is_valid_openapi_3_1(client: Any) -> None:
         "/customers/{customer_id}",
         "/availability",
         "/catalog",
+        "/form",
         "/status",
         "/openapi.json",
     }

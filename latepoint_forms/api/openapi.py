@@ -47,6 +47,7 @@ from .openapi_schemas import (
     created_customer_schema,
     customer_input_schema,
     customer_record_schema,
+    form_schema,
     list_meta_schema,
     status_schema,
 )
@@ -291,6 +292,7 @@ def build_document(server_url: str) -> dict[str, Any]:
                 "NormalisedCustomer": customer_record_schema(created=False),
                 "Availability": availability_schema(),
                 "Catalog": catalog_schema(),
+                "CustomerForm": form_schema(),
                 "Status": status_schema(),
                 "BulkCustomersInput": bulk_request_schema(MAX_ITEMS),
                 "BulkCustomersResult": bulk_result_schema(),
@@ -359,6 +361,22 @@ def build_document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _response(
                             "The bookable catalog", _success(ref("Catalog")), **LIMIT_HEADERS
+                        ),
+                        **_errors(403),
+                    },
+                }
+            },
+            "/form": {
+                "get": {
+                    "operationId": "getCustomerForm",
+                    "summary": "The customer form's inputs and their constraints, derived from "
+                    "the rules (what the embedded widget checks in the browser)",
+                    "security": [{"ApiKey": []}],
+                    "responses": {
+                        "200": _response(
+                            "Each input with its label and limits",
+                            _success(ref("CustomerForm")),
+                            **LIMIT_HEADERS,
                         ),
                         **_errors(403),
                     },

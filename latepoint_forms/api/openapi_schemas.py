@@ -236,6 +236,84 @@ def catalog_schema() -> dict[str, Any]:
     )
 
 
+def form_schema() -> dict[str, Any]:
+    """``data`` of ``GET /form``: every input of the customer forms and its constraints."""
+    text = {"type": "string"}
+    optional_text = {"type": ["string", "null"]}
+    optional_count = {"type": ["integer", "null"], "minimum": 0}
+    option = {
+        "type": "object",
+        "required": ["value", "label"],
+        "properties": {"value": text, "label": text},
+        "additionalProperties": False,
+    }
+    properties: dict[str, Any] = {
+        "name": {
+            "type": "string",
+            "description": "Its key in the create-customer body and in a 422's details "
+            "(custom_fields.<key> for a custom field)",
+        },
+        "label": text,
+        "input": {
+            "type": "string",
+            "enum": [
+                "text",
+                "email",
+                "tel",
+                "date",
+                "select",
+                "textarea",
+                "number",
+                "checkbox",
+                "url",
+            ],
+        },
+        "json_type": {"type": "string", "enum": ["string", "number", "boolean"]},
+        "required": {"type": "boolean", "description": "The API refuses a body without it"},
+        "required_on_web": {
+            "type": "boolean",
+            "description": "The web forms and the widget ask for it (the email, too)",
+        },
+        "minlength": optional_count,
+        "maxlength": optional_count,
+        "pattern": {
+            "type": ["string", "null"],
+            "description": "An HTML pattern attribute (the browser compiles it with the v flag)",
+        },
+        "min": optional_text,
+        "max": optional_text,
+        "step": optional_text,
+        "autocomplete": optional_text,
+        "options": {"type": ["array", "null"], "items": option},
+        "value": optional_text,
+        "placeholder": optional_text,
+        "help_text": optional_text,
+        "attributes": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "integer"]},
+            "description": "Other HTML attributes of the input (spellcheck, autocapitalize, rows)",
+        },
+        "flows": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["register", "booking"]},
+            "description": "The widget's forms that ask for it",
+        },
+        "more": {"type": "boolean", "description": "Optional detail, shown folded away"},
+    }
+    item = {
+        "type": "object",
+        "required": list(properties),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {"inputs": {"type": "array", "items": item}},
+        "additionalProperties": False,
+    }
+
+
 def status_schema() -> dict[str, Any]:
     return {
         "type": "object",

@@ -34,10 +34,12 @@ from ..customers.custom_fields import (
 )
 
 PREFIX = "cf_"
+NO_CHOICE = SelectChoice("", "Choose…")  # a select's first, empty option
 FormT = TypeVar("FormT", bound=FlaskForm)
 
 
-def _attributes(definition: FieldDefinition) -> dict[str, Any]:
+def input_attributes(definition: FieldDefinition) -> dict[str, Any]:
+    """The HTML attributes of a custom field's input (also published by ``GET /form``)."""
     attrs: dict[str, Any] = {}
     if definition.required:
         attrs["required"] = True
@@ -57,10 +59,25 @@ def _attributes(definition: FieldDefinition) -> dict[str, Any]:
     return attrs
 
 
+# The HTML input of each custom field type, as ``_unbound_field`` renders it (``GET /form``
+# publishes it for the widget).
+HTML_INPUTS = {
+    "text": "text",
+    "textarea": "textarea",
+    "number": "number",
+    "date": "date",
+    "select": "select",
+    "checkbox": "checkbox",
+    "email": "email",
+    "phone": "tel",
+    "url": "url",
+}
+
+
 def _unbound_field(definition: FieldDefinition) -> UnboundField:
     label = definition.label
     description = getattr(definition, "help_text", None) or ""
-    kw: dict[str, Any] = {"description": description, "render_kw": _attributes(definition)}
+    kw: dict[str, Any] = {"description": description, "render_kw": input_attributes(definition)}
     kind = definition.type
     if kind == "textarea":
         return UnboundField(TextAreaField, label, **kw)
@@ -70,7 +87,7 @@ def _unbound_field(definition: FieldDefinition) -> UnboundField:
         return UnboundField(StringField, label, widget=DateInput(), **kw)
     if kind == "select":
         options = [SelectChoice(option.value, option.label) for option in definition.options]
-        choices = [SelectChoice("", "Choose…"), *options]
+        choices = [NO_CHOICE, *options]
         return UnboundField(SelectField, label, choices=choices, validate_choice=False, **kw)
     if kind == "checkbox":
         return UnboundField(BooleanField, label, **kw)

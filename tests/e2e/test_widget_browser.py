@@ -1,0 +1,489 @@
+"""The embeddable widget (SPEC section 10) in real Chromium, on host pages of other origins.
+
+Each host page is served by a second tiny server on another loopback port, with its own CSP
+allowing only our server in ``script-src`` and ``connect-src`` (``default-src 'none'``; the
+page's own stylesheet by ``style-src 'self'``). The page has no script of its own (its CSP
+forbids one): what it receives is recorded by a Playwright init script (which the page's CSP
+does not govern) listening on ``document`` for the widget's events and for
+``securitypolicyviolation``.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from latepoint_forms.api.keys import create_api_key
+from latepoint_forms.extensions import db
+from latepoint_forms.models import Booking, Customer
+from latepoint_forms.settings import RULES_EXTENSION_KEY
+from latepoint_forms.unit_of_work import unit_of_work
+
+from .conftest import DESKTOP, LiveServer
+
+HOSTILE_CSS = """
+* { font-size: 40px; font-family: "Comic Sans MS", cursive; letter-spacing: 3px; }
+input, select, textarea, button { display: none; color: red; background: yellow; }
+label { visibility: hidden; }
+body { color: green; }
+"""
+SHOP_CSS = """
+body { margin: 0; font: 17px/1.5 Georgia, serif; color: #222; background: #f4efe6; }
+header { padding: 24px; background: #3b2f2f; color: #fff; }
+header h1 { margin: 0; font-size: 28px; }
+main { max-width: 720px; margin: 0 auto; padding: 24px 16px; }
+"""
+
+# Recorded in the page's own world: the widget's events and any CSP violation.
+RECORDER = """
+window.__latepoint = [];
+window.__violations = [];
+for (const name of ["latepoint:booked", "latepoint:registered"]) {
+  document.addEventListener(name, (event) => {
+    window.__latepoint.push({type: event.type, detail: event.detail,
+                             target: event.target.id, bubbles: event.bubbles,
+                             composed: event.composed});
+  });
+}
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+@dataclass
+class HostSite:
+    """Pages of a shop on another origin: path -> (html, css)."""
+
+    csp: str
+    pages: dict[str, str] = field(default_factory=dict)
+    styles: dict[str, str] = field(default_factory=dict)
+    origin: str = ""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path in self.pages:
+            response = Response(self.pages[request.path], mimetype="text/html")
+        elif request.path == "/favicon.ico":
+            response = Response(status=204)  # nothing, but no console error for its absence
+        elif request.path in self.styles:
+            response = Response(self.styles[request.path], mimetype="text/css")
+        else:
+            response = Response("not found", status=404, mimetype="text/plain")
+        response.headers["Content-Security-Policy"] = self.csp
+        return response(environ, start_response)
+
+    def page(
+        self,
+        path: str,
+        key: str,
+        server: str,
+        css: str = SHOP_CSS,
+        **data: str,
+    ) -> str:
+        """A shop page with the SPEC's snippet (and ``data-*`` attributes) on it."""
+        attributes = " ".join(f'data-{name}="{html.escape(value)}"' for name, value in data.items())
+        style = path.replace(".html", ".css")
+        self.styles[style] = css
+        self.pages[path] = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Harbour Hair</title>
+<link rel="stylesheet" href="{style}">
+<script src="{server}/widget.js" defer></script>
+</head>
+<body>
+<header><h1>Harbour Hair</h1></header>
+<main>
+<p>Book your next visit online.</p>
+<div id="widget" data-latepoint-widget data-key="{html.escape(key)}" {attributes}></div>
+</main>
+</body>
+</html>"""
+        return self.origin + path
+
+
+def _csp(server: str) -> str:
+    return (
+        f"default-src 'none'; script-src {server}; connect-src {server}; style-src 'self'; "
+        "img-src 'self'; base-uri 'none'; form-action 'none'"
+    )
+
+
+@pytest.fixture(scope="module")
+def host_sites(live_server: LiveServer) -> Iterator[Callable[[], HostSite]]:
+    """Start host sites on free loopback ports (each another origin); all stop at the end."""
+    running: list[tuple[Any, threading.Thread]] = []
+
+    def start() -> HostSite:
+        site = HostSite(csp=_csp(live_server.url))
+        server = make_server("127.0.0.1", 0, site, threaded=True)
+        site.origin = f"http://127.0.0.1:{server.server_port}"
+        thread = threading.Thread(target=server.serve_forever, name="host-site", daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return site
+
+    try:
+        yield start
+    finally:
+        for server, thread in running:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+
+
+@dataclass(frozen=True)
+class Shop:
+    site: HostSite
+    key: str  # publishable, for the site's origin
+    secret: str  # the business's own key, to look at what the widget made
+
+
+@pytest.fixture(scope="module")
+def shop(live_server: LiveServer, host_sites: Callable[[], HostSite]) -> Shop:
+    site = host_sites()
+    with live_server.app.app_context(), unit_of_work():
+        _, key = create_api_key("shop widget", [], allowed_origins=[site.origin], publishable=True)
+        _, secret = create_api_key(
+            "back office", ["customers:read", "customers:create", "catalog:read"]
+        )
+    return Shop(site, key, secret)
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Any]:
+    """A fresh context recording the page's events; console errors and CSP violations fail."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script(RECORDER)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.on(
+        "console",
+        lambda m: page.console_errors.append(m.text) if m.type == "error" else None,  # type: ignore[attr-defined]
+    )
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def assert_clean(page: Any) -> None:
+    """No CSP violation, no script error; a 4xx the test provoked is logged, and allowed."""
+    assert page.evaluate("window.__violations") == []
+    answered = "Failed to load resource: the server responded with a status of 4"
+    assert [m for m in page.console_errors if not m.startswith(answered)] == []
+
+
+def events(page: Any) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = page.evaluate("window.__latepoint")
+    return result
+
+
+def read_customer(live_server: LiveServer, shop: Shop, customer_id: int) -> dict[str, Any]:
+    answer = requests.get(
+        f"{live_server.url}/api/v1/customers/{customer_id}",
+        headers={"X-API-Key": shop.secret},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()["data"]
+    return data
+
+
+def widget_text(page: Any) -> str:
+    text: str = page.evaluate("document.querySelector('#widget').shadowRoot.textContent")
+    return text
+
+
+def done_code(page: Any) -> str:
+    """The code the finished widget shows (or a failure saying what it shows instead)."""
+    code = page.locator(".lp-code")
+    try:
+        code.wait_for()
+    except Exception:
+        raise AssertionError(f"not done; the widget says: {widget_text(page)}") from None
+    text: str = code.inner_text()
+    return text
+
+
+def visiting_day() -> date:
+    """A day well inside the booking horizon; the e2e locations are open 08:00-20:00."""
+    return date.today() + timedelta(days=3)
+
+
+def test_register_flow_on_another_origin(tab: Any, live_server: LiveServer, shop: Shop) -> None:
+    url = shop.site.page("/register.html", shop.key, live_server.url, flow="register")
+    tab.goto(url)
+
+    tab.get_by_label("First name").fill("Grace")
+    tab.get_by_label("Last name").fill("Hopper")
+    tab.get_by_label("Email").fill("grace.widget@example.com")
+    tab.get_by_label("Phone").fill("07911 123456")
+    tab.get_by_role("button", name="Register").click()
+
+    code = done_code(tab)
+    assert tab.get_by_role("status").inner_text().startswith("You are registered")
+    received = events(tab)
+    assert [e["type"] for e in received] == ["latepoint:registered"]
+    detail = received[0]["detail"]
+    assert detail["customer_code"] == code
+    assert received[0]["target"] == "widget"
+    assert received[0]["bubbles"]
+    assert received[0]["composed"]
+    stored = read_customer(live_server, shop, detail["id"])
+    assert stored["customer_code"] == detail["customer_code"]
+    assert stored["email"] == "grace.widget@example.com"
+    assert stored["phone"] == "+447911123456"
+    assert_clean(tab)
+
+
+def test_booking_flow_on_another_origin(tab: Any, live_server: LiveServer, shop: Shop) -> None:
+    url = shop.site.page("/book.html", shop.key, live_server.url, flow="booking")
+    tab.goto(url)
+
+    tab.get_by_label("Haircut").check()
+    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_label("Harbour Street").check()
+    tab.get_by_label("Amy Pond").check()
+    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_label("Day").fill(visiting_day().isoformat())
+    first_time = tab.locator(".lp-slots .lp-time").first
+    first_time.wait_for()
+    tab.wait_for_function(
+        "day => document.querySelector('#widget').shadowRoot"
+        ".querySelector('.lp-slots legend').textContent.includes(day)",
+        arg=str(visiting_day().year),
+    )
+    first_time.click()
+    tab.get_by_label("First name").fill("Ada")
+    tab.get_by_label("Last name").fill("Lovelace")
+    tab.get_by_label("Email").fill("ada.widget@example.com")
+    tab.get_by_role("button", name="Book").click()
+
+    code = done_code(tab)
+    assert "Europe/London" in tab.locator(".lp-when").inner_text()
+    received = events(tab)
+    assert [e["type"] for e in received] == ["latepoint:booked"]
+    detail = received[0]["detail"]
+    assert detail["booking_code"] == code
+    assert detail["start"].startswith(visiting_day().isoformat())
+    assert detail["timezone"] == "Europe/London"
+    stored = read_customer(live_server, shop, detail["customer_id"])
+    assert stored["customer_code"] == detail["customer_code"]
+    assert stored["email"] == "ada.widget@example.com"
+    with live_server.app.app_context():
+        booking = db.session.scalars(
+            db.select(Booking).where(Booking.code == detail["booking_code"])
+        ).one()
+        customer = db.session.get(Customer, booking.customer_id)
+        assert customer is not None
+        assert customer.customer_code == detail["customer_code"]
+    assert_clean(tab)
+
+
+def test_a_page_of_another_origin_cannot_use_the_key(
+    tab: Any, live_server: LiveServer, shop: Shop, host_sites: Callable[[], HostSite]
+) -> None:
+    elsewhere = host_sites()
+    # That origin is a customer of ours too (its own key lists it), so the browser's
+    # preflight passes and the request with the shop's key reaches the API, which refuses.
+    with live_server.app.app_context(), unit_of_work():
+        create_api_key("other site", [], allowed_origins=[elsewhere.origin], publishable=True)
+    # What the API answered, as the browser's network layer saw it (the page cannot read it:
+    # no Access-Control-Allow-Origin for a refused origin).
+    sent: dict[str, str] = {}
+    answers: list[tuple[str, int]] = []
+    network = tab.context.new_cdp_session(tab)
+    network.send("Network.enable")
+
+    def note_request(event: dict[str, Any]) -> None:
+        request = event["request"]
+        sent.setdefault(event["requestId"], f"{request['method']} {request['url']}")
+
+    network.on("Network.requestWillBeSent", note_request)
+    network.on(
+        "Network.responseReceivedExtraInfo",
+        lambda e: answers.append((sent.get(e["requestId"], "?"), e["statusCode"])),
+    )
+    tab.goto(elsewhere.page("/stolen.html", shop.key, live_server.url, flow="register"))
+
+    alert = tab.get_by_role("alert")
+    alert.wait_for()
+    assert "not available on this page" in alert.inner_text()
+    assert tab.get_by_role("button", name="Try again").is_visible()
+    assert tab.locator("input").count() == 0  # no form to fill
+    assert (f"GET {live_server.url}/api/v1/form", 403) in answers, answers
+    direct = requests.get(
+        f"{live_server.url}/api/v1/form",
+        headers={"X-API-Key": shop.key, "Origin": elsewhere.origin},
+        timeout=10,
+    )
+    assert direct.status_code == 403
+    assert direct.json()["error"]["code"] == "origin_not_allowed"
+    # The browser kept the refusal from the page: only the CORS error is logged.
+    assert tab.evaluate("window.__violations") == []
+
+
+def test_the_host_pages_css_does_not_reach_the_widget(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    url = shop.site.page(
+        "/hostile.html", shop.key, live_server.url, css=HOSTILE_CSS, flow="register"
+    )
+    tab.goto(url)
+    first_name = tab.get_by_label("First name")
+    first_name.wait_for()
+
+    def computed(locator: Any, *names: str) -> dict[str, str]:
+        styles: dict[str, str] = locator.evaluate(
+            "(el, names) => Object.fromEntries(names.map("
+            "n => [n, getComputedStyle(el).getPropertyValue(n)]))",
+            list(names),
+        )
+        return styles
+
+    # The host's rules do apply to its own page...
+    assert computed(tab.locator("main > p"), "font-size")["font-size"] == "40px"
+    # ...but not to the widget's inputs, labels and buttons.
+    inside = computed(first_name, "display", "color", "font-size", "background-color")
+    assert inside["display"] == "block"
+    assert inside["color"] != "rgb(255, 0, 0)"
+    assert inside["background-color"] != "rgb(255, 255, 0)"
+    assert inside["font-size"] == "16px"
+    label = computed(tab.locator("label").first, "visibility", "font-size", "letter-spacing")
+    assert label == {"visibility": "visible", "font-size": "16px", "letter-spacing": "normal"}
+    button = tab.get_by_role("button", name="Register")
+    assert computed(button, "display")["display"] != "none"
+    assert first_name.is_visible()
+    assert button.is_visible()
+    assert_clean(tab)
+
+
+def test_a_server_side_error_appears_beside_its_field(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    taken = requests.post(
+        f"{live_server.url}/api/v1/customers",
+        json={"first_name": "Alan", "last_name": "Turing", "email": "alan.widget@example.com"},
+        headers={"X-API-Key": shop.secret},
+        timeout=10,
+    )
+    assert taken.status_code == 201, taken.text
+    tab.goto(shop.site.page("/errors.html", shop.key, live_server.url, flow="register"))
+    tab.get_by_label("First name").fill("Alan")
+    tab.get_by_label("Last name").fill("Turing")
+    tab.get_by_label("Email").fill("alan.widget@example.com")
+    # A UK number that no pattern of the browser's could judge: the server's rule refuses it.
+    tab.get_by_label("Phone").fill("07700 900123")
+    tab.get_by_role("button", name="Register").click()
+
+    phone = tab.get_by_label("Phone")
+    phone_error = tab.locator("[id$='-phone-error']")
+    phone_error.wait_for()
+    assert "valid phone number" in phone_error.inner_text()
+    assert phone.get_attribute("aria-invalid") == "true"
+    assert phone_error.get_attribute("id") in (phone.get_attribute("aria-describedby") or "")
+    assert phone.evaluate("el => el === el.getRootNode().activeElement")  # focus went there
+
+    phone.fill("07400 654321")
+    tab.get_by_role("button", name="Register").click()
+    email_error = tab.locator("[id$='-email-error']")
+    try:
+        email_error.wait_for()
+    except Exception:
+        raise AssertionError(f"no email error; the widget says: {widget_text(tab)}") from None
+    assert email_error.inner_text() == "This email address is already registered"
+    assert tab.get_by_label("Email").get_attribute("aria-invalid") == "true"
+    assert tab.locator("[id$='-phone-error']").is_hidden()  # the phone is fine now
+    assert events(tab) == []
+    assert_clean(tab)
+
+
+def test_the_browser_checks_the_published_constraints_first(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    tab.goto(shop.site.page("/checks.html", shop.key, live_server.url, flow="register"))
+    requests_seen: list[str] = []
+    tab.on("request", lambda r: requests_seen.append(r.method + " " + r.url))
+    tab.get_by_label("First name").fill("A")  # under the minimum length GET /form gave
+    tab.get_by_role("button", name="Register").click()
+
+    first_error = tab.locator("[id$='-first_name-error']")
+    first_error.wait_for()
+    assert first_error.inner_text()  # the browser's own message
+    settings = live_server.app.extensions[RULES_EXTENSION_KEY]
+    assert tab.get_by_label("First name").get_attribute("minlength") == str(
+        settings.name_min_length
+    )
+    assert not [r for r in requests_seen if r.startswith("POST")]  # nothing was sent
+    assert_clean(tab)
+
+
+def test_popup_mode_opens_with_a_button_and_works_by_keyboard(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    tab.goto(
+        shop.site.page(
+            "/popup.html", shop.key, live_server.url, flow="register", mode="popup", lang="en-GB"
+        )
+    )
+    opener = tab.get_by_role("button", name="Register")
+    opener.wait_for()
+    assert tab.locator("dialog").is_hidden()
+    # Wait until the form behind the button has loaded, then go by keyboard only.
+    tab.wait_for_function(
+        "() => document.querySelector('#widget').shadowRoot.querySelector('dialog input')"
+    )
+    tab.keyboard.press("Tab")
+    assert (
+        tab.evaluate("() => document.activeElement.shadowRoot.activeElement.textContent")
+        == "Register"
+    )
+    tab.keyboard.press("Enter")
+    dialog = tab.get_by_role("dialog")
+    dialog.wait_for()
+    assert tab.locator(".lp-root").get_attribute("lang") == "en-GB"
+    focused = "() => document.activeElement.shadowRoot.activeElement.getAttribute('name')"
+    assert tab.evaluate(focused) == "first_name"
+    tab.keyboard.type("Katherine")
+    tab.keyboard.press("Tab")
+    assert tab.evaluate(focused) == "last_name"
+    tab.keyboard.type("Johnson")
+    tab.keyboard.press("Tab")
+    tab.keyboard.type("katherine.widget@example.com")
+    tab.keyboard.press("Enter")  # submits the form
+
+    code = done_code(tab)
+    assert [e["detail"]["customer_code"] for e in events(tab)] == [code]
+    tab.keyboard.press("Escape")
+    assert tab.locator("dialog").is_hidden()
+    assert_clean(tab)
+
+
+def test_screenshots_of_the_widget_on_a_host_page(
+    tab: Any, live_server: LiveServer, shop: Shop, snap: Any
+) -> None:
+    tab.goto(shop.site.page("/shot.html", shop.key, live_server.url, flow="booking", lang="en-GB"))
+    tab.get_by_label("Haircut").check()
+    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_label("Harbour Street").check()
+    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_label("Day").fill(visiting_day().isoformat())
+    tab.locator(".lp-slots .lp-time").first.wait_for()
+    paths = snap(tab, "widget")
+    assert [p.name for p in paths] == ["widget-desktop.png", "widget-phone.png"]
+    assert_clean(tab)
