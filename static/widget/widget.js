@@ -792,7 +792,9 @@
       self.showPlace(true);
     });
     back.querySelector('button[type="submit"]').remove();
+    var asked = 0; // only the answer to the latest question is shown
     function load(day) {
+      var mine = ++asked;
       dayError.hidden = true;
       dayInput.removeAttribute("aria-invalid");
       dayInput.removeAttribute("aria-describedby");
@@ -802,6 +804,7 @@
         "?service_id=" + self.choice.service.id + "&location_id=" + self.choice.location.id +
         (self.choice.agent ? "&agent_id=" + self.choice.agent.id : "") + (day ? "&date=" + day : "");
       self.call("GET", "/availability" + query).then(function (result) {
+        if (mine !== asked) return;
         self.say("");
         if (!result.ok) {
           var detail = result.error && result.error.details && result.error.details.date;
@@ -830,7 +833,9 @@
     }
     function showSlots(found) {
       var legend = TEXT.freeTimes + ", " + self.formatDay(found.date) + " (" + found.timezone + ")";
-      var group = h("fieldset", { class: "lp-choices lp-slots" }, [h("legend", { text: legend })]);
+      var group = h("fieldset", { class: "lp-choices lp-slots", "data-day": found.date }, [
+        h("legend", { text: legend }),
+      ]);
       if (!found.slots.length) group.append(h("p", { class: "lp-empty", text: TEXT.noTimes }));
       found.slots.forEach(function (slot) {
         group.append(

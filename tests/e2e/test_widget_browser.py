@@ -152,8 +152,15 @@ class Shop:
 
 
 @pytest.fixture(scope="module")
-def shop(live_server: LiveServer, host_sites: Callable[[], HostSite]) -> Shop:
-    site = host_sites()
+def shop_site(host_sites: Callable[[], HostSite]) -> HostSite:
+    return host_sites()
+
+
+@pytest.fixture
+def shop(live_server: LiveServer, shop_site: HostSite) -> Shop:
+    """The shop's keys, new for each test: each visit spends a publishable key's budget per
+    client address (RATE_LIMIT_PUBLISHABLE), and every test's browser is 127.0.0.1."""
+    site = shop_site
     with live_server.app.app_context(), unit_of_work():
         _, key = create_api_key("shop widget", [], allowed_origins=[site.origin], publishable=True)
         _, secret = create_api_key(
@@ -193,14 +200,17 @@ def events(page: Any) -> list[dict[str, Any]]:
     return result
 
 
-def read_customer(live_server: LiveServer, shop: Shop, customer_id: int) -> dict[str, Any]:
+def api_get(live_server: LiveServer, shop: Shop, path: str) -> Any:
+    """``data`` of a GET with the business's secret key (from a server: no Origin)."""
     answer = requests.get(
-        f"{live_server.url}/api/v1/customers/{customer_id}",
-        headers={"X-API-Key": shop.secret},
-        timeout=10,
+        f"{live_server.url}/api/v1{path}", headers={"X-API-Key": shop.secret}, timeout=10
     )
     assert answer.status_code == 200, answer.text
-    data: dict[str, Any] = answer.json()["data"]
+    return answer.json()["data"]
+
+
+def read_customer(live_server: LiveServer, shop: Shop, customer_id: int) -> dict[str, Any]:
+    data: dict[str, Any] = api_get(live_server, shop, f"/customers/{customer_id}")
     return data
 
 
@@ -218,6 +228,11 @@ def done_code(page: Any) -> str:
         raise AssertionError(f"not done; the widget says: {widget_text(page)}") from None
     text: str = code.inner_text()
     return text
+
+
+def times_on(page: Any, day: str) -> Any:
+    """The time buttons of the widget once it shows ``day``'s free times."""
+    return page.locator(f".lp-slots[data-day='{day}'] .lp-time")
 
 
 def visiting_day() -> date:
@@ -261,14 +276,7 @@ def test_booking_flow_on_another_origin(tab: Any, live_server: LiveServer, shop:
     tab.get_by_label("Amy Pond").check()
     tab.get_by_role("button", name="Continue").click()
     tab.get_by_label("Day").fill(visiting_day().isoformat())
-    first_time = tab.locator(".lp-slots .lp-time").first
-    first_time.wait_for()
-    tab.wait_for_function(
-        "day => document.querySelector('#widget').shadowRoot"
-        ".querySelector('.lp-slots legend').textContent.includes(day)",
-        arg=str(visiting_day().year),
-    )
-    first_time.click()
+    times_on(tab, visiting_day().isoformat()).first.click()
     tab.get_by_label("First name").fill("Ada")
     tab.get_by_label("Last name").fill("Lovelace")
     tab.get_by_label("Email").fill("ada.widget@example.com")
@@ -285,13 +293,29 @@ def test_booking_flow_on_another_origin(tab: Any, live_server: LiveServer, shop:
     stored = read_customer(live_server, shop, detail["customer_id"])
     assert stored["customer_code"] == detail["customer_code"]
     assert stored["email"] == "ada.widget@example.com"
+    # Through the API with the business's key: Amy is no longer free at that time...
+    catalog = api_get(live_server, shop, "/catalog")
+    amy = next(a["id"] for a in catalog["agents"] if a["key"] == "amy")
+    haircut = next(s["id"] for s in catalog["services"] if s["key"] == "haircut")
+    harbour = next(loc["id"] for loc in catalog["locations"] if loc["key"] == "harbour")
+    local_start = detail["start"][:16]  # the wall-clock time at the location
+    free = api_get(
+        live_server,
+        shop,
+        f"/availability?service_id={haircut}&location_id={harbour}&agent_id={amy}"
+        f"&date={visiting_day().isoformat()}",
+    )
+    assert free["slots"]  # the day is open...
+    assert local_start not in [slot["start"] for slot in free["slots"]]  # ...but not then
+    # ...and the booking is stored for that customer, with her.
     with live_server.app.app_context():
         booking = db.session.scalars(
-            db.select(Booking).where(Booking.code == detail["booking_code"])
+            db.select(Booking).where(Booking.booking_code == detail["booking_code"])
         ).one()
         customer = db.session.get(Customer, booking.customer_id)
         assert customer is not None
         assert customer.customer_code == detail["customer_code"]
+        assert booking.agent_id == amy
     assert_clean(tab)
 
 
@@ -436,6 +460,13 @@ def test_the_browser_checks_the_published_constraints_first(
 def test_popup_mode_opens_with_a_button_and_works_by_keyboard(
     tab: Any, live_server: LiveServer, shop: Shop
 ) -> None:
+    languages: list[str | None] = []
+    tab.on(
+        "request",
+        lambda r: (
+            languages.append(r.headers.get("accept-language")) if "/api/v1/" in r.url else None
+        ),
+    )
     tab.goto(
         shop.site.page(
             "/popup.html", shop.key, live_server.url, flow="register", mode="popup", lang="en-GB"
@@ -469,6 +500,8 @@ def test_popup_mode_opens_with_a_button_and_works_by_keyboard(
 
     code = done_code(tab)
     assert [e["detail"]["customer_code"] for e in events(tab)] == [code]
+    assert languages
+    assert set(languages) == {"en-GB"}  # data-lang, sent to the API
     tab.keyboard.press("Escape")
     assert tab.locator("dialog").is_hidden()
     assert_clean(tab)
@@ -483,7 +516,124 @@ def test_screenshots_of_the_widget_on_a_host_page(
     tab.get_by_label("Harbour Street").check()
     tab.get_by_role("button", name="Continue").click()
     tab.get_by_label("Day").fill(visiting_day().isoformat())
-    tab.locator(".lp-slots .lp-time").first.wait_for()
+    times_on(tab, visiting_day().isoformat()).first.wait_for()
     paths = snap(tab, "widget")
     assert [p.name for p in paths] == ["widget-desktop.png", "widget-phone.png"]
     assert_clean(tab)
+
+
+def test_a_taken_time_sends_the_visitor_back_to_the_times(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    day = (visiting_day() + timedelta(days=1)).isoformat()
+    # Preselected on the page: the widget starts at the place and person, Harbour chosen.
+    url = shop.site.page(
+        "/haircut.html",
+        shop.key,
+        live_server.url,
+        flow="booking",
+        service="haircut",
+        location="harbour",
+    )
+    tab.goto(url)
+    assert tab.get_by_label("Harbour Street").is_checked()
+    assert tab.get_by_label("Haircut").count() == 0  # the service step was skipped
+    tab.get_by_label("Amy Pond").check()
+    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_label("Day").fill(day)
+    times = times_on(tab, day)
+    times.first.wait_for()
+    visitor = {"Origin": shop.site.origin, "X-API-Key": shop.key}
+    catalog = requests.get(f"{live_server.url}/api/v1/catalog", headers=visitor, timeout=10)
+    ids = {
+        kind: {i["key"]: i["id"] for i in items}
+        for kind, items in catalog.json()["data"].items()
+        if kind != "offers"
+    }
+    query = (
+        f"service_id={ids['services']['haircut']}&location_id={ids['locations']['harbour']}"
+        f"&agent_id={ids['agents']['amy']}&date={day}"
+    )
+    free = requests.get(
+        f"{live_server.url}/api/v1/availability?{query}", headers=visitor, timeout=10
+    )
+    first_start = free.json()["data"]["slots"][0]["start"]
+    first_label = times.first.inner_text()
+    times.first.click()
+
+    tab.get_by_label("First name").fill("Mary")
+    tab.get_by_label("Last name").fill("Somerville")
+    tab.get_by_label("Email").fill("mary.widget@example.com")
+    tab.get_by_label("Phone").fill("07700 900123")  # read in the location's country: refused
+    tab.get_by_role("button", name="Book").click()
+    phone_error = tab.locator("[id$='-phone-error']")
+    phone_error.wait_for()
+    assert "valid phone number" in phone_error.inner_text()
+
+    # Meanwhile another visitor of the shop takes that very time.
+    taken = requests.post(
+        f"{live_server.url}/api/v1/bookings",
+        json={
+            "service_id": ids["services"]["haircut"],
+            "location_id": ids["locations"]["harbour"],
+            "agent_id": ids["agents"]["amy"],
+            "start": first_start,
+            "customer": {"first_name": "Eve", "last_name": "Quick", "email": "eve@example.com"},
+        },
+        headers=visitor,
+        timeout=10,
+    )
+    assert taken.status_code == 201, taken.text
+    tab.get_by_label("Phone").fill("07400 123456")
+    tab.get_by_role("button", name="Book").click()
+
+    alert = tab.get_by_role("alert")
+    tab.get_by_role("heading", name="Day and time").wait_for()
+    assert "just been taken" in alert.inner_text()
+    times.first.wait_for()
+    assert times.first.inner_text() != first_label  # that time is gone from the list
+    times.first.click()
+    assert tab.get_by_label("Email").input_value() == ""  # a new details form...
+    tab.get_by_label("First name").fill("Mary")
+    tab.get_by_label("Last name").fill("Somerville")
+    tab.get_by_label("Email").fill("mary.widget@example.com")
+    tab.get_by_role("button", name="Book").click()
+    done_code(tab)
+    booked = events(tab)
+    assert len(booked) == 1
+    assert booked[0]["detail"]["start"][:16] != first_start
+    assert_clean(tab)
+
+
+def test_a_lost_answer_is_said_and_the_retry_is_the_same_request(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    tab.goto(shop.site.page("/offline.html", shop.key, live_server.url, flow="register"))
+    tab.get_by_label("First name").fill("Hedy")
+    tab.get_by_label("Last name").fill("Lamarr")
+    tab.get_by_label("Email").fill("hedy.widget@example.com")
+    keys: list[str | None] = []
+    tab.on(
+        "request",
+        lambda r: (
+            keys.append(r.headers.get("idempotency-key"))
+            if r.method == "POST" and r.url.endswith("/api/v1/customers")
+            else None
+        ),
+    )
+    # The connection drops on the way: the browser gets no answer at all.
+    tab.route("**/api/v1/customers", lambda route: route.abort("internetdisconnected"))
+    tab.get_by_role("button", name="Register").click()
+    alert = tab.get_by_role("alert")
+    alert.wait_for()
+    assert "could not reach the booking service" in alert.inner_text()
+    assert events(tab) == []
+
+    tab.unroute("**/api/v1/customers")
+    tab.get_by_role("button", name="Register").click()
+    done_code(tab)
+    assert len(events(tab)) == 1
+    assert len(keys) == 2
+    assert keys[0] is not None
+    assert keys[0] == keys[1]  # the same body, the same Idempotency-Key: never twice
+    assert tab.evaluate("window.__violations") == []
