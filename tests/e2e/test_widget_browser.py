@@ -65,6 +65,7 @@ class HostSite:
     """Pages of a shop on another origin: path -> (html, css)."""
 
     csp: str
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer
     pages: dict[str, str] = field(default_factory=dict)
     styles: dict[str, str] = field(default_factory=dict)
     origin: str = ""
@@ -80,6 +81,7 @@ class HostSite:
         else:
             response = Response("not found", status=404, mimetype="text/plain")
         response.headers["Content-Security-Policy"] = self.csp
+        response.headers.update(self.headers)
         return response(environ, start_response)
 
     def page(
@@ -637,3 +639,22 @@ def test_a_lost_answer_is_said_and_the_retry_is_the_same_request(
     assert keys[0] is not None
     assert keys[0] == keys[1]  # the same body, the same Idempotency-Key: never twice
     assert tab.evaluate("window.__violations") == []
+
+
+def test_a_cross_origin_isolated_host_page_can_load_it(
+    tab: Any, live_server: LiveServer, host_sites: Callable[[], HostSite]
+) -> None:
+    """Our files say Cross-Origin-Resource-Policy: cross-origin, so a page that requires it
+    of everything it embeds (COEP require-corp) still runs the widget."""
+    isolated = host_sites()
+    isolated.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
+    isolated.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    with live_server.app.app_context(), unit_of_work():
+        _, key = create_api_key(
+            "isolated shop", [], allowed_origins=[isolated.origin], publishable=True
+        )
+    tab.goto(isolated.page("/isolated.html", key, live_server.url, flow="register"))
+
+    tab.get_by_label("First name").wait_for()
+    assert tab.evaluate("window.crossOriginIsolated") is True
+    assert_clean(tab)
