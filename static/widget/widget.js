@@ -64,6 +64,9 @@
     fixFields: "Please correct the fields marked below.",
     booked: "Booked",
     bookedCode: "Your booking code is",
+    what: function (service, place, person) {
+      return service + " at " + place + (person ? " with " + person : "");
+    },
     registered: "You are registered",
     customerCode: "Your customer code is",
     // A refused origin cannot be told apart from a lost connection (the browser hides it).
@@ -939,7 +942,7 @@
     var customer = data.customer;
     this.showProgress(4);
     var when = this.formatLocal(booking.start, booking.timezone);
-    var what = [named(booking.service), named(booking.location), named(booking.agent)].filter(Boolean).join(", ");
+    var what = TEXT.what(named(booking.service), named(booking.location), named(booking.agent));
     this.step(TEXT.booked, [
       h("p", { class: "lp-done" }, [TEXT.bookedCode + " ", h("strong", { class: "lp-code", text: booking.code }), "."]),
       h("p", { class: "lp-when", text: when }),
