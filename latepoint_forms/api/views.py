@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Row
 
@@ -81,7 +81,9 @@ def create() -> ResponseReturnValue:
         # Only reported back: the stored row as it is, without an ORM instance for it.
         stored = create_customer(checked, source="api", settings=settings, as_row=True)
         welcome_sent = False
-    location = url_for(f"{request.blueprint}.read", customer_id=stored.id)
+    # The record's URL is this collection's own, plus the id: what url_for would build for
+    # the read view under the prefix this request came in by, without a URL adapter's build.
+    location = f"{request.script_root}{request.path.rstrip('/')}/{stored.id}"
     body = {**customer_as_json(stored), "welcome_email_sent": welcome_sent}
     response = success("Customer created successfully", body, 201)
     response.headers["Location"] = location
