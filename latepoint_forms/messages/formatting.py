@@ -14,13 +14,14 @@ def local_time(moment: datetime, timezone: str) -> str:
     """ "Tuesday 2 March 2027, 10:00 GMT (Europe/London)": the location's wall-clock time, the
     zone named, so nobody reads it in their own."""
     local = moment.astimezone(ZoneInfo(timezone))
+    weekday, month, time = local.strftime("%A"), local.strftime("%B"), local.strftime("%H:%M")
     return _(
         "%(weekday)s %(day)d %(month)s %(year)d, %(time)s %(abbreviation)s (%(zone)s)",
-        weekday=f"{local:%A}",
+        weekday=weekday,
         day=local.day,
-        month=f"{local:%B}",
+        month=month,
         year=local.year,
-        time=f"{local:%H:%M}",
+        time=time,
         abbreviation=local.tzname() or "",
         zone=timezone,
     )
