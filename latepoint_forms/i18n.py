@@ -22,6 +22,7 @@ Which language a request gets (``select_language``)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +34,8 @@ from flask_babel import gettext as _babel_gettext
 from flask_babel import lazy_gettext as _babel_lazy_gettext
 from flask_babel import ngettext as _babel_ngettext
 from flask_babel.speaklater import LazyString
+
+from .problems import TRANSLATED_PARAMETERS, Problem
 
 # The product's languages, in the switcher's order (SPEC section 11).
 LANGUAGES = ("en", "de", "fr", "es", "pl", "ja")
@@ -58,6 +61,24 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 def lazy_gettext(message: str, **variables: Any) -> LazyString:
     """For a message defined at import time: translated each time it is shown."""
     return _babel_lazy_gettext(message, **variables)
+
+
+def localise(problem: Problem | str) -> str:
+    """A rule's ``Problem`` (or a plain sentence) in the request's language."""
+    if not isinstance(problem, Problem):
+        return _(str(problem))
+    params = {
+        key: _(value) if key in TRANSLATED_PARAMETERS and isinstance(value, str) else value
+        for key, value in problem.params.items()
+    }
+    if problem.plural is not None and problem.count is not None:
+        return ngettext(problem.template, problem.plural, problem.count, **params)
+    return _(problem.template, **params)
+
+
+def localised_details(problems: Mapping[str, Problem | str]) -> dict[str, str]:
+    """Field -> sentence, in the request's language (what forms show beside their fields)."""
+    return {key: localise(problem) for key, problem in problems.items()}
 
 
 def available_languages(app: Flask | None = None) -> tuple[str, ...]:

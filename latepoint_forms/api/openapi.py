@@ -37,6 +37,7 @@ from .listing import (
 )
 from .openapi_schemas import (
     DATE_PATTERN,
+    FIELD_ERRORS,
     ID,
     anchored,
     availability_schema,
@@ -126,6 +127,7 @@ def _error_schema(codes: list[str]) -> dict[str, Any]:
                         "additionalProperties": {"type": "string"},
                         "description": "One message per failing field (JSON name)",
                     },
+                    "errors": FIELD_ERRORS,
                 },
                 "additionalProperties": False,
             },

@@ -310,6 +310,7 @@ def bulk_result_schema() -> dict[str, Any]:
                     "code": {"type": "string", "enum": [ValidationFailed.code, EmailExists.code]},
                     "message": {"type": "string", "minLength": 1},
                     "details": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "errors": FIELD_ERRORS,
                 },
                 "additionalProperties": False,
             },
@@ -327,3 +328,21 @@ def bulk_result_schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
+
+
+# A validation failure's ``errors``: each failing field with its stable code (SPEC section 11).
+FIELD_ERRORS: dict[str, Any] = {
+    "type": "array",
+    "description": "Each failing field (as in details) with a stable code, such as too_short, "
+    "that clients can translate themselves, and the message in the response's language",
+    "items": {
+        "type": "object",
+        "required": ["field", "code", "message"],
+        "properties": {
+            "field": {"type": "string"},
+            "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+            "message": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+}

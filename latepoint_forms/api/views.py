@@ -20,6 +20,7 @@ from ..customers.service import (
 from ..errors import InsufficientPermissions
 from ..messages.service import queue_welcome
 from ..models import Customer
+from ..problems import N_, Problem
 from ..settings import rule_settings
 from . import bp
 from .auth import current_key, require_key
@@ -48,13 +49,13 @@ def _parse_body() -> tuple[CustomerInput, bool]:
                 f"A publishable key cannot set {', '.join(refused)}: the business decides those"
             )
     send_welcome = raw.pop(SEND_WELCOME_EMAIL, None)
-    errors = {}
+    errors: dict[str, Problem] = {}
     if send_welcome is not None and not isinstance(send_welcome, bool):
-        errors[SEND_WELCOME_EMAIL] = "Must be true or false"
+        errors[SEND_WELCOME_EMAIL] = Problem("not_a_boolean", N_("Must be true or false"))
     try:
         data = parse_customer_input(raw, rule_settings())
     except ValidationFailed as failed:
-        raise ValidationFailed(dict(sorted({**(failed.details or {}), **errors}.items()))) from None
+        raise ValidationFailed(dict(sorted({**failed.problems, **errors}.items()))) from None
     if errors:
         raise ValidationFailed(errors)
     return data, bool(send_welcome)
