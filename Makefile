@@ -27,7 +27,7 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 ## Every wrapped string (babel.cfg) extracted into messages.pot, and merged into each language's
 ## catalog; `make messages LANG_NEW=xx` starts a catalog for a new language of i18n.LANGUAGES.
 messages: $(BIN)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --sort-by-file \
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k N_ -k NP_:1,2 --sort-by-file \
 		--project latepoint_forms -o $(TRANSLATIONS)/messages.pot .
 	@if [ -n "$(LANG_NEW)" ]; then $(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(LANG_NEW); fi
 	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
