@@ -22,7 +22,7 @@ Transactions: this layer adds and flushes; the caller's unit of work commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -72,16 +72,19 @@ def book_for_visitor(
     agent: Agent | None,
     start: datetime,
     source: str,
-    now: datetime,
+    clock: Callable[[], datetime],
     tell_owner: bool = True,
 ) -> VisitorBooking:
     """Create the visitor's customer and book ``start`` for it, or book for the customer
     already holding its email (see the module docstring); add and flush, never commit.
 
-    ``agent`` None: any free agent. Raises what ``create_customer`` and ``reserve_booking``
-    raise (``ValidationFailed``, ``SlotTaken``; a fair-use refusal of a *new* customer, which
-    holds nothing yet, only under a daily limit of 0), except a known address's fair-use
-    refusal, which is the outcome's ``refusal`` (mailed to its owner when ``tell_owner``).
+    ``agent`` None: any free agent. ``clock`` is read as each step happens (the app's
+    ``clock.now``), so the booking's messages and events are timed after the customer's
+    ``customer.created``, and delivered after it. Raises what ``create_customer`` and
+    ``reserve_booking`` raise (``ValidationFailed``, ``SlotTaken``; a fair-use refusal of a
+    *new* customer, which holds nothing yet, only under a daily limit of 0), except a known
+    address's fair-use refusal, which is the outcome's ``refusal`` (mailed to its owner when
+    ``tell_owner``).
     """
     agent_id = agent.id if agent is not None else None
     try:
@@ -95,9 +98,9 @@ def book_for_visitor(
         if known is None:
             raise  # refused, then gone (deleted in between): nothing kept
         return _book_for_returning(
-            checked, definitions, known, service, location, agent_id, start, now, tell_owner
+            checked, definitions, known, service, location, agent_id, start, clock, tell_owner
         )
-    booking = reserve_booking(guest, service.id, location.id, agent_id, start, now=now)
+    booking = reserve_booking(guest, service.id, location.id, agent_id, start, now=clock())
     return VisitorBooking(booking=booking, guest=guest, customer=guest)
 
 
@@ -109,7 +112,7 @@ def _book_for_returning(
     location: Location,
     agent_id: int | None,
     start: datetime,
-    now: datetime,
+    clock: Callable[[], datetime],
     tell_owner: bool,
 ) -> VisitorBooking:
     """Book for the customer holding the typed address, without changing their record.
@@ -126,7 +129,7 @@ def _book_for_returning(
             location.id,
             agent_id,
             start,
-            now=now,
+            now=clock(),
             proposed_changes=changes,
         )
     except (BookingOverlaps, DailyLimitReached) as refused:
@@ -141,7 +144,7 @@ def _book_for_returning(
                 start,
                 NOT_MADE_OVERLAP if overlap else NOT_MADE_DAILY_LIMIT,
                 limit=None if overlap else max_bookings_per_day(),
-                now=now,
+                now=clock(),
             )
         return VisitorBooking(booking=None, guest=None, customer=known, refusal=refused)
     return VisitorBooking(booking=booking, guest=None, customer=known)

@@ -288,7 +288,7 @@ def _book_anonymously(
         agent=selection.agent,
         start=slot.start,
         source="quick_booking",
-        now=clock.now(),
+        clock=clock.now,
         tell_owner=True,
     )
     return outcome.booking, outcome.guest
