@@ -268,6 +268,8 @@ def test_a_time_booked_already_is_409_slot_taken_and_keeps_nothing(
         ("2027-03-03T10:10", "starts every 15 minutes"),
         ("2027-03-07T10:00", "not open"),  # a Sunday: London is closed
         ("2027-03-03T16:45", "not open for the whole 30 minutes"),  # ends after closing
+        ("2029-03-03T10:15", "Choose a date from today to"),  # past the booking horizon
+        ("2027-03-28T01:30", "does not exist there"),  # London springs forward at 01:00
         ("2027-03-03 10:15", "YYYY-MM-DDTHH:MM"),
         ("2027-02-30T10:00", "not a real date"),
         ("tomorrow", "YYYY-MM-DDTHH:MM"),
