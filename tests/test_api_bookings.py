@@ -559,6 +559,20 @@ def test_a_failed_request_commits_no_message_and_no_event(
     assert count(app, Customer) == 1
 
 
+@pytest.mark.parametrize("app_config", [{"CLOCK": lambda: NOW, "RATE_LIMIT_LIVE": "2/minute"}])
+def test_bookings_spend_the_keys_rate_limit_budget(
+    app: Flask, catalog: Catalog, booker: ApiClient
+) -> None:
+    first = booker.post("/bookings", body(catalog))
+    second = booker.post("/bookings", body(catalog, f"{WEDNESDAY}T11:00"))
+    third = booker.post("/bookings", body(catalog, f"{WEDNESDAY}T12:00"))
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert_error(third, 429, "rate_limit_exceeded")
+    assert third.headers["Retry-After"]
+    assert count(app, Booking) == 2
+
+
 # --- the race: real gunicorn workers ---------------------------------------------------------
 
 RACERS = 100
