@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import request
@@ -38,16 +39,24 @@ SEND_WELCOME_EMAIL = "send_welcome_email"
 NOT_FOR_PUBLISHABLE_KEYS = ("status", "wordpress_user_id", "is_guest", SEND_WELCOME_EMAIL)
 
 
+def refuse_what_publishable_keys_may_not_set(raw: Mapping[str, Any], where: str = "") -> None:
+    """``InsufficientPermissions`` when the request's key is publishable and the customer
+    body ``raw`` sets any of ``NOT_FOR_PUBLISHABLE_KEYS`` (named with the prefix ``where``:
+    ``customer.`` in a booking)."""
+    if not current_key().publishable:
+        return
+    refused = [f"{where}{name}" for name in NOT_FOR_PUBLISHABLE_KEYS if name in raw]
+    if refused:
+        raise InsufficientPermissions(
+            f"A publishable key cannot set {', '.join(refused)}: the business decides those"
+        )
+
+
 def _parse_body() -> tuple[CustomerInput, bool]:
     """The customer, and whether a welcome message is asked for (default false); a wrong
     ``send_welcome_email`` is reported with every other field's error at once."""
     raw = dict(read_json_object())
-    if current_key().publishable:
-        refused = [name for name in NOT_FOR_PUBLISHABLE_KEYS if name in raw]
-        if refused:
-            raise InsufficientPermissions(
-                f"A publishable key cannot set {', '.join(refused)}: the business decides those"
-            )
+    refuse_what_publishable_keys_may_not_set(raw)
     send_welcome = raw.pop(SEND_WELCOME_EMAIL, None)
     errors: dict[str, Problem] = {}
     if send_welcome is not None and not isinstance(send_welcome, bool):
