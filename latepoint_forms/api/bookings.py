@@ -48,9 +48,10 @@ from ..catalog import hours
 from ..catalog.service import References, check_references, slot_problem
 from ..customers.custom_fields import FieldDefinition, active_custom_field_definitions
 from ..customers.errors import ValidationFailed
-from ..customers.input import RuleSettings, parse_customer_input
+from ..customers.input import UNKNOWN_FIELD, RuleSettings, parse_customer_input
 from ..customers.service import CheckedCustomer, check_customer
 from ..ids import is_valid_id
+from ..problems import Problem
 from ..settings import rule_settings
 from ..unit_of_work import commit_step
 from . import bp
@@ -82,7 +83,7 @@ class BookingRequest:
 
 
 def _id(
-    body: Mapping[str, Any], name: str, errors: dict[str, str], *, required: bool
+    body: Mapping[str, Any], name: str, errors: dict[str, str | Problem], *, required: bool
 ) -> int | None:
     value = body.get(name)
     if value is None:
@@ -98,7 +99,7 @@ def _id(
     return value
 
 
-def _references(body: Mapping[str, Any], errors: dict[str, str]) -> References | None:
+def _references(body: Mapping[str, Any], errors: dict[str, str | Problem]) -> References | None:
     """The service, location and agent (None: any), each checked and checked together."""
     service_id = _id(body, "service_id", errors, required=True)
     location_id = _id(body, "location_id", errors, required=True)
@@ -112,7 +113,10 @@ def _references(body: Mapping[str, Any], errors: dict[str, str]) -> References |
 
 
 def _start(
-    body: Mapping[str, Any], refs: References | None, now: datetime, errors: dict[str, str]
+    body: Mapping[str, Any],
+    refs: References | None,
+    now: datetime,
+    errors: dict[str, str | Problem],
 ) -> datetime | None:
     """The start as a UTC instant, if it is one the service offers at the location."""
     raw = body.get("start")
@@ -140,7 +144,7 @@ def _customer(
     body: Mapping[str, Any],
     settings: RuleSettings,
     definitions: Sequence[FieldDefinition],
-    errors: dict[str, str],
+    errors: dict[str, str | Problem],
 ) -> CheckedCustomer | None:
     """The customer part, through the create rules; its errors named ``customer.<field>``."""
     raw = body.get(CUSTOMER)
@@ -155,7 +159,7 @@ def _customer(
         data = parse_customer_input(raw, settings, require_email=True, defaults=CUSTOMER_DEFAULTS)
         return check_customer(data, settings, definitions)
     except ValidationFailed as failed:
-        errors.update({f"{CUSTOMER}.{key}": text for key, text in (failed.details or {}).items()})
+        errors.update({f"{CUSTOMER}.{key}": problem for key, problem in failed.problems.items()})
         return None
 
 
@@ -165,7 +169,9 @@ def _read_request(now: datetime) -> BookingRequest:
     customer = body.get(CUSTOMER)
     if isinstance(customer, dict):
         refuse_what_publishable_keys_may_not_set(customer, where=f"{CUSTOMER}.")
-    errors = {str(key)[:100]: "Unknown field" for key in body if key not in BODY_KEYS}
+    errors: dict[str, str | Problem] = {
+        str(key)[:100]: UNKNOWN_FIELD for key in body if key not in BODY_KEYS
+    }
     refs = _references(body, errors)
     settings = settings_at(rule_settings(), refs.location if refs is not None else None)
     definitions = definitions_with_key()
