@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -294,23 +295,28 @@ def _leave_the_api_to_its_own_check(app: Flask) -> None:
     """Flask-Limiter's own ``before_request`` (its check) and ``after_request`` (its headers)
     run for the web's requests only: an API request is limited by ``check_api_limits``, and
     Flask-Limiter, even with nothing to check, would resolve its limits for it all the same.
-    """
-
-    def web_only_check() -> None:
-        if not _is_api_request():
-            limiter._check_request_limit()  # the method limiter.init_app registered
-
-    def web_only_headers(response: Response) -> Response:
-        return response if _is_api_request() else inject_headers(response)
-
+    (Disabled, RATELIMIT_ENABLED=0, Flask-Limiter registers neither.)"""
     before = app.before_request_funcs.setdefault(None, [])
     after = app.after_request_funcs.setdefault(None, [])
-    check = limiter._check_request_limit
-    [inject_headers] = [
-        func for func in after if isinstance(func, functools.partial) and func.args == (limiter,)
-    ]
-    before[before.index(check)] = web_only_check
-    after[after.index(inject_headers)] = web_only_headers
+    check = limiter._check_request_limit  # the method limiter.init_app registered
+    if check in before:
+
+        def web_only_check() -> None:
+            if not _is_api_request():
+                check()
+
+        before[before.index(check)] = web_only_check
+    for index, func in enumerate(after):
+        if isinstance(func, functools.partial) and func.args == (limiter,):
+            after[index] = _web_only_headers(func)
+            break
+
+
+def _web_only_headers(inject: Callable[[Response], Response]) -> Callable[[Response], Response]:
+    def web_only_headers(response: Response) -> Response:
+        return response if _is_api_request() else inject(response)
+
+    return web_only_headers
 
 
 def init_app(app: Flask) -> None:
