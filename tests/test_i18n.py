@@ -18,7 +18,7 @@ from flask import Flask
 from latepoint_forms import create_app
 from latepoint_forms.extensions import db
 
-from .conftest import base_config
+from .conftest import base_config, empty_all_tables
 
 GERMAN = {
     "Skip to the content": "Zum Inhalt springen",
@@ -45,6 +45,8 @@ def make_app(sqlite_url: str, **config: Any) -> Iterator[Flask]:
         yield app
     finally:
         with app.app_context():
+            db.session.remove()
+            empty_all_tables()  # the database is the session's shared SQLite file
             db.engine.dispose()
 
 
@@ -182,3 +184,39 @@ def test_the_committed_template_catalog_holds_every_wrapped_string(tmp_path: Pat
     extracted = ids(fresh)
     assert extracted - committed == set(), "new strings: run `make messages`"
     assert committed - extracted == set(), "strings gone from the code: run `make messages`"
+
+
+def test_a_location_s_language_is_the_fallback_of_its_booking_pages(app: Flask) -> None:
+    from latepoint_forms.models import Location
+
+    from .web_support import build_web_catalog
+
+    catalog = build_web_catalog(app)
+    with app.app_context():
+        db.session.get(Location, catalog.location).language = "de"
+        db.session.commit()
+    path = f"/book?service={catalog.service}&location={catalog.location}&agent=any"
+    client = app.test_client()
+
+    assert html_lang(client.get(path).get_data(as_text=True)) == "de"
+    # The visitor's browser, and their own choice, come first.
+    english = client.get(path, headers={"Accept-Language": "en"})
+    assert html_lang(english.get_data(as_text=True)) == "en"
+    client.get("/?lang=en")
+    assert html_lang(client.get(path).get_data(as_text=True)) == "en"
+    # Pages about no location keep the default.
+    assert html_lang(app.test_client().get("/register").get_data(as_text=True)) == "en"
+
+
+def test_the_catalog_loader_checks_a_location_s_language(app: Flask, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[[services]]\nkey = "cut"\nname = "Cut"\nduration_minutes = 30\n\n'
+        '[[locations]]\nkey = "berlin"\nname = "Berlin"\ntimezone = "Europe/Berlin"\n'
+        'language = "xx"\n'
+    )
+    result = app.test_cli_runner().invoke(args=["catalog", "load", str(catalog)])
+
+    assert result.exit_code != 0
+    assert "locations[0].language" in result.output
+    assert "'xx' is not one of en, de, fr, es, pl, ja" in result.output

@@ -18,6 +18,7 @@ from ..customers import rules
 from ..customers.errors import EmailExists, ValidationFailed
 from ..customers.fields import CUSTOMER_FIELDS, FIELDS_BY_KEY, CustomerField
 from ..customers.preferences import ID_KEYS, MAX_TIME_SLOTS
+from ..i18n import LANGUAGES
 from ..ids import MAX_ID
 from ..models import CUSTOMER_SOURCES
 from ..models.booking import BOOKING_STATUSES
@@ -305,6 +306,7 @@ def catalog_schema() -> dict[str, Any]:
                 country={"type": ["string", "null"], "pattern": "^[A-Z]{2}$"},
                 timezone=text,
                 phone=optional_text,
+                language={"type": ["string", "null"], "enum": [*LANGUAGES, None]},
             )
         ),
         agents=array_of(item(id=ID, key=text, name=text)),

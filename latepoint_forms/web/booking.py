@@ -44,6 +44,7 @@ from ..customers.input import RuleSettings
 from ..customers.service import CheckedCustomer
 from ..errors import answer_outage_with
 from ..extensions import db
+from ..i18n import prefer_location_language
 from ..models import Booking, Customer
 from ..settings import rule_settings
 from . import bp
@@ -108,6 +109,9 @@ def _chosen_slot(selection: Selection) -> Slot | None:
 
 
 def _render(selection: Selection, status: int = 200, **context: Any) -> ResponseReturnValue:
+    if selection.location is not None:
+        # The place's language, when the visitor's own choice and browser say nothing.
+        prefer_location_language(selection.location.language)
     context.setdefault("customer", current_customer())
     context.setdefault("action", url_for("web.book", **selection.query()))
     page = render_template(
