@@ -17,6 +17,7 @@ from flask import Flask
 
 from latepoint_forms import create_app
 from latepoint_forms.extensions import db
+from latepoint_forms.i18n import LANGUAGES
 
 from .conftest import base_config, empty_all_tables
 
@@ -220,3 +221,37 @@ def test_the_catalog_loader_checks_a_location_s_language(app: Flask, tmp_path: P
     assert result.exit_code != 0
     assert "locations[0].language" in result.output
     assert "'xx' is not one of en, de, fr, es, pl, ja" in result.output
+
+
+def test_dates_and_times_read_in_each_language() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from latepoint_forms import dates
+
+    moment = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+    read = {language: dates.date_and_time(moment, language) for language in LANGUAGES}
+
+    assert read == {
+        "en": "Tuesday 1 December 2026, 09:00",
+        "de": "Dienstag, 1. Dezember 2026, 09:00",
+        "fr": "mardi 1 décembre 2026, 09:00",
+        "es": "martes, 1 de diciembre de 2026, 9:00",
+        "pl": "wtorek, 1 grudnia 2026 09:00",
+        "ja": "2026年12月1日火曜日 9:00",
+    }
+
+
+def test_a_message_s_time_follows_the_request_s_language(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    from latepoint_forms.messages.formatting import local_time
+
+    moment = datetime(2027, 3, 2, 10, 0, tzinfo=UTC)
+    with app.test_request_context("/?lang=de"):
+        german = local_time(moment, "Europe/London")
+    with app.test_request_context("/"):
+        english = local_time(moment, "Europe/London")
+
+    assert german == "Dienstag, 2. März 2027, 10:00 GMT (Europe/London)"
+    assert english == "Tuesday 2 March 2027, 10:00 GMT (Europe/London)"
