@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: install run serve worker test bench lint format docs
+.PHONY: install run serve worker test bench lint format docs messages
+
+# The gettext catalogs (latepoint_forms/i18n.py): each language's .po compiled by the install
+# step, so both commands of README.md serve every language on a fresh machine.
+TRANSLATIONS := latepoint_forms/translations
+PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +19,19 @@ $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed $(MO_FILES)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+## Every wrapped string (babel.cfg) extracted into messages.pot, and merged into each language's
+## catalog; `make messages LANG_NEW=xx` starts a catalog for a new language of i18n.LANGUAGES.
+messages: $(BIN)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k N_ -k NP_:1,2 --sort-by-file \
+		--project latepoint_forms -o $(TRANSLATIONS)/messages.pot .
+	@if [ -n "$(LANG_NEW)" ]; then $(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(LANG_NEW); fi
+	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching; fi
 
 ## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3), with an
 ## outbox worker beside it: messages land in /dev/mailbox. Ctrl-C stops both.

@@ -95,6 +95,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MIN_CUSTOMER_AGE": _int(env, "MIN_CUSTOMER_AGE", 13),
         "DEFAULT_PHONE_REGION": (_optional(env, "DEFAULT_PHONE_REGION") or "").upper() or None,
         "DEFAULT_COUNTRY": (_optional(env, "DEFAULT_COUNTRY") or "").upper() or None,
+        # The language of a page when the visitor's choice, browser and location say nothing
+        # (SPEC section 11; latepoint_forms/i18n.py).
+        "DEFAULT_LANGUAGE": (_optional(env, "DEFAULT_LANGUAGE") or "en").lower(),
         "NAME_MIN_LENGTH": _int(env, "NAME_MIN_LENGTH", 2),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "EMAIL_CHECK_DELIVERABILITY": _bool(env, "EMAIL_CHECK_DELIVERABILITY", False),

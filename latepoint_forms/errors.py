@@ -128,9 +128,22 @@ def is_api_path(path: str) -> bool:
 
 
 def error_envelope(error: AppError) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.details:
-        body["details"] = error.details
+    """SPEC section 3's error body, in the request's language (SPEC section 11): a
+    validation failure also lists each field's ``{field, code, message}`` in ``errors``,
+    stable codes a client can translate itself."""
+    from .i18n import localise
+
+    body: dict[str, Any] = {"code": error.code, "message": localise(error.message)}
+    problems = getattr(error, "problems", None)
+    if problems:
+        messages = {key: localise(problem) for key, problem in problems.items()}
+        body["details"] = messages
+        body["errors"] = [
+            {"field": key, "code": problem.code, "message": messages[key]}
+            for key, problem in problems.items()
+        ]
+    elif error.details:
+        body["details"] = {key: localise(message) for key, message in error.details.items()}
     return {"status": "error", "error": body}
 
 

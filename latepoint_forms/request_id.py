@@ -8,8 +8,8 @@ header from a failed response lets us find the log lines of that very request.
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
@@ -29,7 +29,7 @@ def current_request_id() -> str:
     request_id = g.get("request_id")
     if request_id is None:
         incoming = request.headers.get(HEADER, "").strip()
-        request_id = incoming if _SANE.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SANE.fullmatch(incoming) else os.urandom(16).hex()
         g.request_id = request_id
     return str(request_id)
 

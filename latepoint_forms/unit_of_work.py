@@ -28,6 +28,9 @@ is used:
   the rest of its batch, and the batches committed before a crash stay;
 - an API key's last use is noted at most once a minute, before the request's work begins, so
   that a failing request still counts as a use.
+- a booking over the API with a publishable key that fair use refuses for the address's
+  owner keeps the "booking not made" message to that owner (the person at the web page may
+  not be them), committed before the refusal answers (api/bookings.py).
 
 A committed step that must not outlive a failed unit registers its undo with ``on_failure``.
 """

@@ -35,6 +35,7 @@ def test_the_catalog_lists_what_can_be_booked(
         "country": "GB",
         "timezone": "Europe/London",
         "phone": "+442079460321",
+        "language": None,  # none set: the app's DEFAULT_LANGUAGE
     }
     assert data["services"][1] == {
         "id": ids.haircut,

@@ -23,6 +23,7 @@ from ..customers.service import CheckedCustomer, get_customer, update_profile
 from ..extensions import db
 from ..models import Customer
 from ..passwords import hash_password, verify_password
+from ..problems import N_
 from ..unit_of_work import ensure_transaction
 from . import tokens
 from .sessions import end_all_sessions
@@ -40,11 +41,15 @@ def check_password(password: str) -> str:
     NIST SP 800-63B advises against composition rules.
     """
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise RuleError(f"Password must be at least {PASSWORD_MIN_LENGTH} characters")
+        raise RuleError(
+            "too_short", N_("Password must be at least %(min)d characters"), min=PASSWORD_MIN_LENGTH
+        )
     if len(password) > PASSWORD_MAX_LENGTH:
-        raise RuleError(f"Password must be at most {PASSWORD_MAX_LENGTH} characters")
+        raise RuleError(
+            "too_long", N_("Password must be at most %(max)d characters"), max=PASSWORD_MAX_LENGTH
+        )
     if not password.strip():
-        raise RuleError("Password cannot be only spaces")
+        raise RuleError("only_spaces", N_("Password cannot be only spaces"))
     return password
 
 

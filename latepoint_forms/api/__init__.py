@@ -9,7 +9,16 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 # The route modules attach themselves to bp when imported.
-from . import availability, catalog, customers_bulk, form, listing, openapi, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    availability,
+    bookings,
+    catalog,
+    customers_bulk,
+    form,
+    listing,
+    openapi,
+    views,
+)
 from .cors import enable_cors  # noqa: E402
 from .ratelimits import limit_api  # noqa: E402
 

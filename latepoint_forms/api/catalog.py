@@ -35,6 +35,7 @@ def location_as_json(location: Location) -> dict[str, Any]:
         "country": location.country,
         "timezone": location.timezone,
         "phone": location.phone,
+        "language": location.language,
     }
 
 

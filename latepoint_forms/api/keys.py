@@ -30,7 +30,7 @@ from ..webhooks import service as webhook_service
 log = logging.getLogger(__name__)
 
 MODES = API_KEY_MODES
-PERMISSIONS = ("customers:read", "customers:create", "catalog:read")
+PERMISSIONS = ("customers:read", "customers:create", "catalog:read", "bookings:create")
 KEY_RANDOM_LENGTH = 40
 PREFIX_LENGTH = 12  # "lp_live_" and four random characters: enough to tell keys apart
 # last_used_at is a hint for people, not an audit log: write it at most once a minute.
@@ -51,7 +51,7 @@ SECRET_KEY_PREFIX = "lp_"  # noqa: S105 (a prefix, not a secret)
 PUBLISHABLE_KEY_PREFIX = "pk_"
 # What a publishable key (made for a web page's source, SPEC section 10) may do; its routes are
 # the API views marked ``require_key(..., publishable=True)``.
-PUBLISHABLE_PERMISSIONS = ("catalog:read", "customers:create")
+PUBLISHABLE_PERMISSIONS = ("catalog:read", "customers:create", "bookings:create")
 
 
 def is_publishable(plaintext_or_prefix: str) -> bool:

@@ -20,6 +20,10 @@ Without Redis
     second by the request that finds the sweep due, so memory stays bounded without a
     thread per request.
 
+The API's limits are checked by api/ratelimits.py itself (``check_api_limits``), which
+reports to the same outage record (``store_failed``, ``store_answered``); the web forms'
+limits are Flask-Limiter's, below.
+
 Said once per outage
     Flask-Limiter logs every swallowed error with its traceback. Those records are replaced
     by one error when an outage begins and one warning when the store answers again (per
@@ -160,13 +164,34 @@ class _OnePerOutage(logging.Filter):
         return False
 
 
-def _skip_limits() -> bool:
+def skip_limits() -> bool:
+    """Whether this request goes unlimited: the store is down and not yet due for a retry."""
     outage = _outage()
     return outage is not None and outage.skip_limits()
 
 
+def store_failed(error: BaseException) -> None:
+    """The API's own check (api/ratelimits.py) found the store failing: fail open, said once."""
+    outage = _outage()
+    if outage is None:
+        log.error(
+            "Rate limit store failed (%s: %s): request served without limits",
+            type(error).__name__,
+            error,
+        )
+        return
+    outage.failed(error)
+
+
+def store_answered() -> None:
+    """The API's own check was answered by the store: an outage, if there was one, is over."""
+    outage = _outage()
+    if outage is not None and outage.down_since is not None:
+        outage.answered()
+
+
 # Once per process: the limiter and its logger are module globals, shared by every app.
-limiter.request_filter(_skip_limits)
+limiter.request_filter(skip_limits)
 logging.getLogger(LIMITER_LOGGER).addFilter(_OnePerOutage())
 
 

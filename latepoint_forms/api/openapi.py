@@ -37,9 +37,13 @@ from .listing import (
 )
 from .openapi_schemas import (
     DATE_PATTERN,
+    FIELD_ERRORS,
     ID,
     anchored,
     availability_schema,
+    booking_customer_input_schema,
+    booking_input_schema,
+    booking_made_schema,
     bulk_request_schema,
     bulk_result_schema,
     catalog_schema,
@@ -67,9 +71,10 @@ def error_codes() -> dict[int, list[str]]:
     """Status -> the codes of every ``AppError`` class with that status, sorted.
 
     Read from the classes when the document is built, so a new error class is documented
-    without a list to keep. Every class the app defines is listed: the booking codes (409
-    ``slot_taken``, ``booking_not_cancellable``) are the web pages' until bookings come to
-    the API (SPEC section 10); a client that is told of a code it never gets loses nothing.
+    without a list to keep. Every class the app defines is listed, on every operation with
+    that status: a client told of a code it never gets there (``slot_taken`` from
+    ``POST /customers``, ``booking_not_cancellable``, which only the web pages answer) loses
+    nothing.
     """
     codes: dict[int, set[str]] = {}
     for kind in _error_classes():
@@ -80,10 +85,12 @@ def error_codes() -> dict[int, list[str]]:
 ERROR_DESCRIPTIONS = {
     400: "The body is not parseable JSON, or not a JSON object",
     401: "Missing, unknown or revoked API key",
-    403: "The key lacks the permission, or is used from an origin it does not list",
+    403: "The key lacks the permission, is used from an origin it does not list, or is a "
+    "publishable key setting what the business decides",
     404: "Unknown customer, or no such route",
     405: "The path does not answer this method (the Allow header lists those it does)",
-    409: "Email already registered, or the same Idempotency-Key is still in flight",
+    409: "Email already registered, the booking's time was taken (slot_taken), or the same "
+    "Idempotency-Key is still in flight",
     413: "Body over the configured limit",
     415: "Body not sent as application/json (UTF-8)",
     422: "Field rules failed (details: one message per field), or Idempotency-Key reused",
@@ -127,6 +134,7 @@ def _error_schema(codes: list[str]) -> dict[str, Any]:
                         "additionalProperties": {"type": "string"},
                         "description": "One message per failing field (JSON name)",
                     },
+                    "errors": FIELD_ERRORS,
                 },
                 "additionalProperties": False,
             },
@@ -291,6 +299,9 @@ def build_document(server_url: str) -> dict[str, Any]:
                 "CreatedCustomer": created_customer_schema(),
                 "NormalisedCustomer": customer_record_schema(created=False),
                 "Availability": availability_schema(),
+                "BookingInput": booking_input_schema(),
+                "BookingCustomerInput": booking_customer_input_schema(),
+                "BookingMade": booking_made_schema(),
                 "Catalog": catalog_schema(),
                 "CustomerForm": form_schema(),
                 "Status": status_schema(),
@@ -352,6 +363,20 @@ def build_document(server_url: str) -> dict[str, Any]:
                         **_errors(403, 404),
                     },
                 }
+            },
+            "/bookings": {
+                "post": _post_operation(
+                    "Book a time for a customer, new or returning (publishable keys too)",
+                    201,
+                    _response(
+                        "Booked; the confirmation is queued",
+                        _success(ref("BookingMade")),
+                        **LIMIT_HEADERS,
+                        **REPLAY_HEADERS,
+                    ),
+                    "createBooking",
+                    body="BookingInput",
+                )
             },
             "/catalog": {
                 "get": {

@@ -9,16 +9,19 @@ schemathesis run catches any drift between the code and the document.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from ..catalog import hours
-from ..codes import CUSTOMER_CODE
+from ..codes import BOOKING_CODE, CUSTOMER_CODE
 from ..customers import rules
 from ..customers.errors import EmailExists, ValidationFailed
-from ..customers.fields import CUSTOMER_FIELDS, CustomerField
+from ..customers.fields import CUSTOMER_FIELDS, FIELDS_BY_KEY, CustomerField
 from ..customers.preferences import ID_KEYS, MAX_TIME_SLOTS
+from ..i18n import LANGUAGES
 from ..ids import MAX_ID
 from ..models import CUSTOMER_SOURCES
+from ..models.booking import BOOKING_STATUSES
 from .keys import MODES as KEY_MODES
 
 
@@ -130,6 +133,87 @@ def create_customer_input_schema() -> dict[str, Any]:
     return schema
 
 
+def booking_customer_input_schema() -> dict[str, Any]:
+    """The ``customer`` of ``POST /bookings``: a create body whose email is required (it finds
+    a returning customer, and the confirmation goes to it) and which is a guest unless it
+    says otherwise (as at /book)."""
+    schema = customer_input_schema()
+    email = replace(FIELDS_BY_KEY["email"], required=True)
+    guest = replace(
+        FIELDS_BY_KEY["is_guest"],
+        default=True,
+        description="A customer made by booking has no account (default true)",
+    )
+    schema["required"] = [*schema["required"], email.key]
+    schema["properties"] = {
+        **schema["properties"],
+        email.key: _customer_property(email),
+        guest.key: _customer_property(guest),
+    }
+    return schema
+
+
+def booking_input_schema() -> dict[str, Any]:
+    """The body of ``POST /bookings``."""
+    return {
+        "type": "object",
+        "required": ["service_id", "location_id", "start", "customer"],
+        "properties": {
+            "service_id": ID,
+            "location_id": ID,
+            "agent_id": {
+                **ID,
+                "type": ["integer", "null"],
+                "description": "null or left out: any free agent",
+            },
+            "start": {
+                "type": "string",
+                "pattern": SLOT_PATTERN,
+                "description": "Wall-clock time at the location: a start GET /availability "
+                "lists (a time offered but booked is 409 slot_taken)",
+            },
+            "customer": {
+                "$ref": "#/components/schemas/BookingCustomerInput",
+                "description": "New, or returning: an email on file books for that customer, "
+                "whose record is not changed (differences are proposed to the stored address)",
+            },
+        },
+        "additionalProperties": False,
+    }
+
+
+def _item(**properties: Any) -> dict[str, Any]:
+    """An object with exactly these properties, all of them there."""
+    return {
+        "type": "object",
+        "required": list(properties),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def booking_made_schema() -> dict[str, Any]:
+    """``data`` of ``POST /bookings`` (bookings/representation.py)."""
+    text = {"type": "string"}
+    moment = {"type": "string", "format": "date-time", "description": "Local, with its offset"}
+    ref = _item(id=ID, key=text, name=text)
+    return _item(
+        booking=_item(
+            code={"type": "string", "pattern": anchored(BOOKING_CODE.regex())},
+            status={"type": "string", "enum": list(BOOKING_STATUSES)},
+            start=moment,
+            end=moment,
+            timezone=text,
+            service=ref,
+            location=ref,
+            agent=ref,
+        ),
+        customer=_item(
+            id=ID, customer_code={"type": "string", "pattern": anchored(CUSTOMER_CODE.regex())}
+        ),
+    )
+
+
 def created_customer_schema() -> dict[str, Any]:
     """A new customer as create returns it: with ``welcome_email_sent``."""
     schema = customer_record_schema(created=True)
@@ -199,14 +283,7 @@ def availability_schema() -> dict[str, Any]:
 
 def catalog_schema() -> dict[str, Any]:
     """``data`` of ``GET /catalog``."""
-
-    def item(**properties: Any) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "required": list(properties),
-            "properties": properties,
-            "additionalProperties": False,
-        }
+    item = _item
 
     def array_of(schema: dict[str, Any]) -> dict[str, Any]:
         return {"type": "array", "items": schema}
@@ -229,6 +306,7 @@ def catalog_schema() -> dict[str, Any]:
                 country={"type": ["string", "null"], "pattern": "^[A-Z]{2}$"},
                 timezone=text,
                 phone=optional_text,
+                language={"type": ["string", "null"], "enum": [*LANGUAGES, None]},
             )
         ),
         agents=array_of(item(id=ID, key=text, name=text)),
@@ -388,6 +466,7 @@ def bulk_result_schema() -> dict[str, Any]:
                     "code": {"type": "string", "enum": [ValidationFailed.code, EmailExists.code]},
                     "message": {"type": "string", "minLength": 1},
                     "details": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "errors": FIELD_ERRORS,
                 },
                 "additionalProperties": False,
             },
@@ -405,3 +484,21 @@ def bulk_result_schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
+
+
+# A validation failure's ``errors``: each failing field with its stable code (SPEC section 11).
+FIELD_ERRORS: dict[str, Any] = {
+    "type": "array",
+    "description": "Each failing field (as in details) with a stable code, such as too_short, "
+    "that clients can translate themselves, and the message in the response's language",
+    "items": {
+        "type": "object",
+        "required": ["field", "code", "message"],
+        "properties": {
+            "field": {"type": "string"},
+            "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+            "message": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+}

@@ -5,9 +5,19 @@ database stores). Every other request spends the anonymous budget of its client 
 no key, a malformed, unknown or revoked key. CORS preflights spend a separate, larger budget
 of their address (``RATE_LIMIT_PREFLIGHT``). So a client cannot buy
 itself fresh budgets by inventing a key per request, and its failed attempts never touch a
-real key's budget. Flask-Limiter checks limits in ``before_request``, before the view
-authenticates, so the key is looked up there; authentication and the CORS check reuse that
-look-up (api/keys.py keeps it for the request), so a request still reads its key once.
+real key's budget. The limits are checked in the API blueprint's first ``before_request``,
+before the view authenticates, so the key is looked up there; authentication and the CORS
+check reuse that look-up (api/keys.py keeps it for the request), so a request still reads
+its key once.
+
+The API's check talks to the ``limits`` library directly (``check_api_limits``), with the
+store and the strategy Flask-Limiter made from the configuration: every API request pays
+for its own few counters, not for Flask-Limiter resolving, per request, which of its
+decorated, default and shared limits might apply (a tenth of a create's time, measured in
+bench/RESULTS.md). Flask-Limiter keeps the web forms' limits (web/limits.py) and is told to
+leave the API's requests alone. The answer is what Flask-Limiter gave: the smallest window
+first, stopping at the first breach; ``X-RateLimit-Limit/-Remaining/-Reset`` of the breached
+limit, or else of the smallest window; ``Retry-After`` on a 429.
 
 The counters live in Redis when ``REDIS_URL`` is set (the factory points
 ``RATELIMIT_STORAGE_URI`` at it), so every gunicorn worker and host spends one budget; in
@@ -30,16 +40,21 @@ and ``X-RateLimit-Limit/-Remaining/-Reset``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter.util import get_remote_address
-from limits import parse_many
+from limits import RateLimitItem, parse_many
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import TooManyRequests
 from ..extensions import db, limiter
+from . import limit_store
 from .keys import ActiveKey, hash_key, presented_key
 
 API_SCOPE = "api"
@@ -197,6 +212,69 @@ def spend_publishable_address_budget() -> None:
         log.warning("Publishable per-address limit not checked", exc_info=True)
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    """A limit string's items, smallest window first (parsed once per string)."""
+    return tuple(sorted(parse_many(limits)))
+
+
+_SPENT = "latepoint_forms.api_limit_spent"  # in the environ: what the headers report
+
+
+@dataclass(frozen=True)
+class _Spent:
+    item: RateLimitItem
+    key: str
+    reset_at: int  # the epoch second the window ends (X-RateLimit-Reset)
+    remaining: int
+
+
+def check_api_limits() -> None:
+    """The API blueprint's first ``before_request``: spend this request's units of its
+    budget (``api_rate_key``, ``api_rate_limit``, ``api_rate_cost``); 429 when a window is
+    used up. A store that fails lets the request through (fail open, said once per outage:
+    api/limit_store.py) and the requests of the next few seconds skip it."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True) or limit_store.skip_limits():
+        return
+    key = api_rate_key()
+    cost = api_rate_cost()
+    strategy = limiter.limiter
+    try:
+        items = _parsed(api_rate_limit())
+        breached = None
+        for item in items:
+            if not strategy.hit(item, key, API_SCOPE, cost=cost):
+                breached = item
+                break
+        reported = breached or items[0]
+        reset, remaining = strategy.get_window_stats(reported, key, API_SCOPE)
+    except (RedisError, OSError) as error:
+        limit_store.store_failed(error)
+        return
+    spent = _Spent(reported, key, int(reset + 1), max(remaining, 0))
+    request.environ[_SPENT] = spent
+    limit_store.store_answered()
+    if breached is not None:
+        log.info("ratelimit %s (%s) exceeded", breached, key)
+        refused = TooManyRequests()
+        refused.headers["Retry-After"] = str(max(int(spent.reset_at - time.time()), 1))
+        raise refused
+
+
+def add_limit_headers(response: Response) -> Response:
+    """``after_request``: the budget as ``check_api_limits`` left it."""
+    spent: _Spent | None = request.environ.get(_SPENT)
+    if spent is not None and current_app.config.get("RATELIMIT_HEADERS_ENABLED", True):
+        response.headers["X-RateLimit-Limit"] = str(spent.item.amount)
+        response.headers["X-RateLimit-Remaining"] = str(spent.remaining)
+        response.headers["X-RateLimit-Reset"] = str(spent.reset_at)
+    return response
+
+
+def _is_api_request() -> bool:
+    return (request.blueprint or "").startswith("api")
+
+
 def limit_api(bp: Blueprint) -> None:
     """Put the per-key budget on every route of the API blueprint (both registrations).
 
@@ -204,15 +282,45 @@ def limit_api(bp: Blueprint) -> None:
     get a budget of their own per address, generous enough for a widget that preflights every
     URL it fetches, and kept apart from the anonymous budget, so someone else's failed
     attempts from the same address (NAT, a proxy) cannot block a widget's preflights.
+    Registered before the CORS check (api/cors.py answers preflights in its own
+    ``before_request``), so a preflight spends its budget first.
     """
-    limiter.shared_limit(
-        api_rate_limit, scope=API_SCOPE, key_func=api_rate_key, cost=api_rate_cost
-    )(bp)
-    # A publishable key's per-address budget is spent before the limiter's own check (see
+    bp.before_request(check_api_limits)
+    bp.after_request(add_limit_headers)
+    # A publishable key's per-address budget is spent before this check (see
     # ``spend_publishable_address_budget``), so a request it refuses costs the key nothing.
 
 
+def _leave_the_api_to_its_own_check(app: Flask) -> None:
+    """Flask-Limiter's own ``before_request`` (its check) and ``after_request`` (its headers)
+    run for the web's requests only: an API request is limited by ``check_api_limits``, and
+    Flask-Limiter, even with nothing to check, would resolve its limits for it all the same.
+    (Disabled, RATELIMIT_ENABLED=0, Flask-Limiter registers neither.)"""
+    before = app.before_request_funcs.setdefault(None, [])
+    after = app.after_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit  # the method limiter.init_app registered
+    if check in before:
+
+        def web_only_check() -> None:
+            if not _is_api_request():
+                check()
+
+        before[before.index(check)] = web_only_check
+    for index, func in enumerate(after):
+        if isinstance(func, functools.partial) and func.args == (limiter,):
+            after[index] = _web_only_headers(func)
+            break
+
+
+def _web_only_headers(inject: Callable[[Response], Response]) -> Callable[[Response], Response]:
+    def web_only_headers(response: Response) -> Response:
+        return response if _is_api_request() else inject(response)
+
+    return web_only_headers
+
+
 def init_app(app: Flask) -> None:
+    """After ``limiter.init_app``: the settings checked, the order of the hooks settled."""
     for name in LIMIT_SETTINGS:
         # A typo in a limit must stop the start, not quietly switch the limit off later.
         try:
@@ -229,6 +337,7 @@ def init_app(app: Flask) -> None:
         return response
 
     app.after_request_funcs.setdefault(None, []).insert(0, drop_retry_after_on_success)
+    _leave_the_api_to_its_own_check(app)
     # Before the limiter's own check (registered by limiter.init_app): nothing is counted.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_bulk)
     app.before_request_funcs.setdefault(None, []).insert(1, spend_publishable_address_budget)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import request, url_for
+from flask import request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Row
 
@@ -20,6 +21,7 @@ from ..customers.service import (
 from ..errors import InsufficientPermissions
 from ..messages.service import queue_welcome
 from ..models import Customer
+from ..problems import N_, Problem
 from ..settings import rule_settings
 from . import bp
 from .auth import current_key, require_key
@@ -37,24 +39,32 @@ SEND_WELCOME_EMAIL = "send_welcome_email"
 NOT_FOR_PUBLISHABLE_KEYS = ("status", "wordpress_user_id", "is_guest", SEND_WELCOME_EMAIL)
 
 
+def refuse_what_publishable_keys_may_not_set(raw: Mapping[str, Any], where: str = "") -> None:
+    """``InsufficientPermissions`` when the request's key is publishable and the customer
+    body ``raw`` sets any of ``NOT_FOR_PUBLISHABLE_KEYS`` (named with the prefix ``where``:
+    ``customer.`` in a booking)."""
+    if not current_key().publishable:
+        return
+    refused = [f"{where}{name}" for name in NOT_FOR_PUBLISHABLE_KEYS if name in raw]
+    if refused:
+        raise InsufficientPermissions(
+            f"A publishable key cannot set {', '.join(refused)}: the business decides those"
+        )
+
+
 def _parse_body() -> tuple[CustomerInput, bool]:
     """The customer, and whether a welcome message is asked for (default false); a wrong
     ``send_welcome_email`` is reported with every other field's error at once."""
     raw = dict(read_json_object())
-    if current_key().publishable:
-        refused = [name for name in NOT_FOR_PUBLISHABLE_KEYS if name in raw]
-        if refused:
-            raise InsufficientPermissions(
-                f"A publishable key cannot set {', '.join(refused)}: the business decides those"
-            )
+    refuse_what_publishable_keys_may_not_set(raw)
     send_welcome = raw.pop(SEND_WELCOME_EMAIL, None)
-    errors = {}
+    errors: dict[str, Problem] = {}
     if send_welcome is not None and not isinstance(send_welcome, bool):
-        errors[SEND_WELCOME_EMAIL] = "Must be true or false"
+        errors[SEND_WELCOME_EMAIL] = Problem("not_a_boolean", N_("Must be true or false"))
     try:
         data = parse_customer_input(raw, rule_settings())
     except ValidationFailed as failed:
-        raise ValidationFailed(dict(sorted({**(failed.details or {}), **errors}.items()))) from None
+        raise ValidationFailed(dict(sorted({**failed.problems, **errors}.items()))) from None
     if errors:
         raise ValidationFailed(errors)
     return data, bool(send_welcome)
@@ -81,7 +91,9 @@ def create() -> ResponseReturnValue:
         # Only reported back: the stored row as it is, without an ORM instance for it.
         stored = create_customer(checked, source="api", settings=settings, as_row=True)
         welcome_sent = False
-    location = url_for(f"{request.blueprint}.read", customer_id=stored.id)
+    # The record's URL is this collection's own, plus the id: what url_for would build for
+    # the read view under the prefix this request came in by, without a URL adapter's build.
+    location = f"{request.script_root}{request.path.rstrip('/')}/{stored.id}"
     body = {**customer_as_json(stored), "welcome_email_sent": welcome_sent}
     response = success("Customer created successfully", body, 201)
     response.headers["Location"] = location

@@ -20,7 +20,7 @@ def _ref(item: Service | Location | Agent) -> dict[str, Any]:
     return {"id": item.id, "key": item.key, "name": item.name}
 
 
-def booking_as_json(booking: Booking) -> dict[str, Any]:
+def _booking_fields(booking: Booking) -> dict[str, Any]:
     zone = booking.location.timezone
     return {
         "code": booking.booking_code,
@@ -31,5 +31,18 @@ def booking_as_json(booking: Booking) -> dict[str, Any]:
         "service": _ref(booking.service),
         "location": _ref(booking.location),
         "agent": _ref(booking.agent),
-        "customer": {"id": booking.customer_id, "customer_code": booking.customer.customer_code},
     }
+
+
+def _customer_ref(booking: Booking) -> dict[str, Any]:
+    return {"id": booking.customer_id, "customer_code": booking.customer.customer_code}
+
+
+def booking_as_json(booking: Booking) -> dict[str, Any]:
+    """A booking with whose it is (the webhook events' ``data``)."""
+    return {**_booking_fields(booking), "customer": _customer_ref(booking)}
+
+
+def booking_made_as_json(booking: Booking) -> dict[str, Any]:
+    """``data`` of ``POST /bookings``: the booking, and the customer it was made for."""
+    return {"booking": _booking_fields(booking), "customer": _customer_ref(booking)}

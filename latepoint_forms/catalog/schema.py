@@ -15,6 +15,7 @@ import phonenumbers
 
 from ..countries import country_in_sentence
 from ..customers import rules
+from ..i18n import LANGUAGES
 from ..models import CUSTOM_FIELD_TYPES, GRANULE_MINUTES, WEEKDAYS
 from ..models.catalog import LOCATION_ADDRESS_MAX_LENGTH
 from . import hours
@@ -26,7 +27,17 @@ _INTERVAL_RE = re.compile(r"([0-9]{2}:[0-9]{2})-([0-9]{2}:[0-9]{2})")
 _MAX_MINUTES = 24 * 60
 _ALLOWED = {
     "services": {"key", "name", "duration", "slot_interval", "active"},
-    "locations": {"key", "name", "timezone", "hours", "address", "country", "phone", "active"},
+    "locations": {
+        "key",
+        "name",
+        "timezone",
+        "hours",
+        "address",
+        "country",
+        "phone",
+        "language",
+        "active",
+    },
     "agents": {"key", "name", "offers", "active"},
     "custom_fields": {"key", "label", "type", "required", "help_text", "active"}
     | {"options", "max_length", "min", "max"},
@@ -178,8 +189,18 @@ def _location(where: str, item: dict[str, Any], check: _Checker) -> dict[str, An
         "timezone": timezone,
         "opening_hours": _opening_hours(f"{where}.hours", item.get("hours", {}), check),
         "active": check.flag(item, "active", where, True),
+        "language": _language(where, item, check),
         **_contact(where, item, check),
     }
+
+
+def _language(where: str, item: dict[str, Any], check: _Checker) -> str | None:
+    """The location's language: one the product is written in (i18n.LANGUAGES), or none."""
+    language = check.text(item, "language", where, max_length=8, required=False)
+    if language is not None and language not in LANGUAGES:
+        check.fail(f"{where}.language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
+        return None
+    return language
 
 
 def _contact(where: str, item: dict[str, Any], check: _Checker) -> dict[str, str | None]:

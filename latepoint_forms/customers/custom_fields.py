@@ -23,8 +23,11 @@ from sqlalchemy import Row, Select, select
 from ..booleans import parse_bool
 from ..extensions import db
 from ..models import CustomFieldDefinition
+from ..problems import N_, Problem
 from . import rules
 from .rules import RuleError
+
+NOT_A_STRING = Problem("not_a_string", N_("Must be a string"))
 
 TEXT_MAX_LENGTH = 255
 TEXTAREA_MAX_LENGTH = 2000
@@ -82,7 +85,7 @@ class FieldDefinition:
 class _Context:
     region: str | None = None
     check_deliverability: bool = False
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str | Problem] = field(default_factory=dict)
 
 
 DEFINITION_COLUMNS = (
@@ -147,7 +150,7 @@ def _plain_number(value: float | None) -> float | int | None:
 
 def _text(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
     if not isinstance(value, str):
-        raise RuleError("Must be a string")
+        raise RuleError(NOT_A_STRING)
     limit = definition.effective_max_length or TEXT_MAX_LENGTH
     return rules.clean_text(
         value, label=definition.label, max_length=limit, multiline=definition.type == "textarea"
@@ -156,81 +159,89 @@ def _text(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
 
 def _number(value: Any, definition: FieldDefinition, ctx: _Context) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RuleError("Must be a number")
+        raise RuleError("not_a_number", N_("Must be a number"))
     if isinstance(value, float) and not math.isfinite(value):
-        raise RuleError("Must be a number")
+        raise RuleError("not_a_number", N_("Must be a number"))
     if abs(value) > NUMBER_LIMIT:
-        raise RuleError("This number is too large")
+        raise RuleError("too_large", N_("This number is too large"))
     normalised = _plain_number(float(value)) if isinstance(value, float) else value
     assert normalised is not None
     minimum, maximum = definition.min, definition.max
     if isinstance(minimum, int | float) and normalised < minimum:
-        raise RuleError(f"Must be at least {minimum}")
+        raise RuleError("too_small", N_("Must be at least %(min)s"), min=minimum)
     if isinstance(maximum, int | float) and normalised > maximum:
-        raise RuleError(f"Must be at most {maximum}")
+        raise RuleError("too_large", N_("Must be at most %(max)s"), max=maximum)
     return normalised
 
 
 def _date(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
     if not isinstance(value, str):
-        raise RuleError("Must be a string")
+        raise RuleError(NOT_A_STRING)
     day = rules.parse_iso_date(value)
     if isinstance(definition.min, datetime.date) and day < definition.min:
-        raise RuleError(f"Must be on or after {definition.min.isoformat()}")
+        raise RuleError(
+            "too_early", N_("Must be on or after %(min)s"), min=definition.min.isoformat()
+        )
     if isinstance(definition.max, datetime.date) and day > definition.max:
-        raise RuleError(f"Must be on or before {definition.max.isoformat()}")
+        raise RuleError(
+            "too_late", N_("Must be on or before %(max)s"), max=definition.max.isoformat()
+        )
     return day.isoformat()
 
 
 def _select(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
     if not isinstance(value, str):
-        raise RuleError("Must be a string")
+        raise RuleError(NOT_A_STRING)
     allowed = [option.value for option in definition.options]
     # Exact match (after trimming): option values are identifiers, not free text to guess at.
     if value.strip() not in allowed:
-        raise RuleError(f"Must be one of: {', '.join(allowed)}")
+        raise RuleError(
+            "not_a_choice", N_("Must be one of: %(choices)s"), choices=", ".join(allowed)
+        )
     return value.strip()
 
 
 def _checkbox(value: Any, definition: FieldDefinition, ctx: _Context) -> bool:
     if not isinstance(value, bool):
-        raise RuleError("Must be true or false")
+        raise RuleError("not_a_boolean", N_("Must be true or false"))
     if definition.required and not value:
-        raise RuleError(f"{definition.label} must be ticked")
+        raise RuleError("must_be_ticked", N_("%(label)s must be ticked"), label=definition.label)
     return value
 
 
 def _email(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
     if not isinstance(value, str):
-        raise RuleError("Must be a string")
+        raise RuleError(NOT_A_STRING)
     return rules.normalise_email(value, check_deliverability=ctx.check_deliverability)
 
 
 def _phone(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
     if not isinstance(value, str):
-        raise RuleError("Must be a string")
+        raise RuleError(NOT_A_STRING)
     return rules.normalise_phone(value, region=ctx.region)
 
 
 def _url(value: Any, definition: FieldDefinition, ctx: _Context) -> str:
     """An absolute http(s) URL with a host; scheme and host lower-cased."""
     if not isinstance(value, str):
-        raise RuleError("Must be a string")
+        raise RuleError(NOT_A_STRING)
     limit = definition.effective_max_length or URL_MAX_LENGTH
     value = rules.clean_text(value, label=definition.label, max_length=limit)
     if any(char.isspace() for char in value):
-        raise RuleError("A web address cannot contain spaces")
+        raise RuleError("invalid_url", N_("A web address cannot contain spaces"))
     try:
         parts = urlsplit(value)
         port = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
-        raise RuleError("Enter a valid web address, such as https://example.com") from None
+        raise RuleError(
+            "invalid_url", N_("Enter a valid web address, such as https://example.com")
+        ) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise RuleError("Enter a web address starting with http:// or https://")
+        raise RuleError("invalid_url", N_("Enter a web address starting with http:// or https://"))
     if not parts.hostname or parts.hostname.startswith(".") or ".." in parts.hostname:
-        raise RuleError("Enter a valid web address, such as https://example.com")
+        raise RuleError("invalid_url", N_("Enter a valid web address, such as https://example.com"))
     if parts.username is not None or parts.password is not None:
-        raise RuleError("A web address must not contain a user name or password")
+        raise RuleError("invalid_url", N_("A web address must not contain a user name or password"))
     host = parts.hostname.lower()
     if ":" in host:  # an IPv6 literal keeps its brackets
         host = f"[{host}]"
@@ -261,7 +272,7 @@ def validate_custom_fields(
     *,
     region: str | None = None,
     check_deliverability: bool = False,
-) -> tuple[dict[str, Any], dict[str, str]]:
+) -> tuple[dict[str, Any], dict[str, str | Problem]]:
     """Check ``raw`` against ``definitions``: (normalised values, errors by custom_fields.<key>).
 
     Unknown keys and missing required fields are errors. A blank optional value (None or "")
@@ -274,18 +285,20 @@ def validate_custom_fields(
         error_key = f"custom_fields.{key}"[:ERROR_KEY_MAX_LENGTH]
         definition = by_key.get(key)
         if definition is None:
-            ctx.errors[error_key] = "Unknown custom field"
+            ctx.errors[error_key] = Problem("unknown_field", N_("Unknown custom field"))
             continue
         if _is_blank(value):
             continue
         try:
             values[key] = VALIDATORS[definition.type](value, definition, ctx)
         except RuleError as exc:
-            ctx.errors[error_key] = exc.message
+            ctx.errors[error_key] = exc.problem
     for key, definition in by_key.items():
         error_key = f"custom_fields.{key}"
         if definition.required and key not in values and error_key not in ctx.errors:
-            ctx.errors[error_key] = f"{definition.label} is required"
+            ctx.errors[error_key] = Problem(
+                "required", N_("%(label)s is required"), {"label": definition.label}
+            )
     ordered = {key: values[key] for key in by_key if key in values}
     return ordered, ctx.errors
 

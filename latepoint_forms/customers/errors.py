@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..errors import AppError
+from ..problems import Problem, as_problem
 
 
 class ValidationFailed(AppError):
-    """One or more fields broke a rule; ``details`` has one message per failing field."""
+    """One or more fields broke a rule: ``problems`` has one ``Problem`` per failing field
+    (its code and parameters, for the API's ``errors`` and for translation at the edge),
+    ``details`` the same in English sentences. A plain sentence given for a field is a
+    problem of code ``invalid``."""
 
     status, code, message = 422, "validation_failed", "The provided data is not valid"
 
-    def __init__(self, details: dict[str, str], message: str | None = None) -> None:
-        super().__init__(message, details)
+    def __init__(self, details: Mapping[str, str | Problem], message: str | None = None) -> None:
+        self.problems: dict[str, Problem] = {key: as_problem(v) for key, v in details.items()}
+        super().__init__(message, {key: p.english() for key, p in self.problems.items()})
 
 
 class EmailExists(AppError):

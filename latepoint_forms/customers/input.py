@@ -13,6 +13,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ..problems import N_, Problem
 from . import rules
 from .errors import ValidationFailed
 from .fields import COUNTRY, CUSTOMER_FIELDS, FIELDS_BY_KEY, CustomerField
@@ -99,11 +100,12 @@ KNOWN_FIELDS = frozenset(FIELDS_BY_KEY)
 REQUIRED_FIELDS = tuple(d.key for d in CUSTOMER_FIELDS if d.required)
 
 _TYPE_MESSAGES = {
-    str: "Must be a string",
-    bool: "Must be true or false",
-    int: "Must be an integer",
-    dict: "Must be an object",
+    str: Problem("not_a_string", N_("Must be a string")),
+    bool: Problem("not_a_boolean", N_("Must be true or false")),
+    int: Problem("not_an_integer", N_("Must be an integer")),
+    dict: Problem("not_an_object", N_("Must be an object")),
 }
+UNKNOWN_FIELD = Problem("unknown_field", N_("Unknown field"))
 
 
 def _has_type(value: Any, expected: type) -> bool:
@@ -125,12 +127,12 @@ def parse_customer_input(
     ``None`` and blank strings count as "not given". ``defaults`` fill fields the caller
     decides (``is_guest`` for quick booking, say) when the raw data does not give them.
     """
-    errors: dict[str, str] = {}
+    errors: dict[str, Problem] = {}
     values: dict[str, Any] = {}
 
     for key in raw:
         if key not in KNOWN_FIELDS:
-            errors[str(key)[:100]] = "Unknown field"
+            errors[str(key)[:100]] = UNKNOWN_FIELD
 
     for declared in CUSTOMER_FIELDS:
         name, expected = declared.key, declared.json_type
@@ -151,7 +153,7 @@ def parse_customer_input(
     required = (*REQUIRED_FIELDS, "email") if require_email else REQUIRED_FIELDS
     for name in required:
         if name not in values and name not in errors:
-            errors[name] = f"{FIELDS_BY_KEY[name].label} is required"
+            errors[name] = required_problem(FIELDS_BY_KEY[name].label)
 
     cleaned = _apply_rules(values, errors, settings)
     if errors:
@@ -165,8 +167,13 @@ def _blank(text: str) -> bool:
     return text.isprintable() and text.strip() == ""
 
 
+def required_problem(label: str) -> Problem:
+    """ "First name is required"."""
+    return Problem("required", N_("%(label)s is required"), {"label": label})
+
+
 def _apply_rules(
-    values: dict[str, Any], errors: dict[str, str], settings: RuleSettings
+    values: dict[str, Any], errors: dict[str, Problem], settings: RuleSettings
 ) -> dict[str, Any]:
     # The country decides how phone, state and postcode are read, so it goes first.
     country: str | None = None
@@ -191,7 +198,7 @@ def _apply_rules(
 
 
 def _run(
-    errors: dict[str, str],
+    errors: dict[str, Problem],
     declared: CustomerField,
     value: Any,
     settings: RuleSettings,
@@ -203,5 +210,5 @@ def _run(
     try:
         return declared.rule(value, settings, country)
     except rules.RuleError as exc:
-        errors[declared.key] = exc.message
+        errors[declared.key] = exc.problem
         return None

@@ -27,7 +27,11 @@ from phonenumbers import re_util as phonenumbers_re_util
 from ..countries import country_in_sentence
 from ..folding import fold
 from ..ids import MAX_ID
+from ..problems import N_, NP_, Problem
 from . import lookalikes
+
+EMAIL_LABEL = N_("Email address")
+PHONE_LABEL = N_("Phone")
 
 NAME_MAX_LENGTH = 50
 EMAIL_MAX_LENGTH = 100
@@ -72,11 +76,26 @@ COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
 
 
 class RuleError(ValueError):
-    """A value broke a field rule; str(err) / err.message is the human message."""
+    """A value broke a field rule: ``problem`` says how (a code, its parameters, the English
+    message id: latepoint_forms/problems.py); str(err) / err.message is the English sentence.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    ``RuleError("too_long", N_("%(label)s must be at most %(max)d characters"), label=…,
+    max=…)``; ``RuleError(problem)``; or, for a sentence without a code of its own,
+    ``RuleError("…")`` (code ``invalid``).
+    """
+
+    def __init__(
+        self, code_or_problem: str | Problem, template: str | None = None, /, **params: Any
+    ) -> None:
+        if isinstance(code_or_problem, Problem):
+            problem = code_or_problem
+        elif template is None:
+            problem = Problem.plain(code_or_problem)
+        else:
+            problem = Problem(code_or_problem, template, params)
+        self.problem = problem
+        self.message = problem.english()
+        super().__init__(self.message)
 
 
 # --- free text -------------------------------------------------------------------------------
@@ -111,7 +130,9 @@ def _clean(value: str, *, label: str, multiline: bool = False) -> str:
     if multiline:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     if (_FORBIDDEN_MULTILINE_RE if multiline else _FORBIDDEN_RE).search(value):
-        raise RuleError(f"{label} must not contain control characters")
+        raise RuleError(
+            "control_characters", N_("%(label)s must not contain control characters"), label=label
+        )
     return value.strip()
 
 
@@ -123,20 +144,25 @@ def clean_text(value: str, *, label: str, max_length: int, multiline: bool = Fal
     """
     value = _clean(value, label=label, multiline=multiline)
     if len(value) > max_length:
-        raise RuleError(f"{label} must be at most {max_length} characters")
+        raise RuleError(
+            "too_long",
+            N_("%(label)s must be at most %(max)d characters"),
+            label=label,
+            max=max_length,
+        )
     return value
 
 
 def normalise_address(value: str) -> str:
-    return clean_text(value, label="Address", max_length=ADDRESS_MAX_LENGTH)
+    return clean_text(value, label=N_("Address"), max_length=ADDRESS_MAX_LENGTH)
 
 
 def normalise_city(value: str) -> str:
-    return clean_text(value, label="City", max_length=CITY_MAX_LENGTH)
+    return clean_text(value, label=N_("City"), max_length=CITY_MAX_LENGTH)
 
 
 def normalise_notes(value: str) -> str:
-    return clean_text(value, label="Notes", max_length=NOTES_MAX_LENGTH, multiline=True)
+    return clean_text(value, label=N_("Notes"), max_length=NOTES_MAX_LENGTH, multiline=True)
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -146,25 +172,49 @@ def normalise_name(value: str, *, label: str, min_length: int = 2) -> str:
     """NFC, collapsed whitespace, ASCII apostrophes; letters, marks, spaces, - and ' only."""
     value = " ".join(_clean(value, label=label).translate(_NAME_TRANSLATION).split())
     if not value:
-        raise RuleError(f"{label} is required")
+        raise RuleError("required", N_("%(label)s is required"), label=label)
     if len(value) < min_length:
-        unit = "character" if min_length == 1 else "characters"
-        raise RuleError(f"{label} must be at least {min_length} {unit}")
+        raise RuleError(
+            Problem.counted(
+                "too_short",
+                NP_(
+                    "%(label)s must be at least %(num)d character",
+                    "%(label)s must be at least %(num)d characters",
+                ),
+                min_length,
+                label=label,
+            )
+        )
     if len(value) > NAME_MAX_LENGTH:
-        raise RuleError(f"{label} must be at most {NAME_MAX_LENGTH} characters")
+        raise RuleError(
+            "too_long",
+            N_("%(label)s must be at most %(max)d characters"),
+            label=label,
+            max=NAME_MAX_LENGTH,
+        )
     # Letters (L*), combining marks (M*: Devanagari vowel signs, decomposed accents) and " -'".
     if not all(c in _NAME_PUNCTUATION or unicodedata.category(c)[0] in "LM" for c in value):
-        raise RuleError(f"{label} can only contain letters, spaces, hyphens and apostrophes")
+        raise RuleError(
+            "name_characters",
+            N_("%(label)s can only contain letters, spaces, hyphens and apostrophes"),
+            label=label,
+        )
     # Hangul fillers are letters (Lo) that nothing draws: a name of them looks blank, and one
     # with them looks like the name without them.
     if lookalikes.has_invisible_letter(value):
-        raise RuleError(f"{label} must not contain invisible characters")
+        raise RuleError(
+            "invisible_characters",
+            N_("%(label)s must not contain invisible characters"),
+            label=label,
+        )
     if not any(unicodedata.category(c)[0] == "L" for c in value):
-        raise RuleError(f"{label} must contain a letter")
+        raise RuleError("no_letter", N_("%(label)s must contain a letter"), label=label)
     if lookalikes.longest_mark_run(value) > lookalikes.MAX_MARKS_PER_CHARACTER:
         raise RuleError(
-            f"{label} can have at most {lookalikes.MAX_MARKS_PER_CHARACTER} accents or other "
-            "marks on one letter"
+            "too_many_marks",
+            N_("%(label)s can have at most %(max)d accents or other marks on one letter"),
+            label=label,
+            max=lookalikes.MAX_MARKS_PER_CHARACTER,
         )
     return value
 
@@ -231,9 +281,14 @@ def normalise_email(
     email-validator 2.x normalises "u@xn--bcher-kva.de" and "U@Bücher.de" alike to the Unicode
     domain "bücher.de", so both are stored as "u@bücher.de".
     """
-    value = _clean(value, label="Email address")
+    value = _clean(value, label=EMAIL_LABEL)
     if len(value) > _EMAIL_RAW_LIMIT:
-        raise RuleError(f"Email address must be at most {EMAIL_MAX_LENGTH} characters")
+        raise RuleError(
+            "too_long",
+            N_("%(label)s must be at most %(max)d characters"),
+            label=EMAIL_LABEL,
+            max=EMAIL_MAX_LENGTH,
+        )
     try:
         # The library's default policy is spelled out so that a test or another module changing
         # email_validator's module-level defaults cannot quietly loosen our rule.
@@ -249,17 +304,24 @@ def normalise_email(
             test_environment=False,
         )
     except email_validator.EmailNotValidError as err:
-        raise RuleError(f"Enter a valid email address. {err}") from None
+        raise RuleError(
+            "invalid_email", N_("Enter a valid email address. %(reason)s"), reason=str(err)
+        ) from None
     _check_lookalike_email(value, result.local_part, result.domain)
     normalised = result.normalized.lower()
     if len(normalised) > EMAIL_MAX_LENGTH:
-        raise RuleError(f"Email address must be at most {EMAIL_MAX_LENGTH} characters")
+        raise RuleError(
+            "too_long",
+            N_("%(label)s must be at most %(max)d characters"),
+            label=EMAIL_LABEL,
+            max=EMAIL_MAX_LENGTH,
+        )
     if block_disposable and is_disposable_domain(result.ascii_domain or result.domain):
-        raise RuleError(DISPOSABLE_EMAIL)
+        raise RuleError("disposable_email", DISPOSABLE_EMAIL)
     return normalised
 
 
-DISPOSABLE_EMAIL = (
+DISPOSABLE_EMAIL = N_(
     "Enter an email address you keep: addresses from throw-away email services are not accepted"
 )
 
@@ -279,23 +341,40 @@ def _check_lookalike_email(typed: str, local_part: str, domain: str) -> None:
     """
     if invisible := lookalikes.invisible_characters(typed):
         names = ", ".join(unicodedata.name(c, f"U+{ord(c):04X}") for c in invisible)
-        raise RuleError(f"Enter a valid email address. It contains invisible characters: {names}.")
+        raise RuleError(
+            "invisible_characters",
+            N_("Enter a valid email address. It contains invisible characters: %(characters)s."),
+            characters=names,
+        )
     if compatible := lookalikes.compatibility_characters(typed):
         raise RuleError(
-            "Enter a valid email address. It contains full-width letters, ligatures or other "
-            f"compatibility characters: {', '.join(compatible)}."
+            "compatibility_characters",
+            N_(
+                "Enter a valid email address. It contains full-width letters, ligatures or "
+                "other compatibility characters: %(characters)s."
+            ),
+            characters=", ".join(compatible),
         )
     # An ASCII domain can still be a spoof: "xn--pypal-4ve.com" is "pаypal.com".
     if not lookalikes.is_highly_restrictive(local_part):
         raise RuleError(
-            "Enter a valid email address. The part before the @-sign "
-            f"{_mixes(local_part)}, so it could pass for another address."
+            "mixed_scripts",
+            N_(
+                "Enter a valid email address. The part before the @-sign %(mixes)s, so it "
+                "could pass for another address."
+            ),
+            mixes=_mixes(local_part),
         )
     for label in domain.split("."):
         if not lookalikes.is_highly_restrictive(label):
             raise RuleError(
-                f"Enter a valid email address. The domain's part '{label}' "
-                f"{_mixes(label)}, so it could pass for another domain."
+                "mixed_scripts",
+                N_(
+                    "Enter a valid email address. The domain's part '%(part)s' %(mixes)s, so "
+                    "it could pass for another domain."
+                ),
+                part=label,
+                mixes=_mixes(label),
             )
 
 
@@ -316,13 +395,18 @@ def normalise_phone(value: str, *, region: str | None) -> str:
     "ext." suffixes: E.164 cannot store an extension, and letters in a customer's phone field
     are far more often a typo or junk than a vanity number.
     """
-    value = _clean(value, label="Phone")
+    value = _clean(value, label=PHONE_LABEL)
     if len(value) > PHONE_MAX_LENGTH:
-        raise RuleError(f"Phone must be at most {PHONE_MAX_LENGTH} characters")
+        raise RuleError(
+            "too_long",
+            N_("%(label)s must be at most %(max)d characters"),
+            label=PHONE_LABEL,
+            max=PHONE_MAX_LENGTH,
+        )
     if not value:
-        raise RuleError("Enter a phone number")
+        raise RuleError("required", N_("Enter a phone number"))
     if any(char.isalpha() for char in value):
-        raise RuleError("Phone numbers cannot contain letters")
+        raise RuleError("phone_letters", N_("Phone numbers cannot contain letters"))
     region = region.upper() if region else None
     try:
         number = phonenumbers.parse(value, region)
@@ -330,16 +414,26 @@ def normalise_phone(value: str, *, region: str | None) -> str:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         if value.startswith("+"):
-            raise RuleError("Enter a valid phone number")
+            raise RuleError("invalid_phone", N_("Enter a valid phone number"))
         if region is None:
             # Without the customer's country there is nothing to read a national number against.
-            raise RuleError("Enter the phone number with its country code, such as +44")
-        raise RuleError(f"Enter a valid phone number for {country_in_sentence(region)}")
+            raise RuleError(
+                "phone_needs_country_code",
+                N_("Enter the phone number with its country code, such as +44"),
+            )
+        raise RuleError(
+            "invalid_phone_for_country",
+            N_("Enter a valid phone number for %(country)s"),
+            country=country_in_sentence(region),
+            country_code=region,
+        )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # libphonenumber deems a few overlong national numbers valid ("+49 20100000000000"), but
     # E.164 allows at most 15 digits, and we promise to store E.164.
     if len(e164) - 1 > E164_MAX_DIGITS:
-        raise RuleError("Enter a valid phone number: it has too many digits")
+        raise RuleError(
+            "phone_too_many_digits", N_("Enter a valid phone number: it has too many digits")
+        )
     return e164
 
 
@@ -350,16 +444,21 @@ def _choice(value: str, choices: tuple[str, ...], *, label: str) -> str:
     # Exact match (after trimming): these are API enum values, not free text to guess at.
     value = _clean(value, label=label)
     if value not in choices:
-        raise RuleError(f"{label} must be one of: {', '.join(choices)}")
+        raise RuleError(
+            "not_a_choice",
+            N_("%(label)s must be one of: %(choices)s"),
+            label=label,
+            choices=", ".join(choices),
+        )
     return value
 
 
 def normalise_status(value: str) -> str:
-    return _choice(value, STATUSES, label="Status")
+    return _choice(value, STATUSES, label=N_("Status"))
 
 
 def normalise_gender(value: str) -> str:
-    return _choice(value, GENDERS, label="Gender")
+    return _choice(value, GENDERS, label=N_("Gender"))
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -370,17 +469,22 @@ def parse_iso_date(value: str, *, label: str | None = None) -> datetime.date:
 
     With a ``label`` the messages name the field ("Enter a real date of birth").
     """
-    value = _clean(value, label=label or "Date")
+    value = _clean(value, label=label or N_("Date"))
     # The regex is needed: date.fromisoformat in 3.11 also takes "20000101" and "2000-W01-1".
     if not DATE_RE.fullmatch(value):
-        raise RuleError(
-            f"Enter the {label.lower()} as YYYY-MM-DD" if label else "Use the form YYYY-MM-DD"
-        )
+        if label:
+            raise RuleError(
+                "date_format", N_("Enter the %(field)s as YYYY-MM-DD"), field=label.lower()
+            )
+        raise RuleError("date_format", N_("Use the form YYYY-MM-DD"))
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        message = f"Enter a real {label.lower()}" if label else "This is not a real date"
-        raise RuleError(message) from None
+        if label:
+            raise RuleError(
+                "not_a_date", N_("Enter a real %(field)s"), field=label.lower()
+            ) from None
+        raise RuleError("not_a_date", N_("This is not a real date")) from None
 
 
 # --- date of birth ---------------------------------------------------------------------------
@@ -393,16 +497,20 @@ def normalise_date_of_birth(
 
     Someone born on 29 February turns a year older on 1 March in non-leap years.
     """
-    born = parse_iso_date(value, label="Date of birth")
+    born = parse_iso_date(value, label=N_("Date of birth"))
     if born > today:
-        raise RuleError("Date of birth cannot be in the future")
+        raise RuleError("date_in_future", N_("Date of birth cannot be in the future"))
     # Comparing (month, day) tuples makes a 29 February birthday fall after 28 February, so the
     # birthday is reached on 1 March in non-leap years.
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     if age < min_age:
-        raise RuleError(f"Customers must be at least {min_age} years old")
+        raise RuleError(
+            "too_young", N_("Customers must be at least %(min)d years old"), min=min_age
+        )
     if age > MAX_AGE_YEARS:
-        raise RuleError(f"Date of birth cannot be more than {MAX_AGE_YEARS} years ago")
+        raise RuleError(
+            "too_old", N_("Date of birth cannot be more than %(max)d years ago"), max=MAX_AGE_YEARS
+        )
     return born
 
 
@@ -411,9 +519,11 @@ def normalise_date_of_birth(
 
 def normalise_country(value: str) -> str:
     """ISO 3166-1 alpha-2 code, any case in, upper case out."""
-    value = _clean(value, label="Country")
+    value = _clean(value, label=N_("Country"))
     if not COUNTRY_RE.fullmatch(value) or pycountry.countries.get(alpha_2=value.upper()) is None:
-        raise RuleError("Use a two-letter ISO 3166-1 country code such as GB")
+        raise RuleError(
+            "invalid_country", N_("Use a two-letter ISO 3166-1 country code such as GB")
+        )
     return value.upper()
 
 
@@ -455,14 +565,20 @@ def normalise_state(value: str, *, country: str | None) -> str:
     The key is the short code where one exists ("California" -> "CA"), otherwise the area's
     name in the local script, which is what the metadata uses as its key (e.g. "東京都").
     """
-    value = clean_text(value, label="State", max_length=STATE_MAX_LENGTH)
+    value = clean_text(value, label=N_("State"), max_length=STATE_MAX_LENGTH)
     country_code = country.upper() if country else ""
     areas = _area_list(country_code) if value and country_code else None
     if areas is None:
         return value
     code = areas.codes.get(_fold(value))
     if code is None:
-        raise RuleError(f"Enter a valid {areas.kind} for {country_in_sentence(country_code)}")
+        raise RuleError(
+            "invalid_area",
+            N_("Enter a valid %(kind)s for %(country)s"),
+            kind=areas.kind,
+            country=country_in_sentence(country_code),
+            country_code=country_code,
+        )
     return code
 
 
@@ -534,7 +650,7 @@ def normalise_zipcode(value: str, *, country: str | None) -> str:
     that, the value as typed (upper case, single spaces) is accepted if it fully matches.
     Countries without a postal-code format accept any clean text.
     """
-    value = clean_text(value, label="Postal code", max_length=ZIPCODE_MAX_LENGTH)
+    value = clean_text(value, label=N_("Postal code"), max_length=ZIPCODE_MAX_LENGTH)
     country_code = country.upper() if country else ""
     postal = _postal_format(country_code) if value and country_code else None
     if postal is None:
@@ -553,8 +669,12 @@ def normalise_zipcode(value: str, *, country: str | None) -> str:
         if postal.pattern.fullmatch(candidate):
             return candidate
     raise RuleError(
-        f"Enter a valid {postal.name} for {country_in_sentence(country_code)}, "
-        f"such as {postal.example}"
+        "invalid_postal_code",
+        N_("Enter a valid %(kind)s for %(country)s, such as %(example)s"),
+        kind=postal.name,
+        country=country_in_sentence(country_code),
+        country_code=country_code,
+        example=postal.example,
     )
 
 
@@ -564,7 +684,7 @@ def normalise_zipcode(value: str, *, country: str | None) -> str:
 def check_wordpress_user_id(value: int) -> int:
     """A positive integer that fits a signed 64-bit column."""
     if isinstance(value, bool) or value < 1:
-        raise RuleError("WordPress user ID must be a positive integer")
+        raise RuleError("not_positive", N_("WordPress user ID must be a positive integer"))
     if value > MAX_ID:
-        raise RuleError("WordPress user ID is too large")
+        raise RuleError("too_large", N_("WordPress user ID is too large"))
     return value

@@ -27,6 +27,7 @@ from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
 from ..models.customer import search_terms, search_text_of
 from ..passwords import hash_password
+from ..problems import Problem
 from ..webhooks import events as webhook_events
 from .custom_fields import FieldDefinition, active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
@@ -81,11 +82,11 @@ def check_customer(
 
 def validate_customer(data: CustomerInput, settings: RuleSettings) -> CustomerInput:
     """Every check of ``create_customer``, uniqueness included, with nothing stored."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Problem] = {}
     try:
         data = check_customer(data, settings).data
     except ValidationFailed as failed:
-        errors.update(failed.details or {})
+        errors.update(failed.problems)
     if data.wordpress_user_id is not None and _exists(
         Customer.wordpress_user_id == data.wordpress_user_id
     ):

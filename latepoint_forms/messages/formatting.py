@@ -1,4 +1,5 @@
-"""How times, places and phone numbers read in a message (no Flask, no database)."""
+"""How times, places and phone numbers read in a message (no database; dates in the request's
+language, latepoint_forms/dates.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,30 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from ..i18n import _
+from .. import dates
+from ..i18n import _, current_language
 
 
 def local_time(moment: datetime, timezone: str) -> str:
     """ "Tuesday 2 March 2027, 10:00 GMT (Europe/London)": the location's wall-clock time, the
     zone named, so nobody reads it in their own."""
     local = moment.astimezone(ZoneInfo(timezone))
+    language = current_language()
+    if language != dates.SOURCE_LANGUAGE:
+        return _(
+            "%(when)s %(abbreviation)s (%(zone)s)",
+            when=dates.date_and_time(local, language),
+            abbreviation=local.tzname() or "",
+            zone=timezone,
+        )
+    weekday, month, time = local.strftime("%A"), local.strftime("%B"), local.strftime("%H:%M")
     return _(
         "%(weekday)s %(day)d %(month)s %(year)d, %(time)s %(abbreviation)s (%(zone)s)",
-        weekday=f"{local:%A}",
+        weekday=weekday,
         day=local.day,
-        month=f"{local:%B}",
+        month=month,
         year=local.year,
-        time=f"{local:%H:%M}",
+        time=time,
         abbreviation=local.tzname() or "",
         zone=timezone,
     )

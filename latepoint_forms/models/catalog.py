@@ -71,6 +71,9 @@ class Service(Model):
         return f"<Service {self.id} {self.key}>"
 
 
+LANGUAGE_MAX_LENGTH = 8
+
+
 class Location(Model):
     __tablename__ = "locations"
 
@@ -89,6 +92,10 @@ class Location(Model):
     address: Mapped[str | None] = mapped_column(String(LOCATION_ADDRESS_MAX_LENGTH))
     country: Mapped[str | None] = mapped_column(String(2))
     phone: Mapped[str | None] = mapped_column(String(LOCATION_PHONE_MAX_LENGTH))
+    # The language its pages fall back to (SPEC section 11: after the visitor's own choice
+    # and browser): a code of i18n.LANGUAGES, checked by the catalog loader; None: the app's
+    # DEFAULT_LANGUAGE.
+    language: Mapped[str | None] = mapped_column(String(LANGUAGE_MAX_LENGTH))
 
     def __repr__(self) -> str:
         return f"<Location {self.id} {self.key}>"

@@ -3,12 +3,12 @@
 The choices travel in the query string (``?service=1&location=2&agent=any&date=…&start=…``),
 so every step is a plain link or GET form: it works without JavaScript, the back button
 behaves, and nothing is held on the server until the last step. That step POSTs the details;
-the customer and the booking are written in the request's one unit of work
-(``create_customer``, then ``reserve_booking``): a refused booking keeps no guest.
+the customer and the booking are written in the request's one unit of work by the service the
+API's ``POST /bookings`` uses too (bookings/visitors.py, ``book_for_visitor``: the guest, then
+the booking): a refused booking keeps no guest.
 
 An email already on file books like a new one (SPEC section 9, "Returning customers"): the
-guest insert is refused by the unique index (``EmailExists``) and the booking is made, in the
-same unit of work, for the customer holding the address (``_book_for_returning``). What the
+booking is made, in the same unit of work, for the customer holding the address. What the
 visitor typed never changes that record; what differs from it is proposed in the confirmation
 sent to the stored address, with a "confirm your changes" link (web/changes.py).
 
@@ -25,7 +25,6 @@ refusals included, as before.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,18 +37,14 @@ from ..accounts.links import await_confirmation
 from ..accounts.service import set_password
 from ..bookings.availability import Slot, available_days
 from ..bookings.errors import BookingOverlaps, DailyLimitReached, SlotTaken
-from ..bookings.service import max_bookings_per_day, reserve_booking
-from ..customers.errors import EmailExists, ValidationFailed
+from ..bookings.service import reserve_booking
+from ..bookings.visitors import book_for_visitor, settings_at
+from ..customers.errors import ValidationFailed
 from ..customers.input import RuleSettings
-from ..customers.returning import customer_with_email, proposed_changes
-from ..customers.service import CheckedCustomer, create_customer
+from ..customers.service import CheckedCustomer
 from ..errors import answer_outage_with
 from ..extensions import db
-from ..messages.service import (
-    NOT_MADE_DAILY_LIMIT,
-    NOT_MADE_OVERLAP,
-    queue_booking_not_made,
-)
+from ..i18n import prefer_location_language
 from ..models import Booking, Customer
 from ..settings import rule_settings
 from . import bp
@@ -114,6 +109,9 @@ def _chosen_slot(selection: Selection) -> Slot | None:
 
 
 def _render(selection: Selection, status: int = 200, **context: Any) -> ResponseReturnValue:
+    if selection.location is not None:
+        # The place's language, when the visitor's own choice and browser say nothing.
+        prefer_location_language(selection.location.language)
     context.setdefault("customer", current_customer())
     context.setdefault("action", url_for("web.book", **selection.query()))
     page = render_template(
@@ -203,12 +201,9 @@ class _DetailsOnOutage:
 
 
 def guest_settings(selection: Selection) -> RuleSettings:
-    """The rules' settings for a guest booking at the chosen place: a national phone number
-    is read in the location's country (SPEC section 9), so "07911 123456" is valid at a
-    London location and "(415) 555-2671" at a New York one."""
-    settings = rule_settings()
-    country = selection.location.country if selection.location is not None else None
-    return replace(settings, default_phone_region=country) if country else settings
+    """The rules' settings for a guest booking at the chosen place (``settings_at``: a
+    national phone number is read in the location's country, SPEC section 9)."""
+    return settings_at(rule_settings(), selection.location)
 
 
 def _guest_form(selection: Selection) -> GuestDetailsForm:
@@ -256,7 +251,7 @@ def _submit(
             )
     except (BookingOverlaps, DailyLimitReached) as refused:
         # Fair use (SPEC section 9): a signed-in customer may not take this time (an anonymous
-        # visitor never meets this: see ``_book_for_returning``); another time is one click
+        # visitor never meets this: see ``book_for_visitor``); another time is one click
         # away.
         if form is not None:
             form.apply_errors(refused.details or {})
@@ -281,69 +276,26 @@ def _submit(
 def _book_anonymously(
     selection: Selection, slot: Slot, form: GuestDetailsForm, checked: CheckedCustomer
 ) -> tuple[Booking | None, Customer | None]:
-    """(the booking, or None when quietly refused; the guest created, if one was)."""
+    """(the booking, or None when quietly refused; the guest created, if one was).
+
+    A known address books for its customer, whatever their status (bookings/visitors.py); a
+    fair-use refusal of it is quiet: the page says what a booking made says, and the stored
+    address is told why (``tell_owner``)."""
     assert selection.service is not None
     assert selection.location is not None
-    agent_id = selection.agent.id if selection.agent is not None else None
-    try:
-        guest = create_customer(checked, source="quick_booking", settings=form.settings)
-    except EmailExists:
-        # The address is on file: known before, or inserted by a concurrent request a moment
-        # ago (the unique index made this insert wait for it, then refused it). Nothing was
-        # written; the booking goes to the record that holds the address.
-        assert checked.data.email is not None
-        known = customer_with_email(checked.data.email)
-        if known is None:
-            raise  # refused, then gone (deleted in between): the 409 page, nothing kept
-        return _book_for_returning(selection, slot, form, checked, known), None
-    booking = reserve_booking(
-        guest, selection.service.id, selection.location.id, agent_id, slot.start, now=clock.now()
+    outcome = book_for_visitor(
+        checked,
+        settings=form.settings,
+        definitions=form.custom_fields.definitions,
+        service=selection.service,
+        location=selection.location,
+        agent=selection.agent,
+        start=slot.start,
+        source="quick_booking",
+        clock=clock.now,
+        tell_owner=True,
     )
-    return booking, guest
-
-
-def _book_for_returning(
-    selection: Selection,
-    slot: Slot,
-    form: GuestDetailsForm,
-    checked: CheckedCustomer,
-    known: Customer,
-) -> Booking | None:
-    """Book for the customer holding the typed address, without changing their record.
-
-    Whatever their status: ``inactive`` only stops signing in (SPEC section 2); refusing it
-    here would tell a stranger that the address is on file and deactivated, and protect
-    nothing (the same person can book with another address). A fair-use refusal is quiet
-    (None): the page says what a booking made says; the stored address is told why.
-    """
-    assert selection.service is not None
-    assert selection.location is not None
-    agent_id = selection.agent.id if selection.agent is not None else None
-    changes = proposed_changes(known, checked.data, form.custom_fields.definitions)
-    try:
-        return reserve_booking(
-            known,
-            selection.service.id,
-            selection.location.id,
-            agent_id,
-            slot.start,
-            now=clock.now(),
-            proposed_changes=changes,
-        )
-    except (BookingOverlaps, DailyLimitReached) as refused:
-        # Nothing of the booking was written (fair use refuses before the insert, or its
-        # savepoint is rolled back); the message is all this unit of work keeps.
-        overlap = isinstance(refused, BookingOverlaps)
-        queue_booking_not_made(
-            known,
-            selection.service,
-            selection.location,
-            slot.start,
-            NOT_MADE_OVERLAP if overlap else NOT_MADE_DAILY_LIMIT,
-            limit=None if overlap else max_bookings_per_day(),
-            now=clock.now(),
-        )
-        return None
+    return outcome.booking, outcome.guest
 
 
 def _remember(

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from flask import Blueprint
 
+from .. import dates
 from ..countries import country_names
 from ..customers.custom_fields import FieldDefinition
+from ..i18n import current_language
 from .fields import GENDER_LABELS
 
 
@@ -19,18 +21,17 @@ def in_zone(moment: datetime, timezone: str) -> datetime:
 
 
 def long_date(day: date) -> str:
-    """ "Tuesday 1 December 2026" (no locale-dependent strftime padding)."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    """ "Tuesday 1 December 2026", in the page's language (latepoint_forms/dates.py)."""
+    return dates.long_date(day, current_language())
 
 
 def clock(moment: datetime) -> str:
-    return f"{moment:%H:%M}"
+    return dates.clock(moment, current_language())
 
 
 def when(moment: datetime, timezone: str) -> str:
     """A booking's start as the location's wall-clock time: "Tuesday 1 December 2026, 09:00"."""
-    local = in_zone(moment, timezone)
-    return f"{long_date(local.date())}, {clock(local)}"
+    return dates.date_and_time(in_zone(moment, timezone), current_language())
 
 
 def local_clock(moment: datetime, timezone: str) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from werkzeug.serving import make_server
 from latepoint_forms import create_app
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Agent, AgentOffer, CustomFieldDefinition, Location, Service
+
+from ..mail_support import SmtpServer, smtp_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -99,34 +102,96 @@ def _build_catalog(app: Flask) -> None:
         db.session.commit()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    path = tmp_path_factory.mktemp("e2e") / "e2e.sqlite3"
+def e2e_app(path: Path, **config: Any) -> Flask:
+    """The app for a browser test, on a migrated SQLite file of its own, with the catalog."""
     app = create_app(
         {
             "ENV_NAME": "testing",
-            "SECRET_KEY": "e2e-secret",
+            "SECRET_KEY": f"e2e-secret-{path.stem}",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
             "FAST_PASSWORD_HASHING": True,
             "DEFAULT_COUNTRY": "GB",
             "DEFAULT_PHONE_REGION": "GB",
             "FORM_MIN_SECONDS": 0,  # a browser driven by a test fills a form at once
+            **config,
         }
     )
     with app.app_context():
         upgrade()
     _build_catalog(app)
+    return app
+
+
+@contextmanager
+def serving(app: Flask, name: str) -> Iterator[LiveServer]:
+    """``app`` in werkzeug's threaded server on a free port (``PUBLIC_URL`` pointing at it,
+    so the links in its messages lead back to it), shut down on leaving."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+        yield LiveServer(app.config["PUBLIC_URL"], app)
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    app = e2e_app(tmp_path_factory.mktemp("e2e") / "e2e.sqlite3")
+    with serving(app, "e2e-server") as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd on loopback) for one test module's messages."""
+    with smtp_server() as server:
+        yield server
+
+
+def start_mail_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp: SmtpServer,
+    name: str,
+    prepare: Callable[[Flask], None] | None = None,
+) -> Any:
+    """A context manager: an app of its own that sends its mail to ``smtp`` (``prepare``
+    may change its data before it serves)."""
+    path = Path(tmp_path_factory.mktemp(f"e2e-{name}")) / f"{name}.sqlite3"
+    app = e2e_app(path, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
+    if prepare is not None:
+        prepare(app)
+    return serving(app, f"e2e-{name}")
+
+
+@pytest.fixture(scope="module")
+def mail_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+) -> Iterator[LiveServer]:
+    """The app on its own SQLite file (one per test module), sending mail to ``smtp``."""
+    name = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    with start_mail_server(tmp_path_factory, smtp, name) as live:
+        yield live
+
+
+@pytest.fixture
+def tab(browser: Any, mail_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser context (no cookies) on ``mail_server``; page errors fail the test."""
+    context = browser.new_context(viewport=DESKTOP, base_url=mail_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == [], f"browser errors: {errors}"
 
 
 @pytest.fixture(scope="session")

@@ -5,18 +5,13 @@ the shorter registration whose optional part opens by keyboard."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from latepoint_forms import create_app
 from latepoint_forms.customers.input import RuleSettings, parse_customer_input
 from latepoint_forms.customers.service import create_customer
 from latepoint_forms.extensions import db
@@ -24,8 +19,8 @@ from latepoint_forms.models import Customer
 from latepoint_forms.outbox.delivery import deliver_due
 from latepoint_forms.unit_of_work import unit_of_work
 
-from ..mail_support import SmtpServer, smtp_server, text_body
-from .conftest import DESKTOP, LiveServer, _build_catalog
+from ..mail_support import SmtpServer, text_body
+from .conftest import DESKTOP, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,43 +29,8 @@ CHANGE_LINK = re.compile(r"https?://[^\s<>\"]+/account/email/[A-Za-z0-9_\-]+")
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[LiveServer]:
-    """The app on its own SQLite file, sending mail to ``smtp``; links point at itself."""
-    path = Path(tmp_path_factory.mktemp("e2e-account")) / "account.sqlite3"
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SECRET_KEY": "e2e-account-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "FAST_PASSWORD_HASHING": True,
-            "DEFAULT_COUNTRY": "GB",
-            "DEFAULT_PHONE_REGION": "GB",
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": smtp.port,
-            "FORM_MIN_SECONDS": 0,  # a browser driven by a test fills a form at once
-        }
-    )
-    with app.app_context():
-        upgrade()
-    _build_catalog(app)
-    live = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{live.server_port}"
-    thread = threading.Thread(target=live.serve_forever, name="e2e-account", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app.config["PUBLIC_URL"], app)
-    finally:
-        live.shutdown()
-        thread.join(timeout=10)
-        live.server_close()
-        with app.app_context():
-            db.engine.dispose()
+def server(mail_server: LiveServer) -> LiveServer:
+    return mail_server
 
 
 def new_tab(browser: Any, server: LiveServer, errors: list[str]) -> Any:

@@ -9,25 +9,21 @@ messages arrive with calendar files for the same event.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask_migrate import upgrade
+from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from latepoint_forms import create_app
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Location, OutboxMessage
 from latepoint_forms.outbox.delivery import deliver_due
 from latepoint_forms.unit_of_work import unit_of_work
 
-from ..mail_support import SmtpServer, calendar_of, smtp_server, text_body
-from .conftest import DESKTOP, LiveServer, _build_catalog
+from ..mail_support import SmtpServer, calendar_of, text_body
+from .conftest import LiveServer, start_mail_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,63 +31,19 @@ LINK = re.compile(r"https?://[^\s<>\"]+/bookings/[A-Za-z0-9_.\-]+")
 CODE = re.compile(r"BK-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[LiveServer]:
-    """The app on its own SQLite file, sending mail to ``smtp``; links point at itself."""
-    path = Path(tmp_path_factory.mktemp("e2e-mail")) / "mail.sqlite3"
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SECRET_KEY": "e2e-mail-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "FAST_PASSWORD_HASHING": True,
-            "DEFAULT_COUNTRY": "GB",
-            "DEFAULT_PHONE_REGION": "GB",
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": smtp.port,
-            "FORM_MIN_SECONDS": 0,  # a browser driven by a test fills a form at once
-        }
-    )
-    with app.app_context():
-        upgrade()
-    _build_catalog(app)
+def _located(app: Flask) -> None:
     with app.app_context(), unit_of_work():
         for location in db.session.execute(select(Location)).scalars():
             location.address = "4 Harbour Street, Bristol BS1 4RN"
             location.country = "GB"
             location.phone = "+441179460000"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, name="e2e-mail-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app.config["PUBLIC_URL"], app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
-@pytest.fixture
-def tab(browser: Any, mail_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(viewport=DESKTOP, base_url=mail_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert errors == [], f"browser errors: {errors}"
+@pytest.fixture(scope="module")
+def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[LiveServer]:
+    """Its locations with an address, country and phone, as messages show them."""
+    with start_mail_server(tmp_path_factory, smtp, "mail", prepare=_located) as live:
+        yield live
 
 
 def deliver(server: LiveServer, smtp: SmtpServer, count: int) -> list[EmailMessage]:

@@ -9,69 +9,23 @@ the second confirmation mail is used, once.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from latepoint_forms import create_app
 from latepoint_forms.extensions import db
 from latepoint_forms.models import Booking, Customer
 from latepoint_forms.outbox.delivery import deliver_due
 
-from ..mail_support import SmtpServer, html_body, smtp_server, text_body
-from .conftest import DESKTOP, LiveServer, _build_catalog
+from ..mail_support import SmtpServer, html_body, text_body
+from .conftest import DESKTOP, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHANGES_LINK = re.compile(r"https?://[^\s<>\"]+/account/changes/[A-Za-z0-9_\-]+")
 EMAIL = "returning.guest@example.com"
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[LiveServer]:
-    """The app on its own SQLite file, sending mail to ``smtp``; links point at itself."""
-    path = Path(tmp_path_factory.mktemp("e2e-returning")) / "returning.sqlite3"
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SECRET_KEY": "e2e-returning-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "FAST_PASSWORD_HASHING": True,
-            "DEFAULT_COUNTRY": "GB",
-            "DEFAULT_PHONE_REGION": "GB",
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": smtp.port,
-            "FORM_MIN_SECONDS": 0,  # a browser driven by a test fills a form at once
-        }
-    )
-    with app.app_context():
-        upgrade()
-    _build_catalog(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, name="e2e-returning", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app.config["PUBLIC_URL"], app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
 def fresh_tab(browser: Any, server: LiveServer) -> Any:

@@ -173,7 +173,8 @@ def shop(live_server: LiveServer, shop_site: HostSite) -> Shop:
 
 @pytest.fixture
 def tab(browser: Any) -> Iterator[Any]:
-    """A fresh context recording the page's events; console errors and CSP violations fail."""
+    """This module's own tab (conftest's is on a mail server): a fresh context on the host
+    pages, recording their events; console errors and CSP violations fail (assert_clean)."""
     context = browser.new_context(viewport=DESKTOP)
     context.add_init_script(RECORDER)
     page = context.new_page()
