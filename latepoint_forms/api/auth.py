@@ -42,8 +42,8 @@ def _check_publishable(key: ActiveKey, view_allows: bool) -> None:
     every cross-origin call and scripts cannot change it)."""
     if not view_allows:
         raise InsufficientPermissions(
-            "A publishable key can only read the catalog and availability, register a "
-            "customer and make a booking"
+            "A publishable key can only read the catalog, availability and the customer "
+            "form, register a customer and make a booking"
         )
     raw = request.headers.get("Origin", "")
     try:
