@@ -260,7 +260,9 @@
     if (body !== undefined) {
       var text = JSON.stringify(body);
       // A retry of the same body (after a lost answer) must not book twice.
-      if (!this.pending || this.pending.body !== text) this.pending = { body: text, key: randomKey() };
+      if (!this.pending || this.pending.body !== text) {
+        this.pending = { body: text, key: randomKey() };
+      }
       headers["Content-Type"] = "application/json";
       headers["Idempotency-Key"] = this.pending.key;
       options.body = text;
@@ -370,7 +372,9 @@
       if (spec.input !== "checkbox") props.value = spec.value;
       control = h("input", props);
     }
-    var hint = spec.help_text ? h("p", { class: "lp-hint", id: id + "-hint", text: spec.help_text }) : null;
+    var hint = spec.help_text
+      ? h("p", { class: "lp-hint", id: id + "-hint", text: spec.help_text })
+      : null;
     var error = h("p", { class: "lp-error", id: id + "-error", hidden: true });
     if (hint) control.setAttribute("aria-describedby", hint.id);
     var label = h("label", { for: id }, [
@@ -499,13 +503,18 @@
       if (!self.setError(name, details[key])) elsewhere.push(details[key]);
     });
     var placed = Object.keys(details).length - elsewhere.length;
-    var message = elsewhere.length ? elsewhere.join(" ") : placed ? TEXT.fixFields : this.problem(result);
+    var message = elsewhere.length
+      ? elsewhere.join(" ")
+      : placed
+        ? TEXT.fixFields
+        : this.problem(result);
     this.showAlert(message);
     this.focusFirstError();
   };
 
   Widget.prototype.emit = function (name, detail) {
-    this.host.dispatchEvent(new CustomEvent(name, { detail: detail, bubbles: true, composed: true }));
+    var event = new CustomEvent(name, { detail: detail, bubbles: true, composed: true });
+    this.host.dispatchEvent(event);
   };
 
   Widget.prototype.step = function (title, nodes, focus) {
@@ -636,7 +645,9 @@
           }),
           h("label", { for: id }, [
             item.label,
-            describe && describe(item) ? h("span", { class: "lp-hint", text: " " + describe(item) }) : null,
+            describe && describe(item)
+              ? h("span", { class: "lp-hint", text: " " + describe(item) })
+              : null,
           ]),
         ])
       );
@@ -652,13 +663,14 @@
   Widget.prototype.groupError = function (form, group, message) {
     var old = group.querySelector(".lp-error");
     if (old) old.remove();
-    var error = h("p", { class: "lp-error", id: group.querySelector("input").id + "-error", text: message });
+    var first = group.querySelector("input");
+    var error = h("p", { class: "lp-error", id: first.id + "-error", text: message });
     group.append(error);
     Array.prototype.forEach.call(group.querySelectorAll("input"), function (input) {
       input.setAttribute("aria-describedby", error.id);
       input.setAttribute("aria-invalid", "true");
     });
-    group.querySelector("input").focus();
+    first.focus();
   };
 
   Widget.prototype.showService = function (focus) {
@@ -676,7 +688,9 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var value = picked(form, name);
-      if (value === null) return self.groupError(form, group, group.querySelector("input").validationMessage);
+      if (value === null) {
+        return self.groupError(form, group, group.querySelector("input").validationMessage);
+      }
       self.choice.service = self.services.find(function (s) {
         return String(s.id) === value;
       });
@@ -722,7 +736,8 @@
     function showPeople() {
       var locationId = Number(picked(form, placeName));
       var agents = self.catalog.agents.filter(function (agent) {
-        return self.offers({ service_id: service.id, location_id: locationId, agent_id: agent.id }).length;
+        var where = { service_id: service.id, location_id: locationId, agent_id: agent.id };
+        return self.offers(where).length > 0;
       });
       var current = self.choice.agent ? self.choice.agent.id : "any";
       var items = [{ value: "any", label: TEXT.anyone }].concat(
@@ -741,7 +756,9 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var value = picked(form, placeName);
-      if (value === null) return self.groupError(form, places, places.querySelector("input").validationMessage);
+      if (value === null) {
+        return self.groupError(form, places, places.querySelector("input").validationMessage);
+      }
       self.choice.location = locations.find(function (l) {
         return String(l.id) === value;
       });
@@ -761,7 +778,8 @@
   Widget.prototype.formatDay = function (day) {
     var parts = day.split("-").map(Number);
     var date = new Date(Date.UTC(parts[0], parts[1] - 1, parts[2]));
-    return new Intl.DateTimeFormat(this.lang || undefined, { dateStyle: "full", timeZone: "UTC" }).format(date);
+    var options = { dateStyle: "full", timeZone: "UTC" };
+    return new Intl.DateTimeFormat(this.lang || undefined, options).format(date);
   };
 
   Widget.prototype.formatLocal = function (text, zone, style) {
@@ -786,10 +804,20 @@
     var self = this;
     this.showProgress(2);
     var dayId = this.id + "-day";
-    var dayInput = h("input", { type: "date", id: dayId, name: "day", required: true, value: this.choice.date });
+    var dayInput = h("input", {
+      type: "date",
+      id: dayId,
+      name: "day",
+      required: true,
+      value: this.choice.date,
+    });
     var dayError = h("p", { class: "lp-error", id: dayId + "-error", hidden: true });
     var times = h("div", { class: "lp-times" });
-    var previous = h("button", { type: "button", class: "lp-button lp-secondary", text: TEXT.previousDay });
+    var previous = h("button", {
+      type: "button",
+      class: "lp-button lp-secondary",
+      text: TEXT.previousDay,
+    });
     var next = h("button", { type: "button", class: "lp-button lp-secondary", text: TEXT.nextDay });
     var back = this.actions(function () {
       self.showPlace(true);
@@ -805,7 +833,8 @@
       self.say(TEXT.loadingTimes);
       var query =
         "?service_id=" + self.choice.service.id + "&location_id=" + self.choice.location.id +
-        (self.choice.agent ? "&agent_id=" + self.choice.agent.id : "") + (day ? "&date=" + day : "");
+        (self.choice.agent ? "&agent_id=" + self.choice.agent.id : "") +
+        (day ? "&date=" + day : "");
       self.call("GET", "/availability" + query).then(function (result) {
         if (mine !== asked) return;
         self.say("");
@@ -840,12 +869,13 @@
         h("legend", { text: legend }),
       ]);
       if (!found.slots.length) group.append(h("p", { class: "lp-empty", text: TEXT.noTimes }));
+      var chosen = self.choice.slot;
       found.slots.forEach(function (slot) {
         group.append(
           h("button", {
             type: "button",
             class: "lp-time",
-            "aria-pressed": self.choice.slot && self.choice.slot.start === slot.start ? "true" : "false",
+            "aria-pressed": String(Boolean(chosen && chosen.start === slot.start)),
             text: self.formatLocal(slot.start, null, "time"),
             onclick: function () {
               self.choice.slot = slot;
@@ -867,7 +897,11 @@
     next.addEventListener("click", function () {
       load(shiftDay(self.choice.date, 1));
     });
-    var dayField = h("div", { class: "lp-field" }, [h("label", { for: dayId, text: TEXT.day }), dayInput, dayError]);
+    var dayField = h("div", { class: "lp-field" }, [
+      h("label", { for: dayId, text: TEXT.day }),
+      dayInput,
+      dayError,
+    ]);
     this.step(TEXT.steps[2], [
       h("div", { class: "lp-day" }, [dayField, h("div", { class: "lp-daynav" }, [previous, next])]),
       times,
@@ -944,7 +978,11 @@
     var when = this.formatLocal(booking.start, booking.timezone);
     var what = TEXT.what(named(booking.service), named(booking.location), named(booking.agent));
     this.step(TEXT.booked, [
-      h("p", { class: "lp-done" }, [TEXT.bookedCode + " ", h("strong", { class: "lp-code", text: booking.code }), "."]),
+      h("p", { class: "lp-done" }, [
+        TEXT.bookedCode + " ",
+        h("strong", { class: "lp-code", text: booking.code }),
+        ".",
+      ]),
       h("p", { class: "lp-when", text: when }),
       what ? h("p", { text: what }) : null,
     ]);
@@ -965,7 +1003,8 @@
   // --- start every widget on the page -------------------------------------------------------
 
   function mountAll() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-latepoint-widget]"), function (host) {
+    var hosts = document.querySelectorAll("[data-latepoint-widget]");
+    Array.prototype.forEach.call(hosts, function (host) {
       if (host.shadowRoot) return; // mounted already (or another script's element)
       new Widget(host).mount();
     });
