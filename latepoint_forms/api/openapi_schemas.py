@@ -422,11 +422,15 @@ FIELD_ERRORS: dict[str, Any] = {
     "that clients can translate themselves, and the message in the response's language",
     "items": {
         "type": "object",
-        "required": ["field", "code", "message"],
+        "required": ["field", "code", "message", "params"],
         "properties": {
             "field": {"type": "string"},
             "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
             "message": {"type": "string"},
+            "params": {
+                "type": "object",
+                "description": "The values the message names (label, min, max, num, …)",
+            },
         },
         "additionalProperties": False,
     },
