@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
 .PHONY: install run serve worker test bench lint format docs messages
+# A target whose recipe fails is removed (a catalog pybabel refused is not kept as compiled).
+.DELETE_ON_ERROR:
 
 # The gettext catalogs (latepoint_forms/i18n.py): each language's .po compiled by the install
 # step, so both commands of README.md serve every language on a fresh machine.

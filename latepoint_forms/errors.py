@@ -139,7 +139,12 @@ def error_envelope(error: AppError) -> dict[str, Any]:
         messages = {key: localise(problem) for key, problem in problems.items()}
         body["details"] = messages
         body["errors"] = [
-            {"field": key, "code": problem.code, "message": messages[key]}
+            {
+                "field": key,
+                "code": problem.code,
+                "message": messages[key],
+                "params": problem.parameters(),
+            }
             for key, problem in problems.items()
         ]
     elif error.details:

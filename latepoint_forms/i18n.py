@@ -22,6 +22,7 @@ Which language a request gets (``select_language``)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,10 @@ from flask_babel import lazy_gettext as _babel_lazy_gettext
 from flask_babel import ngettext as _babel_ngettext
 from flask_babel.speaklater import LazyString
 
+from .errors import is_api_path
 from .problems import TRANSLATED_PARAMETERS, Problem
+
+log = logging.getLogger(__name__)
 
 # The product's languages, in the switcher's order (SPEC section 11).
 LANGUAGES = ("en", "de", "fr", "es", "pl", "ja")
@@ -64,16 +68,24 @@ def lazy_gettext(message: str, **variables: Any) -> LazyString:
 
 
 def localise(problem: Problem | str) -> str:
-    """A rule's ``Problem`` (or a plain sentence) in the request's language."""
+    """A rule's ``Problem`` (or a plain sentence) in the request's language.
+
+    A translation whose placeholders do not match its message id (a translator's slip the
+    catalog compiler reports but still writes) gives the English sentence, logged: never a
+    500 instead of the field's message."""
     if not isinstance(problem, Problem):
         return _(str(problem))
     params = {
         key: _(value) if key in TRANSLATED_PARAMETERS and isinstance(value, str) else value
         for key, value in problem.params.items()
     }
-    if problem.plural is not None and problem.count is not None:
-        return ngettext(problem.template, problem.plural, problem.count, **params)
-    return _(problem.template, **params)
+    try:
+        if problem.plural is not None and problem.count is not None:
+            return ngettext(problem.template, problem.plural, problem.count, **params)
+        return _(problem.template, **params)
+    except (KeyError, ValueError, TypeError):
+        log.exception("The translation of %r does not fit its parameters", problem.template)
+        return problem.english()
 
 
 def localised_details(problems: Mapping[str, Problem | str]) -> dict[str, str]:
@@ -123,7 +135,7 @@ def select_language() -> str:
     """The language of this request (see the module's docstring)."""
     if not has_request_context():
         return str(current_app.config.get("DEFAULT_LANGUAGE") or SOURCE_LANGUAGE)
-    if (request.blueprint or "").startswith("api"):
+    if is_api_path(request.path):  # by path: an API 404 has no blueprint
         return _from_browser() or SOURCE_LANGUAGE
     asked = _supported(request.args.get(QUERY))
     if asked is not None:
@@ -144,6 +156,10 @@ def current_language() -> str:
 
 
 def _remember_choice(response: Response) -> Response:
+    """A ``?lang=`` choice kept in its cookie; and, where a page could be in another
+    language, caches told that it depends on the browser's."""
+    if len(available_languages()) > 1:
+        response.vary.add("Accept-Language")
     chosen = request.environ.get(_CHOSEN)
     if chosen is not None and request.cookies.get(COOKIE) != chosen:
         response.set_cookie(
@@ -161,14 +177,14 @@ def language_links() -> list[dict[str, Any]]:
     """The switcher's entries: this page in each available language, by its own name."""
     current = current_language()
     links = []
+    kept = [(key, value) for key, value in request.args.items(multi=True) if key != QUERY]
     for code in available_languages():
-        query = {key: value for key, value in request.args.items() if key != QUERY}
-        query[QUERY] = code
         links.append(
             {
                 "code": code,
                 "name": (Locale.parse(code).get_display_name(code) or code).capitalize(),
-                "url": f"{request.path}?{urlencode(query)}",
+                # A query alone: this very page, whatever its path says (never another host).
+                "url": "?" + urlencode([*kept, (QUERY, code)]),
                 "current": code == current,
             }
         )

@@ -56,6 +56,13 @@ class Problem:
     def counted(cls, code: str, forms: tuple[str, str], count: int, **params: Any) -> Problem:
         return cls(code, forms[0], params, plural=forms[1], count=count)
 
+    def parameters(self) -> dict[str, Any]:
+        """What a client needs to write the sentence itself (``num`` for a counted one)."""
+        values = dict(self.params)
+        if self.count is not None:
+            values["num"] = self.count
+        return values
+
     def english(self) -> str:
         template = self.template
         if self.plural is not None and self.count != 1:

@@ -176,6 +176,15 @@ class _Watchdog:
         self._pid: int | None = None
         self._sleeping = False
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (the parent's thread may have held this one at the
+        fork) and no thread yet; the first ``arm`` starts the child's own."""
+        self._condition = threading.Condition()
+        self._armed.clear()
+        self._fired.clear()
+        self._pid = None
+        self._sleeping = False
+
     def arm(self, sock: socket.socket, deadline: float, clock: Callable[[], float]) -> int:
         with self._condition:
             if self._pid != os.getpid():  # first use in this process (or after a fork)
@@ -224,6 +233,7 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.after_fork)
 
 
 def _cap(max_length: int | None) -> int | None:

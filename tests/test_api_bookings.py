@@ -55,6 +55,7 @@ SHOP = "https://shop.example.com"
 BOOKER = ("bookings:create",)
 WEDNESDAY = "2027-03-03"  # two days after the catalog's NOW (a Monday night in London)
 START = f"{WEDNESDAY}T10:15"
+LATER = f"{WEDNESDAY}T14:15"
 GRACE = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"}
 CHANGES_LINK = re.compile(r"/account/changes/[A-Za-z0-9_\-]+")
 
@@ -328,6 +329,50 @@ def test_inactive_and_mismatched_references_are_422(
     assert "agent_id" in assert_error(gone, 422, "validation_failed")["details"]
 
 
+def test_a_wrong_agent_does_not_make_a_national_phone_wrong(
+    app: Flask, catalog: Catalog, booker: ApiClient
+) -> None:
+    customer = {**GRACE, "phone": "07911 123456"}  # national, read in London's country
+    response = booker.post("/bookings", body(catalog, agent_id=catalog.dave, customer=customer))
+
+    assert set(assert_error(response, 422, "validation_failed")["details"]) == {"agent_id"}
+
+
+def test_the_booking_s_own_fields_carry_codes(
+    app: Flask, catalog: Catalog, booker: ApiClient
+) -> None:
+    sent = {**body(catalog), "service_id": "1", "location_id": 0, "start": 5, "customer": []}
+    del sent["agent_id"]
+    error = assert_error(booker.post("/bookings", sent), 422, "validation_failed")
+
+    assert {item["field"]: item["code"] for item in error["errors"]} == {
+        "service_id": "not_an_integer",
+        "location_id": "not_positive",
+        "start": "not_a_string",
+        "customer": "not_an_object",
+    }
+
+
+def test_a_retry_after_slot_taken_is_answered_the_same(
+    app: Flask, catalog: Catalog, booker: ApiClient
+) -> None:
+    other = stored_customer(app, email="other@example.com")
+    book_directly(app, other, catalog, START, catalog.alice)
+    sent = body(catalog, agent_id=catalog.alice)
+    headers = {"Idempotency-Key": "retry-1"}
+
+    first = booker.post("/bookings", sent, headers=headers)
+    with app.app_context(), unit_of_work():
+        for booking in db.session.execute(select(Booking)).scalars():
+            booking.status = "cancelled"  # the time is free again
+    again = booker.post("/bookings", sent, headers=headers)
+
+    assert_error(first, 409, "slot_taken")
+    assert again.status_code == 409
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(app, Booking) == 1
+
+
 def test_every_failing_part_is_reported_at_once(
     app: Flask, catalog: Catalog, booker: ApiClient
 ) -> None:
@@ -440,6 +485,22 @@ def test_a_publishable_key_books_from_its_origin(
     assert response.status_code == 201, response.get_json()
     assert response.headers["Access-Control-Allow-Origin"] == SHOP
     assert count(app, Booking) == 1
+    # The booking only: the customer's id and code would say whether the address was known.
+    assert set(response.get_json()["data"]) == {"booking"}
+
+
+def test_to_a_publishable_key_a_known_and_a_new_address_read_alike(
+    app: Flask, client: FlaskClient, catalog: Catalog
+) -> None:
+    stored_customer(app)
+    key = publishable_key(app)
+    known = from_page(client, key, body(catalog)).get_json()["data"]
+    new = from_page(
+        client, key, body(catalog, start=LATER, customer={**GRACE, "email": "new@example.com"})
+    ).get_json()["data"]
+
+    assert set(known) == set(new) == {"booking"}
+    assert set(known["booking"]) == set(new["booking"])
 
 
 @pytest.mark.parametrize(
@@ -488,8 +549,10 @@ def test_a_fair_use_refusal_for_a_publishable_key_also_tells_the_owner(
         headers={"X-API-Key": key, "Origin": SHOP, "Idempotency-Key": "page-1"},
     )
 
-    error = assert_error(refused, 422, "validation_failed")
-    assert error["details"] == {"start": "You already have a booking at this time"}
+    # The page's visitor learns only that the time cannot be had, as when it is taken: not
+    # that the address is on file, nor that its owner has a booking then.
+    error = assert_error(refused, 409, "slot_taken")
+    assert "details" not in error
     assert replayed.headers["Idempotent-Replayed"] == "true"
     assert replayed.get_json() == refused.get_json()
     [not_made] = messages(app, "booking_not_made")  # committed, although the answer refused
@@ -680,3 +743,17 @@ def test_a_hundred_concurrent_bookings_of_ten_free_times_make_exactly_ten(
     assert confirmations == FREE_TIMES
     local_starts = [s.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M") for s in starts]
     assert local_starts == times  # each free time booked exactly once
+
+
+def test_a_taken_wordpress_user_is_named_as_the_body_names_it(
+    app: Flask, catalog: Catalog, booker: ApiClient
+) -> None:
+    stored_customer(app, email="linked@example.com", wordpress_user_id=7)
+    customer = {**GRACE, "wordpress_user_id": 7}
+
+    error = assert_error(
+        booker.post("/bookings", body(catalog, customer=customer)), 422, "validation_failed"
+    )
+
+    assert set(error["details"]) == {"customer.wordpress_user_id"}
+    assert count(app, Booking) == 0

@@ -40,6 +40,8 @@ def test_a_422_lists_every_failing_field_with_its_code(api: ApiClient) -> None:
     # The same sentences as details, field by field, in the same order.
     assert {item["field"]: item["message"] for item in error["errors"]} == error["details"]
     assert error["details"]["first_name"] == "First name must be at least 2 characters"
+    [first_name] = [item for item in error["errors"] if item["field"] == "first_name"]
+    assert first_name["params"] == {"label": "First name", "num": 2}
 
 
 def test_codes_of_types_and_required_fields(api: ApiClient) -> None:

@@ -26,6 +26,7 @@ GERMAN = {
     "Book": "Buchen",
     "Sign in": "Anmelden",
     "Language": "Sprache",
+    "The requested resource was not found": "Die angeforderte Ressource wurde nicht gefunden",
 }
 
 
@@ -119,8 +120,49 @@ def test_every_page_has_a_switcher_naming_each_language_in_itself(app: Flask) ->
     links = re.findall(r'<a href="([^"]+)" lang="(\w+)"[^>]*>([^<]+)</a>', switcher.group(1))
     assert [(code, name) for _, code, name in links] == [("en", "English"), ("de", "Deutsch")]
     # Each keeps the page and its other parameters.
-    assert links[1][0] == "/register?next=%2Fbook&amp;lang=de"
+    assert links[1][0] == "?next=%2Fbook&amp;lang=de"
     assert 'aria-current="true">English' in switcher.group(1)
+
+
+def test_the_switcher_never_leads_to_another_host(app: Flask) -> None:
+    # Browsers read "/\\host" as "//host": a link built from the path would leave the site.
+    page = app.test_client().get("/%5Cevil.example/?a=1&a=2").get_data(as_text=True)
+
+    hrefs = re.findall(r'<a href="([^"]+)" lang=', page)
+    assert hrefs == ["?a=1&amp;a=2&amp;lang=en", "?a=1&amp;a=2&amp;lang=de"]
+
+
+def test_the_api_follows_accept_language_only(app: Flask) -> None:
+    client = app.test_client()
+    client.get("/?lang=de")  # the web's choice, remembered in the cookie
+
+    for path in ("/api/v1/nope?lang=de", "/api/v1/status?lang=de"):
+        response = client.get(path)
+        assert "Set-Cookie" not in response.headers
+        assert response.get_json()["status"] == "error"
+        assert "Accept-Language" in response.headers["Vary"]
+    english = client.get("/api/v1/nope").get_json()["error"]["message"]
+    german = client.get("/api/v1/nope", headers={"Accept-Language": "de"})
+    assert english == "The requested resource was not found"
+    assert german.get_json()["error"]["message"] == GERMAN[english]
+
+
+def test_a_translation_that_does_not_fit_its_placeholders_gives_the_english(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from latepoint_forms.i18n import localise
+    from latepoint_forms.problems import N_, Problem
+
+    catalog = Catalog(locale="de", domain="messages")
+    catalog.add("%(label)s is required", "%(feld)s ist erforderlich")  # a translator's slip
+    target = tmp_path / "de" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / "messages.mo").open("wb") as file:
+        write_mo(file, catalog)
+    for app in make_app(sqlite_url, TRANSLATIONS_DIRECTORY=str(tmp_path)):
+        with app.test_request_context("/?lang=de"):
+            problem = Problem("required", N_("%(label)s is required"), {"label": "First name"})
+            assert localise(problem) == "First name is required"
 
 
 def test_without_catalogs_there_is_english_and_no_switcher(sqlite_url: str, tmp_path: Path) -> None:

@@ -239,3 +239,25 @@ def test_an_unreachable_limit_store_does_not_take_the_api_down(
 def test_a_malformed_limit_stops_the_start(database: str) -> None:
     with pytest.raises(RuntimeError, match="RATE_LIMIT_LIVE"):
         create_app({**base_config(database), "RATE_LIMIT_LIVE": "sixty a minute"})
+
+
+def test_flask_limiter_s_own_hooks_are_left_to_the_web(app: Flask) -> None:
+    """The API is limited by api/ratelimits.py's own check; Flask-Limiter's check and
+    headers are wrapped to run for the web's requests only (a Flask-Limiter that changed
+    how it registers them would leave them unwrapped: this says so)."""
+    before = app.before_request_funcs[None]
+    after = app.after_request_funcs[None]
+    assert limiter._check_request_limit not in before
+    assert any(getattr(f, "__name__", "") == "web_only_check" for f in before)
+    assert any(getattr(f, "__name__", "") == "web_only_headers" for f in after)
+
+
+def test_the_app_starts_with_rate_limits_off(database: str) -> None:
+    app = create_app({**base_config(database), "RATELIMIT_ENABLED": False})
+    try:
+        key_free = app.test_client().get("/api/v1/status")
+        assert key_free.status_code == 401
+        assert "X-RateLimit-Limit" not in key_free.headers
+    finally:
+        with app.app_context():
+            db.engine.dispose()

@@ -41,17 +41,19 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 
 from .. import clock
-from ..bookings.errors import BookingOverlaps, DailyLimitReached
+from ..bookings.errors import BookingOverlaps, DailyLimitReached, SlotTaken
 from ..bookings.representation import booking_made_as_json
-from ..bookings.visitors import FairUseRefusal, book_for_visitor, settings_at
+from ..bookings.visitors import FairUseRefusal, VisitorBooking, book_for_visitor, settings_at
 from ..catalog import hours
 from ..catalog.service import References, check_references, slot_problem
 from ..customers.custom_fields import FieldDefinition, active_custom_field_definitions
 from ..customers.errors import ValidationFailed
 from ..customers.input import UNKNOWN_FIELD, RuleSettings, parse_customer_input
 from ..customers.service import CheckedCustomer, check_customer
+from ..extensions import db
 from ..ids import is_valid_id
-from ..problems import Problem
+from ..models import Location
+from ..problems import N_, Problem
 from ..settings import rule_settings
 from ..unit_of_work import commit_step
 from . import bp
@@ -68,7 +70,11 @@ BODY_KEYS = ("service_id", "location_id", "agent_id", "start", CUSTOMER)
 # A customer made by booking has no account, as at /book (a secret key may say otherwise).
 CUSTOMER_DEFAULTS = {"is_guest": True}
 SOURCE = "api"
-REQUIRED = "This field is required"
+REQUIRED = Problem("required", N_("This field is required"))
+NOT_AN_INTEGER = Problem("not_an_integer", N_("Must be an integer"))
+NOT_POSITIVE = Problem("not_positive", N_("Must be a positive integer"))
+NOT_A_STRING = Problem("not_a_string", N_("Must be a string"))
+NOT_AN_OBJECT = Problem("not_an_object", N_("Must be an object"))
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,10 @@ def _id(
             errors[name] = REQUIRED
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        errors[name] = "Must be an integer"
+        errors[name] = NOT_AN_INTEGER
         return None
     if not is_valid_id(value):
-        errors[name] = "Must be a positive integer"
+        errors[name] = NOT_POSITIVE
         return None
     return value
 
@@ -124,7 +130,7 @@ def _start(
         errors["start"] = REQUIRED
         return None
     if not isinstance(raw, str):
-        errors["start"] = "Must be a string"
+        errors["start"] = NOT_A_STRING
         return None
     try:
         local = hours.parse_local_slot(raw)
@@ -152,7 +158,7 @@ def _customer(
         errors[CUSTOMER] = REQUIRED
         return None
     if not isinstance(raw, dict):
-        errors[CUSTOMER] = "Must be an object"
+        errors[CUSTOMER] = NOT_AN_OBJECT
         return None
     try:
         # An email is needed: it finds a returning customer, and the confirmation goes to it.
@@ -173,7 +179,10 @@ def _read_request(now: datetime) -> BookingRequest:
         str(key)[:100]: UNKNOWN_FIELD for key in body if key not in BODY_KEYS
     }
     refs = _references(body, errors)
-    settings = settings_at(rule_settings(), refs.location if refs is not None else None)
+    # The phone is read in the location's country even when the service or agent is wrong
+    # for it (that error is reported apart; the phone is not wrong for it).
+    place = refs.location if refs is not None else _location_alone(body)
+    settings = settings_at(rule_settings(), place)
     definitions = definitions_with_key()
     if definitions is None:
         definitions = active_custom_field_definitions()
@@ -185,6 +194,16 @@ def _read_request(now: datetime) -> BookingRequest:
     assert refs is not None
     assert start is not None
     return BookingRequest(checked, settings, definitions, refs, start)
+
+
+def _location_alone(body: Mapping[str, Any]) -> Location | None:
+    location_id = body.get("location_id")
+    if isinstance(location_id, bool) or not isinstance(location_id, int):
+        return None
+    if not is_valid_id(location_id):
+        return None
+    location = db.session.get(Location, location_id)
+    return location if location is not None and location.active else None
 
 
 def _refused(refusal: FairUseRefusal) -> ValidationFailed:
@@ -203,25 +222,46 @@ def create_booking() -> ResponseReturnValue:
     wanted = _read_request(now)
     publishable = current_key().publishable
     try:
-        outcome = book_for_visitor(
-            wanted.checked,
-            settings=wanted.settings,
-            definitions=wanted.definitions,
-            service=wanted.refs.service,
-            location=wanted.refs.location,
-            agent=wanted.refs.agent,
-            start=wanted.start,
-            source=SOURCE,
-            clock=clock.now,
-            tell_owner=publishable,
-        )
+        outcome = _book(wanted, publishable)
+    except ValidationFailed as failed:
+        # The customer's own rules at insert (a WordPress user linked meanwhile): named as
+        # the body names them; the booking's own (``start``) as they are.
+        raise ValidationFailed(
+            {
+                (key if key in BODY_KEYS else f"{CUSTOMER}.{key}"): problem
+                for key, problem in failed.problems.items()
+            }
+        ) from None
     except (BookingOverlaps, DailyLimitReached) as refused:
+        if publishable:
+            raise SlotTaken() from None
         raise _refused(refused) from None  # a new customer (only under a daily limit of 0)
     if outcome.refusal is not None:
         if publishable:
             # The owner's "booking not made" message, kept although the answer is a refusal
-            # (see the module docstring); nothing else of this unit was written.
+            # (see the module docstring); nothing else of this unit was written. The page's
+            # visitor is told only that the time cannot be had, as when it is taken: the
+            # reason (a booking of the address's owner then) is the owner's to read.
             commit_step()
+            raise SlotTaken()
         raise _refused(outcome.refusal)
     assert outcome.booking is not None
-    return success("Booking created successfully", booking_made_as_json(outcome.booking), 201)
+    # To a publishable key (a public page) the booking only: the customer's id and code
+    # would tell its visitor whether the address is on file (SPEC section 9).
+    made = booking_made_as_json(outcome.booking, with_customer=not publishable)
+    return success("Booking created successfully", made, 201)
+
+
+def _book(wanted: BookingRequest, publishable: bool) -> VisitorBooking:
+    return book_for_visitor(
+        wanted.checked,
+        settings=wanted.settings,
+        definitions=wanted.definitions,
+        service=wanted.refs.service,
+        location=wanted.refs.location,
+        agent=wanted.refs.agent,
+        start=wanted.start,
+        source=SOURCE,
+        clock=clock.now,
+        tell_owner=publishable,
+    )

@@ -46,9 +46,10 @@ from werkzeug.exceptions import HTTPException
 
 from ..customers.bulk import ItemOutcome, create_many
 from ..customers.errors import ValidationFailed
-from ..customers.input import CustomerInput
+from ..customers.input import UNKNOWN_FIELD, CustomerInput
 from ..customers.representation import customer_as_json
 from ..errors import AppError, error_envelope
+from ..problems import N_, Problem
 from ..settings import rule_settings
 from . import bp
 from .auth import require_key
@@ -61,16 +62,18 @@ ITEMS_KEY = "customers"
 
 
 def _items(body: dict[str, Any]) -> list[Any]:
-    errors = {str(key)[:100]: "Unknown field" for key in body if key != ITEMS_KEY}
+    errors: dict[str, Problem] = {str(key)[:100]: UNKNOWN_FIELD for key in body if key != ITEMS_KEY}
     items = body.get(ITEMS_KEY)
     if ITEMS_KEY not in body:
-        errors[ITEMS_KEY] = "This field is required"
+        errors[ITEMS_KEY] = Problem("required", N_("This field is required"))
     elif not isinstance(items, list):
-        errors[ITEMS_KEY] = "Must be an array of customer objects"
+        errors[ITEMS_KEY] = Problem("not_an_array", N_("Must be an array of customer objects"))
     elif not items:
-        errors[ITEMS_KEY] = "Give at least one customer"
+        errors[ITEMS_KEY] = Problem("empty", N_("Give at least one customer"))
     elif len(items) > MAX_ITEMS:
-        errors[ITEMS_KEY] = f"At most {MAX_ITEMS} customers per request"
+        errors[ITEMS_KEY] = Problem(
+            "too_many", N_("At most %(max)d customers per request"), {"max": MAX_ITEMS}
+        )
     if errors:
         raise ValidationFailed(dict(sorted(errors.items())))
     assert isinstance(items, list)

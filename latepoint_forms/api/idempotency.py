@@ -78,7 +78,7 @@ KEY_MAX_LENGTH = 255
 # mangled by proxies, and spaces invite keys that differ only in trailing blanks.
 KEY_PATTERN = r"^[!-~]{1,255}$"
 _KEY_RE = re.compile(KEY_PATTERN)
-STORED_ERROR_CODES = frozenset({"validation_failed", "email_exists"})
+STORED_ERROR_CODES = frozenset({"validation_failed", "email_exists", "slot_taken"})
 REPLAYED_HEADERS = ("Content-Type", "Location")
 PURGE_BATCH = 100
 _CLAIM_ATTEMPTS = 3

@@ -186,7 +186,9 @@ def store_failed(error: BaseException) -> None:
 def store_answered() -> None:
     """The API's own check was answered by the store: an outage, if there was one, is over."""
     outage = _outage()
-    if outage is not None and outage.down_since is not None:
+    # Not while the pause after a failure lasts: a check that began before the failure may
+    # still come back answered.
+    if outage is not None and outage.down_since is not None and not outage.skip_limits():
         outage.answered()
 
 

@@ -197,7 +197,7 @@ def booking_made_schema() -> dict[str, Any]:
     text = {"type": "string"}
     moment = {"type": "string", "format": "date-time", "description": "Local, with its offset"}
     ref = _item(id=ID, key=text, name=text)
-    return _item(
+    made = _item(
         booking=_item(
             code={"type": "string", "pattern": anchored(BOOKING_CODE.regex())},
             status={"type": "string", "enum": list(BOOKING_STATUSES)},
@@ -212,6 +212,13 @@ def booking_made_schema() -> dict[str, Any]:
             id=ID, customer_code={"type": "string", "pattern": anchored(CUSTOMER_CODE.regex())}
         ),
     )
+    # Not to a publishable key: a public page's visitor must not learn whether the address
+    # was on file (api/bookings.py).
+    made["required"] = ["booking"]
+    made["properties"]["customer"]["description"] = (
+        "The customer booked for; left out when the key is publishable"
+    )
+    return made
 
 
 def created_customer_schema() -> dict[str, Any]:
@@ -493,11 +500,15 @@ FIELD_ERRORS: dict[str, Any] = {
     "that clients can translate themselves, and the message in the response's language",
     "items": {
         "type": "object",
-        "required": ["field", "code", "message"],
+        "required": ["field", "code", "message", "params"],
         "properties": {
             "field": {"type": "string"},
             "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
             "message": {"type": "string"},
+            "params": {
+                "type": "object",
+                "description": "The values the message names (label, min, max, num, …)",
+            },
         },
         "additionalProperties": False,
     },

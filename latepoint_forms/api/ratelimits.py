@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -70,6 +71,9 @@ LIMIT_SETTINGS = (
 
 log = logging.getLogger(__name__)
 
+
+# What a failing limit store raises (a Redis client's errors; limits' own when it wraps them).
+STORE_ERRORS = (RedisError, OSError, StorageError)
 
 _LOOKUP_FAILED = "latepoint_forms.ratelimit_key_lookup_failed"  # in the request's environ
 _BULK_COST = "latepoint_forms.ratelimit_bulk_cost"  # likewise
@@ -195,6 +199,7 @@ def spend_publishable_address_budget() -> None:
         not current_app.config.get("RATELIMIT_ENABLED", True)
         or not (request.blueprint or "").startswith("api")
         or not _is_publishable_request()
+        or limit_store.skip_limits()  # the store is known to be away: fail open at once
     ):
         return
     key = publishable_address_key()
@@ -206,10 +211,8 @@ def spend_publishable_address_budget() -> None:
                 refused = TooManyRequests()
                 refused.headers["Retry-After"] = str(max(int(reset - time.time()), 1))
                 raise refused
-    except TooManyRequests:
-        raise
-    except Exception:  # the storage is away: fail open, as the limiter does
-        log.warning("Publishable per-address limit not checked", exc_info=True)
+    except STORE_ERRORS as error:  # the storage is away: fail open, as the limiter does
+        limit_store.store_failed(error)
 
 
 @functools.lru_cache(maxsize=64)
@@ -248,7 +251,7 @@ def check_api_limits() -> None:
                 break
         reported = breached or items[0]
         reset, remaining = strategy.get_window_stats(reported, key, API_SCOPE)
-    except (RedisError, OSError) as error:
+    except STORE_ERRORS as error:
         limit_store.store_failed(error)
         return
     spent = _Spent(reported, key, int(reset + 1), max(remaining, 0))

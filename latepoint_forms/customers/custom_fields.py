@@ -163,7 +163,7 @@ def _number(value: Any, definition: FieldDefinition, ctx: _Context) -> int | flo
     if isinstance(value, float) and not math.isfinite(value):
         raise RuleError("not_a_number", N_("Must be a number"))
     if abs(value) > NUMBER_LIMIT:
-        raise RuleError("too_large", N_("This number is too large"))
+        raise RuleError("out_of_range", N_("This number is too large"))
     normalised = _plain_number(float(value)) if isinstance(value, float) else value
     assert normalised is not None
     minimum, maximum = definition.min, definition.max
