@@ -973,7 +973,6 @@
   Widget.prototype.booked = function (data) {
     this.pending = null;
     var booking = data.booking;
-    var customer = data.customer;
     this.showProgress(4);
     var when = this.formatLocal(booking.start, booking.timezone);
     var what = TEXT.what(named(booking.service), named(booking.location), named(booking.agent));
@@ -987,17 +986,22 @@
       what ? h("p", { text: what }) : null,
     ]);
     this.say(TEXT.booked + ". " + TEXT.bookedCode + " " + booking.code + ".");
-    this.emit("latepoint:booked", {
+    var detail = {
       booking_code: booking.code,
-      customer_code: customer.customer_code,
-      customer_id: customer.id,
       start: booking.start,
       end: booking.end,
       timezone: booking.timezone,
       service: booking.service,
       location: booking.location,
       agent: booking.agent,
-    });
+    };
+    // A publishable key is never told whose booking it is (whether the address was on
+    // file: SPEC section 9); the customer's code comes only where the API gives it.
+    if (data.customer) {
+      detail.customer_code = data.customer.customer_code;
+      detail.customer_id = data.customer.id;
+    }
+    this.emit("latepoint:booked", detail);
   };
 
   // --- start every widget on the page -------------------------------------------------------
