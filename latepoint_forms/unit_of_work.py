@@ -44,7 +44,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, Response, current_app, g, session
+from flask import Flask, Response, current_app, g
+from flask.globals import request_ctx
 
 from .extensions import db
 
@@ -113,10 +114,14 @@ def unit_of_work_view(view: Callable[..., Any]) -> Callable[..., Response]:
 
     @functools.wraps(view)
     def in_unit_of_work(*args: Any, **kwargs: Any) -> Response:
-        # dict.copy reads the cookie session without marking it accessed (no "Vary: Cookie");
+        # The cookie session as the request context holds it: through ``session`` (the proxy,
+        # or the context's property) it would count as accessed, and every response, the
+        # API's too, would say "Vary: Cookie". dict.copy reads it without a mark either;
         # deep, since flash() appends to a list that is already there.
-        cookie_session = session._get_current_object()  # type: ignore[attr-defined]
-        before = copy.deepcopy(dict.copy(cookie_session))
+        cookie_session: dict[str, Any] | None = request_ctx._session  # type: ignore[assignment]
+        before: dict[str, Any] = {}
+        if cookie_session is not None:
+            before = copy.deepcopy(dict.copy(cookie_session))
         try:
             response = current_app.make_response(view(*args, **kwargs))
             if response.status_code < 400:
@@ -125,7 +130,7 @@ def unit_of_work_view(view: Callable[..., Any]) -> Callable[..., Response]:
                 db.session.rollback()
         except BaseException:
             _roll_back_quietly()  # the error at hand is the one to report, not the rollback's
-            if cookie_session.modified:
+            if cookie_session is not None and getattr(cookie_session, "modified", False):
                 cookie_session.clear()
                 cookie_session.update(before)
             _run_failure_hooks()

@@ -108,3 +108,11 @@ def test_unexpected_errors_show_no_traceback_and_are_logged_with_the_request_id(
     logged = [r for r in caplog.records if r.exc_info and "boom-for-test" in r.getMessage()]
     assert logged
     assert logged[0].request_id == "req-boom-1"
+
+
+def test_api_answers_do_not_vary_by_cookie(api: Any) -> None:
+    """The API authenticates by key: its answers do not depend on a cookie, and a response
+    that said so would keep shared caches from reusing a public one."""
+    response = api.get("/status")
+
+    assert "Cookie" not in response.headers.get("Vary", "")
