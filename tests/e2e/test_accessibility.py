@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from latepoint_forms.bookings.service import reserve_booking
@@ -38,13 +40,14 @@ from latepoint_forms.web.booking_steps import START_FORMAT
 
 from ..mail_support import SmtpServer, text_body
 from .axe import FAILING_IMPACTS, axe_violations, describe
-from .conftest import LiveServer
+from .conftest import LiveServer, start_mail_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 PASSWORD = "harbour lights at dawn"
 MANAGE_LINK = re.compile(r"https?://[^\s<>\"]+/bookings/[A-Za-z0-9_.\-]+")
+FULL_DAY_AHEAD = 4  # Amy's day that colour bookings fill from opening to closing
 # From the top of the time step to its first free time, by keyboard (Tab, and Enter on a
 # skip link): the issue measured 25 Tabs before.
 MAX_KEYS_TO_FIRST_TIME = 8
@@ -70,6 +73,39 @@ class Audit:
             f"{len(self.failures)} of {len(self.states)} page states at {self.width} width:\n"
             + "\n".join(self.failures)
         )
+
+
+def close_sundays_and_fill_a_day(app: Flask) -> None:
+    """Harbour Street closed on Sundays, and Amy booked all day ``FULL_DAY_AHEAD`` days from
+    now: the day strip shows a closed day and a fully booked one beside the open ones."""
+    with app.app_context(), unit_of_work():
+        harbour = db.session.execute(select(Location).where(Location.key == "harbour")).scalar_one()
+        harbour.opening_hours = {**harbour.opening_hours, "sun": []}
+        colour, amy = (
+            db.session.execute(select(model).where(model.key == key)).scalar_one()
+            for model, key in ((Service, "colour"), (Agent, "amy"))
+        )
+        zone = ZoneInfo(harbour.timezone)
+        day = datetime.now(zone).date() + timedelta(days=FULL_DAY_AHEAD)
+        if day.weekday() == 6:  # a Sunday is closed, not full: the day after
+            day += timedelta(days=1)
+        settings = RuleSettings.from_config(app.config)
+        # 08:00 to 20:00 in eight 90-minute visits, one customer each (fair use).
+        for n, name in enumerate(("Ash", "Birch", "Cedar", "Elm", "Fir", "Hazel", "Larch", "Oak")):
+            start = datetime.combine(day, time(8), zone) + timedelta(minutes=90 * n)
+            raw = {"first_name": name, "last_name": "Colour", "email": f"{name}@example.com"}
+            data = parse_customer_input(raw, settings, defaults={"is_guest": True})
+            customer = create_customer(data, source="web_form", settings=settings)
+            reserve_booking(customer, colour.id, harbour.id, amy.id, start.astimezone(UTC))
+
+
+@pytest.fixture(scope="module")
+def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[LiveServer]:
+    """This module's app (see conftest.mail_server), with a closed day and a full one."""
+    with start_mail_server(
+        tmp_path_factory, smtp, "accessibility", close_sundays_and_fill_a_day
+    ) as live:
+        yield live
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -178,7 +214,10 @@ def test_every_page_state_has_no_serious_violation(
     page.click("a.choice:has-text('Harbour Street')")
     audit(page, "book: person")
     page.click("a.choice:has-text('Amy Pond')")
-    audit(page, "book: day and time")
+    strip = page.locator(".week").inner_text()
+    assert "Closed" in strip
+    assert "Fully booked" in strip
+    audit(page, "book: day and time (open, closed and fully booked days)")
     page.click("a.week-link[rel='next']")
     audit(page, "book: day and time, the next week")
     page.go_back()
@@ -267,6 +306,9 @@ def test_every_page_state_has_no_serious_violation(
     manage.click("a:has-text('No, keep it')")
     manage.click("a:has-text('Reschedule')")
     audit(manage, "manage link: reschedule, the times")
+    manage.click("a.week-link[rel='next']")
+    audit(manage, "manage link: reschedule, the next week")
+    manage.click("a.week-link[rel='prev']")
     manage.locator("a.day").nth(2).click()
     manage.locator("a.time").first.click()
     audit(manage, "manage link: reschedule, confirmation")
