@@ -236,6 +236,18 @@ def test_every_page_state_has_no_serious_violation(
     submit(page, "Confirm booking", past_the_browser=True)
     assert page.locator(".lost-time").count() == 1
     audit(page, "book: the time taken while typing (409)")
+    # Enter in a field books none of the times near the lost one (the form's default button
+    # is a disabled one): no submission at all.
+    page.evaluate(
+        """() => { window.submitted = false; window.record = e => { window.submitted = true;
+        e.preventDefault(); }; document.getElementById('details-form')
+        .addEventListener('submit', window.record); }"""
+    )
+    page.press("#first_name", "Enter")
+    assert page.evaluate("window.submitted") is False
+    page.evaluate(
+        "() => document.getElementById('details-form').removeEventListener('submit', window.record)"
+    )
     page.locator("button.time").first.click()
     page.wait_for_url("**/book/confirmation")
     audit(page, "book: confirmation, with the password offer")
