@@ -39,8 +39,9 @@ from latepoint_forms.unit_of_work import unit_of_work
 from latepoint_forms.web.booking_steps import START_FORMAT
 
 from ..mail_support import SmtpServer, text_body
+from ..test_i18n import german_catalog
 from .axe import FAILING_IMPACTS, axe_violations, describe
-from .conftest import LiveServer, start_mail_server
+from .conftest import LiveServer, e2e_app, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -100,10 +101,15 @@ def close_sundays_and_fill_a_day(app: Flask) -> None:
 
 @pytest.fixture(scope="module")
 def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[LiveServer]:
-    """This module's app (see conftest.mail_server), with a closed day and a full one."""
-    with start_mail_server(
-        tmp_path_factory, smtp, "accessibility", close_sundays_and_fill_a_day
-    ) as live:
+    """This module's app (as conftest.mail_server's), with a closed day and a full one, and a
+    second language (a German catalog, tests/test_i18n.py's): every page has its switcher."""
+    path = tmp_path_factory.mktemp("e2e-accessibility") / "accessibility.sqlite3"
+    translations = german_catalog(tmp_path_factory.mktemp("translations"))
+    app = e2e_app(
+        path, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, TRANSLATIONS_DIRECTORY=str(translations)
+    )
+    close_sundays_and_fill_a_day(app)
+    with serving(app, "e2e-accessibility") as live:
         yield live
 
 
@@ -188,6 +194,7 @@ def test_every_page_state_has_no_serious_violation(
     # --- the front page and registration ---------------------------------------------------
     page = tabs()
     page.goto("/")
+    assert page.locator("nav.languages a").count() == 2  # English, Deutsch
     audit(page, "home")
     page.goto("/register")
     audit(page, "register")
