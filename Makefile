@@ -35,6 +35,12 @@ messages: $(BIN)/.installed
 	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching; fi
 
+## The browser tests' own tools from npm (package-lock.json pins them): axe-core, which
+## tests/e2e/axe.py injects into each page. Not served to visitors; `make run` needs none.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## Serve on http://127.0.0.1:5000 with SQLite (instance/latepoint_forms.sqlite3), with an
 ## outbox worker beside it: messages land in /dev/mailbox. Ctrl-C stops both.
 ## `make run PORT=5001` (or HOST=0.0.0.0) when that port or address does not suit; links in
@@ -58,7 +64,7 @@ worker: install
 	LATEPOINT_ENV="$${LATEPOINT_ENV:-production}" $(BIN)/flask outbox worker
 
 ## The whole suite; PostgreSQL tests run when TEST_DATABASE_URL is set.
-test: install
+test: install node_modules/.installed
 	$(BIN)/python -m pytest
 
 ## Benchmarks: ratios against a baseline measured in the same run (not part of `make test`):

@@ -25,7 +25,7 @@ refusals included, as before.
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,7 @@ from ..extensions import db
 from ..i18n import prefer_location_language
 from ..models import Booking, Customer
 from ..settings import rule_settings
-from . import bp
+from . import bp, time_picker
 from .abuse import STALE_PAGE_MESSAGE, remember_screened, screened_out, was_screened
 from .account_pending import CONFIRM_FIRST
 from .auth import current_customer, sign_in
@@ -84,10 +84,39 @@ def start_param(slot: Slot) -> str:
 
 
 def _days(selection: Selection, now: datetime) -> list[date]:
-    """The days the time step shows: today at the location and the next ones."""
+    """The days searched for a first free one when no day or week is asked for: today at the
+    location and the next ones."""
     assert selection.location is not None
     today = now.astimezone(ZoneInfo(selection.location.timezone)).date()
-    return [today + timedelta(days=n) for n in range(DAYS_SHOWN)]
+    return time_picker.first_weeks(today, DAYS_SHOWN)
+
+
+def _time_step(selection: Selection) -> ResponseReturnValue:
+    """The week holding the chosen day (or the asked week's, or the first free day), each of
+    its days' state, and the day's free times in groups (web/time_picker.py)."""
+    assert selection.service is not None
+    assert selection.location is not None
+    now = clock.now()
+    today = selection.local_today()
+    anchor = selection.day or selection.week
+    # The chosen day may lie beyond the first days (the date picker reaches the horizon).
+    asked = time_picker.week_of(today, anchor) if anchor is not None else _days(selection, now)
+    slots_by_day = _slots(selection, asked, now)
+    if selection.day is None:
+        selection.day = time_picker.first_free_day(asked, slots_by_day)
+    shown = time_picker.week_of(today, selection.day)
+    week = time_picker.week(
+        selection.service,
+        selection.location,
+        shown,
+        slots_by_day,
+        today=today,
+        last_day=selection.last_bookable_day(),
+        now=now,
+    )
+    slots = slots_by_day[selection.day]
+    groups = time_picker.grouped(slots)
+    return _render(selection, step="time", week=week, slots=slots, groups=groups)
 
 
 def _slots(selection: Selection, days: list[date], now: datetime) -> dict[date, list[Slot]]:
@@ -113,6 +142,10 @@ def _render(selection: Selection, status: int = 200, **context: Any) -> Response
         # The place's language, when the visitor's own choice and browser say nothing.
         prefer_location_language(selection.location.language)
     context.setdefault("customer", current_customer())
+    if context.get("slot_taken") and selection.start is not None and selection.day is not None:
+        # The lost time stays in view with the free times around it (web/time_picker.py).
+        free = _slots(selection, [selection.day], clock.now())[selection.day]
+        context["nearby"] = time_picker.around(free, selection.start)
     context.setdefault("action", url_for("web.book", **selection.query()))
     page = render_template(
         "book/book.html", selection=selection, start_param=start_param, **context
@@ -127,16 +160,7 @@ def book() -> ResponseReturnValue:
     selection = read_selection(request.args)
     step = selection.next_step()
     if step == "time":
-        now = clock.now()
-        shown = _days(selection, now)
-        # The chosen day may lie beyond the days shown (the date picker reaches the horizon).
-        chosen = [selection.day] if selection.day is not None else []
-        slots_by_day = _slots(selection, shown + chosen, now)
-        days = [(day, len(slots_by_day[day])) for day in shown]
-        if selection.day is None:
-            selection.day = next((day for day, count in days if count), days[0][0])
-        slots = slots_by_day[selection.day]
-        return _render(selection, step="time", days=days, slots=slots)
+        return _time_step(selection)
     if step != "details":
         return _render(selection, step=step)
 

@@ -39,6 +39,9 @@ class Selection:
     any_agent: bool = False
     day: date | None = None
     start: datetime | None = None
+    # The time step's week, when a week's link asked for one and no day was chosen (its first
+    # free day is shown then). Links carry it only by override: a day implies its week.
+    week: date | None = None
 
     def next_step(self) -> str:
         if self.service is None:
@@ -97,6 +100,8 @@ def read_selection(args: Mapping[str, str]) -> Selection:
     selection.day = _day(args.get("date"), selection)
     if selection.day is not None:
         selection.start = _start(args.get("start"), selection)
+    else:
+        selection.week = _day(args.get("week"), selection)
     return selection
 
 

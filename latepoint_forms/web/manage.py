@@ -46,7 +46,7 @@ from ..extensions import db
 from ..ids import is_valid_id, parse_id
 from ..messages.ics import Method, booking_calendar
 from ..models import Booking
-from . import bp
+from . import bp, time_picker
 from .booking import DAYS_SHOWN, start_param
 from .booking_steps import ANY_AGENT, START_FORMAT
 from .display import when
@@ -174,7 +174,7 @@ class TimeChoice:
 
     agent_param: str | None  # None: the booked agent; "any": whoever is free
     day: date
-    days: list[tuple[date, int]]
+    week: time_picker.Week  # the seven days holding ``day``, each open, fully booked or closed
     slots: list[Slot]
     same_agent_offered: bool
     first_day: date
@@ -184,6 +184,18 @@ class TimeChoice:
         values: dict[str, Any] = {"agent": self.agent_param, "date": self.day.isoformat()}
         values.update(overrides)
         return {key: str(value) for key, value in values.items() if value is not None}
+
+    @property
+    def groups(self) -> list[time_picker.TimeGroup]:
+        return time_picker.grouped(self.slots)
+
+
+def _asked_day(args: Any, name: str, today: date, last_day: date) -> date | None:
+    try:
+        day = parse_iso_date(args.get(name) or "")
+    except RuleError:
+        return None
+    return day if today <= day <= last_day else None
 
 
 def _free_days(
@@ -210,34 +222,42 @@ def time_choice(booking: Booking, args: Any, at: datetime) -> TimeChoice | None:
     tz = hours.zone(booking.location.timezone)
     today = at.astimezone(tz).date()
     last_day = at.astimezone(UTC).date() + timedelta(days=BOOKING_HORIZON_DAYS)
-    shown = [today + timedelta(days=n) for n in range(DAYS_SHOWN)]
-    try:
-        day: date | None = parse_iso_date(args.get("date") or "")
-    except RuleError:
-        day = None
-    if day is not None and not today <= day <= last_day:
-        day = None
-    asked = [day] if day is not None else []
+    day = _asked_day(args, "date", today, last_day)
+    anchor = day or _asked_day(args, "week", today, last_day)
+    # The week asked for (by a day or a week's link), else the first days, for a free one.
+    asked = (
+        time_picker.week_of(today, anchor)
+        if anchor is not None
+        else time_picker.first_weeks(today, DAYS_SHOWN)
+    )
     agent_param = ANY_AGENT if args.get("agent") == ANY_AGENT else None
     same_agent_offered = True
     try:
-        by_day = _free_days(booking, None if agent_param else booking.agent_id, shown + asked, at)
+        by_day = _free_days(booking, None if agent_param else booking.agent_id, asked, at)
     except ValidationFailed as failed:
         if agent_param is not None or set(failed.details or {}) != {"agent_id"}:
             return None
         # Their agent no longer offers it here: anyone who does.
         agent_param, same_agent_offered = ANY_AGENT, False
         try:
-            by_day = _free_days(booking, None, shown + asked, at)
+            by_day = _free_days(booking, None, asked, at)
         except ValidationFailed:
             return None
-    days = [(d, len(by_day[d])) for d in shown]
     if day is None:
-        day = next((d for d, count in days if count), shown[0])
+        day = time_picker.first_free_day(asked, by_day)
+    week = time_picker.week(
+        booking.service,
+        booking.location,
+        time_picker.week_of(today, day),
+        by_day,
+        today=today,
+        last_day=last_day,
+        now=at,
+    )
     return TimeChoice(
         agent_param=agent_param,
         day=day,
-        days=days,
+        week=week,
         slots=by_day[day],
         same_agent_offered=same_agent_offered,
         first_day=today,
