@@ -65,6 +65,27 @@ def test_preflight_from_a_listed_origin_is_allowed(client: Any, make_widget_key:
     assert "Origin" in response.headers["Vary"]
 
 
+def test_preflight_allows_the_widgets_language(client: Any, make_widget_key: Any) -> None:
+    """The widget sends its data-lang as Accept-Language; a value the browser does not
+    safelist (such as "de_DE") makes it ask in the preflight, and the answer must allow it."""
+    make_widget_key([WIDGET])
+
+    response = client.options(
+        "/api/v1/form",
+        headers={
+            "Origin": WIDGET,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "accept-language, x-api-key",
+        },
+    )
+
+    assert response.status_code == 204
+    allowed = {
+        name.lower() for name in response.headers["Access-Control-Allow-Headers"].split(", ")
+    }
+    assert {"accept-language", "x-api-key"} <= allowed
+
+
 def test_preflight_from_an_unlisted_origin_gets_no_cors_headers(
     client: Any, make_widget_key: Any
 ) -> None:

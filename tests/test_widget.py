@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from latepoint_forms.customers import rules
 from latepoint_forms.customers.custom_fields import active_custom_field_definitions
 from latepoint_forms.customers.fields import CUSTOMER_FIELDS
 from latepoint_forms.settings import rule_settings
@@ -114,12 +115,14 @@ def test_the_form_publishes_the_rules_constraints(app: Flask, client: FlaskClien
         item = inputs[f"custom_fields.{definition.key}"]
         assert item["label"] == definition.label
         assert item["required"] is definition.required
-        assert item["maxlength"] == (
-            definition.effective_max_length
-            if definition.type not in ("email", "phone")
-            else item["maxlength"]
-        )
+        # An email or phone custom field has the limits of the customer's own email/phone.
+        limits = {"email": rules.EMAIL_MAX_LENGTH, "phone": rules.PHONE_MAX_LENGTH}
+        expected = limits.get(definition.type, definition.effective_max_length)
+        assert item["maxlength"] == expected, definition.key
     assert inputs["custom_fields.referral"]["maxlength"] == 20
+    assert inputs["custom_fields.work_email"]["maxlength"] == rules.EMAIL_MAX_LENGTH
+    assert inputs["custom_fields.mobile"]["maxlength"] == rules.PHONE_MAX_LENGTH
+    assert inputs["email"]["maxlength"] == rules.EMAIL_MAX_LENGTH
     assert inputs["custom_fields.visits"]["min"] == "0"
     assert inputs["custom_fields.visits"]["max"] == "52"
     assert inputs["custom_fields.visits"]["json_type"] == "number"

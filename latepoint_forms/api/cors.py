@@ -26,7 +26,7 @@ from .keys import (
 )
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
-ALLOWED_HEADERS = "Content-Type, X-API-Key, Idempotency-Key, X-Request-ID"
+ALLOWED_HEADERS = "Content-Type, X-API-Key, Idempotency-Key, X-Request-ID, Accept-Language"
 EXPOSED_HEADERS = (
     "Location, Idempotent-Replayed, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
     "X-RateLimit-Reset, X-Request-ID"

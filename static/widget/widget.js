@@ -6,7 +6,9 @@
  *   <div data-latepoint-widget data-key="pk_live_…" data-flow="booking"></div>
  * data-flow: "booking" (service → place and person → day and time → details → done) or
  * "register" (the customer form → done); optional data-service and data-location (an id or
- * key from the catalog), data-lang (the widget's language, sent as Accept-Language) and
+ * key from the catalog), data-lang (the widget's language, sent as Accept-Language; a
+ * WordPress-style "de_DE" is read as "de-DE", an invalid tag is ignored; without one, the
+ * language of the page around the element: its closest [lang], usually <html lang>) and
  * data-mode="popup" (a button that opens the widget in a dialog).
  *
  * Plain JavaScript, no framework and nothing inline: it renders into an open shadow root
@@ -80,6 +82,7 @@
         : "Too many attempts. Please wait a moment and try again.";
     },
     slotTaken: "That time has just been taken. Please choose another time.",
+    stillWorking: "Still working on your request…",
     noServices: "Nothing can be booked online at the moment.",
   };
 
@@ -118,6 +121,47 @@
         return String(item.id) === wanted || item.key === wanted;
       }) || null
     );
+  }
+
+  // A BCP 47 tag the browser's Intl accepts, or "" (Intl.DateTimeFormat("de_DE") throws a
+  // RangeError, and a header value with "_" is not CORS-safelisted): "de_DE" becomes "de-DE".
+  function languageTag(raw) {
+    var tag = String(raw || "").trim().replace(/_/g, "-");
+    if (!tag) return "";
+    try {
+      return Intl.getCanonicalLocales(tag)[0] || "";
+    } catch (error) {
+      console.warn("latepoint widget: ignoring the language tag " + JSON.stringify(raw));
+      return "";
+    }
+  }
+
+  // data-lang, else the language of the page around the element (its closest [lang]).
+  function widgetLanguage(host) {
+    var own = languageTag(host.getAttribute("data-lang"));
+    if (own) return own;
+    var around = host.closest("[lang]");
+    return around ? languageTag(around.getAttribute("lang")) : "";
+  }
+
+  // Today's date (YYYY-MM-DD) in a time zone, by the browser's clock; null if unknown.
+  function todayIn(zone) {
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("en-US", {
+        timeZone: zone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+      })
+        .formatToParts(new Date())
+        .forEach(function (part) {
+          parts[part.type] = part.value;
+        });
+      return parts.year + "-" + parts.month + "-" + parts.day;
+    } catch (error) {
+      return null;
+    }
   }
 
   function named(value) {
@@ -162,7 +206,7 @@
     this.host = host;
     this.key = host.getAttribute("data-key") || "";
     this.flow = host.getAttribute("data-flow") === "register" ? "register" : "booking";
-    this.lang = host.getAttribute("data-lang") || "";
+    this.lang = widgetLanguage(host);
     this.popup = host.getAttribute("data-mode") === "popup";
     this.id = "lpw" + ++counter;
     this.inputs = []; // GET /form's inputs
@@ -267,6 +311,7 @@
       headers["Idempotency-Key"] = this.pending.key;
       options.body = text;
     }
+    var self = this;
     return fetch(API + path, options).then(
       function (response) {
         return response
@@ -275,13 +320,15 @@
             return null;
           })
           .then(function (json) {
-            return {
+            var result = {
               status: response.status,
               ok: response.ok,
               data: json && json.data,
               error: (json && json.error) || null,
               retryAfter: response.headers.get("Retry-After"),
             };
+            if (body !== undefined && isFinal(result)) self.pending = null;
+            return result;
           });
       },
       function () {
@@ -296,7 +343,43 @@
     );
   };
 
+  function isConflict(result) {
+    return result.status === 409 && Boolean(result.error) && result.error.code === "idempotency_conflict";
+  }
+
+  // An answer the server keeps for its Idempotency-Key (a 2xx, and the 422/409 business
+  // outcomes) or will never change: the next submit is a new request with a new key. No
+  // answer, a 5xx, a 429 or "still in flight" may be retried under the same key.
+  function isFinal(result) {
+    if (result.network || result.status === 0) return false;
+    if (result.status >= 500 || result.status === 429) return false;
+    return !isConflict(result);
+  }
+
+  var CONFLICT_RETRIES = 4; // 409 idempotency_conflict: the first request is still running
+  var CONFLICT_WAIT_MS = 1000;
+
+  // A POST, retried (the same body, the same key) while the server says an earlier one with
+  // its key is still in flight; the last answer if it never finishes in time.
+  Widget.prototype.send = function (path, body) {
+    var self = this;
+    function attempt(left) {
+      return self.call("POST", path, body).then(function (result) {
+        if (!isConflict(result) || left <= 0) return result;
+        self.say(TEXT.stillWorking);
+        var wait = CONFLICT_WAIT_MS * (CONFLICT_RETRIES - left + 1);
+        return new Promise(function (resolve) {
+          setTimeout(resolve, wait);
+        }).then(function () {
+          return attempt(left - 1);
+        });
+      });
+    }
+    return attempt(CONFLICT_RETRIES);
+  };
+
   Widget.prototype.problem = function (result) {
+    if (isConflict(result)) return TEXT.stillWorking;
     if (result.network) return TEXT.network;
     if (result.status === 429) return TEXT.tooMany(result.retryAfter);
     if (result.status === 401 || (result.error && result.error.code === "origin_not_allowed"))
@@ -452,6 +535,32 @@
     if (name) this.controls[name].control.focus();
   };
 
+  // Whether the browser's own check refuses a control. For email and url inputs its idea of
+  // the type is not the server's (an address such as "jörg@example.com" is refused by the
+  // browser, allowed by the rules with SMTPUTF8): a type mismatch alone is left to the
+  // server, whose message lands beside the field; required, lengths and pattern still count.
+  var OTHER_FLAWS = [
+    "valueMissing",
+    "patternMismatch",
+    "tooLong",
+    "tooShort",
+    "rangeUnderflow",
+    "rangeOverflow",
+    "stepMismatch",
+    "badInput",
+    "customError",
+  ];
+  function refused(control) {
+    var validity = control.validity;
+    if (validity.valid) return false;
+    if (!validity.typeMismatch || (control.type !== "email" && control.type !== "url")) {
+      return true;
+    }
+    return OTHER_FLAWS.some(function (flaw) {
+      return validity[flaw];
+    });
+  }
+
   // The browser's own check of the constraints GET /form published.
   Widget.prototype.checkFields = function () {
     var self = this;
@@ -459,7 +568,7 @@
     var valid = true;
     Object.keys(this.controls).forEach(function (name) {
       var control = self.controls[name].control;
-      if (!control.checkValidity()) {
+      if (refused(control)) {
         self.setError(name, control.validationMessage);
         valid = false;
       }
@@ -563,11 +672,10 @@
     if (!this.checkFields()) return;
     this.busy(form, true);
     this.say(TEXT.sending);
-    this.call("POST", "/customers", this.customerBody()).then(function (result) {
+    this.send("/customers", this.customerBody()).then(function (result) {
       self.busy(form, false);
       self.say("");
       if (result.status !== 201) return self.placeErrors(result, "");
-      self.pending = null;
       var customer = result.data;
       self.step(TEXT.registered, [
         h("p", { class: "lp-done" }, [
@@ -759,9 +867,11 @@
       if (value === null) {
         return self.groupError(form, places, places.querySelector("input").validationMessage);
       }
+      var before = self.choice.location;
       self.choice.location = locations.find(function (l) {
         return String(l.id) === value;
       });
+      if (before && before.id !== self.choice.location.id) self.keepDayFor(self.choice.location);
       var person = picked(form, personName);
       self.choice.agent =
         person === null || person === "any"
@@ -773,6 +883,13 @@
       self.showTimes(true);
     });
     this.step(TEXT.steps[1], [form], focus);
+  };
+
+  // Another place may be in another time zone: a day chosen for the last one that is already
+  // past there is dropped (the server then answers with that place's today).
+  Widget.prototype.keepDayFor = function (location) {
+    var today = todayIn(location.timezone);
+    if (this.choice.date && (!today || this.choice.date < today)) this.choice.date = null;
   };
 
   Widget.prototype.formatDay = function (day) {
@@ -810,15 +927,23 @@
       name: "day",
       required: true,
       value: this.choice.date,
+      min: todayIn(this.choice.location.timezone),
     });
     var dayError = h("p", { class: "lp-error", id: dayId + "-error", hidden: true });
     var times = h("div", { class: "lp-times" });
+    // Until an answer has said which day is shown, there is no day to go from.
     var previous = h("button", {
       type: "button",
       class: "lp-button lp-secondary",
       text: TEXT.previousDay,
+      disabled: !this.choice.date,
     });
-    var next = h("button", { type: "button", class: "lp-button lp-secondary", text: TEXT.nextDay });
+    var next = h("button", {
+      type: "button",
+      class: "lp-button lp-secondary",
+      text: TEXT.nextDay,
+      disabled: !this.choice.date,
+    });
     var back = this.actions(function () {
       self.showPlace(true);
     });
@@ -854,12 +979,14 @@
           return;
         }
         var found = result.data;
-        if (!self.today) self.today = found.date;
-        dayInput.min = self.today;
+        // Today where this place is (asked without a day, the server says so itself).
+        var today = todayIn(found.timezone) || (day ? dayInput.min : found.date) || found.date;
+        dayInput.min = today;
         self.choice.date = found.date;
         self.zone = found.timezone;
         dayInput.value = found.date;
-        previous.disabled = found.date <= self.today;
+        previous.disabled = found.date <= today;
+        next.disabled = false;
         showSlots(found);
       });
     }
@@ -892,10 +1019,10 @@
       if (dayInput.value) load(dayInput.value);
     });
     previous.addEventListener("click", function () {
-      load(shiftDay(self.choice.date, -1));
+      if (self.choice.date) load(shiftDay(self.choice.date, -1));
     });
     next.addEventListener("click", function () {
-      load(shiftDay(self.choice.date, 1));
+      if (self.choice.date) load(shiftDay(self.choice.date, 1));
     });
     var dayField = h("div", { class: "lp-field" }, [
       h("label", { for: dayId, text: TEXT.day }),
@@ -955,7 +1082,7 @@
     };
     this.busy(form, true);
     this.say(TEXT.sending);
-    this.call("POST", "/bookings", body).then(function (result) {
+    this.send("/bookings", body).then(function (result) {
       self.busy(form, false);
       self.say("");
       if (result.status === 201) return self.booked(result.data);
@@ -971,7 +1098,6 @@
   };
 
   Widget.prototype.booked = function (data) {
-    this.pending = null;
     var booking = data.booking;
     this.showProgress(4);
     var when = this.formatLocal(booking.start, booking.timezone);
@@ -1006,11 +1132,23 @@
 
   // --- start every widget on the page -------------------------------------------------------
 
+  function mountFailed(host, error) {
+    console.error("latepoint widget: could not start on", host, error);
+  }
+
+  // One element that cannot carry a shadow root (an <li>, an <a>, …) or fails to load must
+  // not keep the others from starting.
   function mountAll() {
     var hosts = document.querySelectorAll("[data-latepoint-widget]");
     Array.prototype.forEach.call(hosts, function (host) {
       if (host.shadowRoot) return; // mounted already (or another script's element)
-      new Widget(host).mount();
+      try {
+        new Widget(host).mount().catch(function (error) {
+          mountFailed(host, error);
+        });
+      } catch (error) {
+        mountFailed(host, error);
+      }
     });
   }
 

@@ -22,9 +22,20 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from latepoint_forms.api.keys import create_api_key
+from latepoint_forms.api.idempotency import fingerprint
+from latepoint_forms.api.keys import create_api_key, hash_key
 from latepoint_forms.extensions import db
-from latepoint_forms.models import Booking
+from latepoint_forms.models import (
+    Agent,
+    AgentOffer,
+    ApiKey,
+    Booking,
+    Customer,
+    IdempotencyRecord,
+    Location,
+    Service,
+)
+from latepoint_forms.models.types import utcnow
 from latepoint_forms.settings import RULES_EXTENSION_KEY
 from latepoint_forms.unit_of_work import unit_of_work
 
@@ -90,14 +101,17 @@ class HostSite:
         key: str,
         server: str,
         css: str = SHOP_CSS,
+        html_lang: str = "en",
+        before: str = "",
         **data: str,
     ) -> str:
-        """A shop page with the SPEC's snippet (and ``data-*`` attributes) on it."""
+        """A shop page with the SPEC's snippet (and ``data-*`` attributes) on it; ``before``
+        is more of the page's own markup, ahead of the snippet."""
         attributes = " ".join(f'data-{name}="{html.escape(value)}"' for name, value in data.items())
         style = path.replace(".html", ".css")
         self.styles[style] = css
         self.pages[path] = f"""<!doctype html>
-<html lang="en">
+<html lang="{html.escape(html_lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -109,6 +123,7 @@ class HostSite:
 <header><h1>Harbour Hair</h1></header>
 <main>
 <p>Book your next visit online.</p>
+{before}
 <div id="widget" data-latepoint-widget data-key="{html.escape(key)}" {attributes}></div>
 </main>
 </body>
@@ -659,4 +674,360 @@ def test_a_cross_origin_isolated_host_page_can_load_it(
 
     tab.get_by_label("First name").wait_for()
     assert tab.evaluate("window.crossOriginIsolated") is True
+    assert_clean(tab)
+
+
+def api_languages(page: Any) -> list[str | None]:
+    """The Accept-Language of every API request the page sends from now on."""
+    seen: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: seen.append(r.headers.get("accept-language")) if "/api/v1/" in r.url else None,
+    )
+    return seen
+
+
+def test_a_wordpress_style_language_tag_is_read_as_its_bcp47_form(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    languages = api_languages(tab)
+    url = shop.site.page("/de.html", shop.key, live_server.url, flow="booking", lang="de_DE")
+    tab.goto(url)
+    tab.get_by_label("Haircut").check()
+    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_label("Harbour Street").check()
+    tab.get_by_role("button", name="Continue").click()
+    day = visiting_day().isoformat()
+    tab.get_by_label("Day").fill(day)
+    times_on(tab, day).first.wait_for()
+
+    assert tab.locator(".lp-root").get_attribute("lang") == "de-DE"
+    # The day is written as German writes it (Intl.DateTimeFormat("de-DE")).
+    expected = tab.evaluate(
+        "d => new Intl.DateTimeFormat('de-DE', {dateStyle: 'full', timeZone: 'UTC'})"
+        ".format(new Date(d + 'T00:00:00Z'))",
+        day,
+    )
+    assert expected in tab.locator(".lp-slots legend").inner_text()
+    assert languages
+    assert set(languages) == {"de-DE"}  # a value the browser sends without a preflight
+    assert_clean(tab)
+
+
+def test_an_invalid_language_tag_is_ignored_for_the_pages_own(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    languages = api_languages(tab)
+    url = shop.site.page(
+        "/bad-lang.html",
+        shop.key,
+        live_server.url,
+        flow="register",
+        lang="not a tag!",
+        html_lang="en_GB",
+    )
+    tab.goto(url)
+    tab.get_by_label("First name").wait_for()
+
+    assert tab.locator(".lp-root").get_attribute("lang") == "en-GB"  # <html lang>, read too
+    assert languages
+    assert set(languages) == {"en-GB"}
+    assert tab.evaluate("window.__violations") == []
+    assert [m for m in tab.console_errors if "Failed to load" not in m] == []
+
+
+def test_without_data_lang_the_language_around_the_element_is_used(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    languages = api_languages(tab)
+    around = '<section lang="en-IE"><p>Our Dublin salon.</p></section>'
+    # The widget's own element sits outside that section: <html lang> is the one around it.
+    url = shop.site.page(
+        "/page-lang.html",
+        shop.key,
+        live_server.url,
+        flow="register",
+        html_lang="en-AU",
+        before=around,
+    )
+    tab.goto(url)
+    tab.get_by_label("First name").wait_for()
+
+    assert tab.locator(".lp-root").get_attribute("lang") == "en-AU"
+    assert set(languages) == {"en-AU"}
+    assert_clean(tab)
+
+
+def test_an_address_the_browser_doubts_is_left_to_the_servers_rule(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    tab.goto(shop.site.page("/utf8.html", shop.key, live_server.url, flow="register"))
+    tab.get_by_label("First name").fill("Jörg")
+    tab.get_by_label("Last name").fill("Müller")
+    email = tab.get_by_label("Email")
+    email.fill("not-an-address")
+    tab.get_by_role("button", name="Register").click()
+
+    # The browser's type check would have refused it here; the server's rule did.
+    error = tab.locator("[id$='-email-error']")
+    error.wait_for()
+    assert error.inner_text()
+    assert email.get_attribute("aria-invalid") == "true"
+    assert events(tab) == []
+
+    email.fill("jörg.widget@example.com")  # SMTPUTF8: the rules allow it, the browser not
+    assert email.evaluate("el => el.validity.typeMismatch")
+    tab.get_by_role("button", name="Register").click()
+    done_code(tab)
+    [registered] = events(tab)
+    assert read_customer(live_server, shop, registered["detail"]["id"])["email"] == (
+        "jörg.widget@example.com"
+    )
+    assert_clean(tab)
+
+
+def test_the_browser_still_checks_required_on_an_email_input(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    tab.goto(shop.site.page("/no-email.html", shop.key, live_server.url, flow="register"))
+    posts: list[str] = []
+    tab.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    tab.get_by_label("First name").fill("Jörg")
+    tab.get_by_label("Last name").fill("Müller")
+    tab.get_by_role("button", name="Register").click()
+
+    error = tab.locator("[id$='-email-error']")
+    error.wait_for()
+    assert error.inner_text() == tab.get_by_label("Email").evaluate("el => el.validationMessage")
+    assert posts == []
+    assert_clean(tab)
+
+
+def post_keys(page: Any, path: str) -> list[str | None]:
+    keys: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: (
+            keys.append(r.headers.get("idempotency-key"))
+            if r.method == "POST" and r.url.endswith(path)
+            else None
+        ),
+    )
+    return keys
+
+
+def test_after_a_final_answer_the_next_submit_is_a_new_request(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    taken = requests.post(
+        f"{live_server.url}/api/v1/customers",
+        json={"first_name": "Emmy", "last_name": "Noether", "email": "emmy.widget@example.com"},
+        headers={"X-API-Key": shop.secret},
+        timeout=10,
+    )
+    assert taken.status_code == 201, taken.text
+    tab.goto(shop.site.page("/again.html", shop.key, live_server.url, flow="register"))
+    keys = post_keys(tab, "/api/v1/customers")
+    tab.get_by_label("First name").fill("Emmy")
+    tab.get_by_label("Last name").fill("Noether")
+    tab.get_by_label("Email").fill("emmy.widget@example.com")
+    tab.get_by_role("button", name="Register").click()
+    email_error = tab.locator("[id$='-email-error']")
+    email_error.wait_for()
+    assert email_error.inner_text() == "This email address is already registered"
+
+    # The business corrects the other record's address; the visitor tries again unchanged.
+    with live_server.app.app_context(), unit_of_work():
+        other = db.session.scalars(
+            db.select(Customer).where(Customer.email == "emmy.widget@example.com")
+        ).one()
+        other.email = "emmy.noether@example.org"
+    tab.get_by_role("button", name="Register").click()
+
+    done_code(tab)  # not the stored 409 replayed
+    assert len(keys) == 2
+    assert None not in keys
+    assert keys[0] != keys[1]
+    assert_clean(tab)
+
+
+def test_a_request_still_in_flight_is_retried_after_a_moment(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    """Another request with the widget's key is still running on the server (a real claim in
+    its idempotency records): 409 idempotency_conflict, said kindly, then retried."""
+    tab.goto(shop.site.page("/inflight.html", shop.key, live_server.url, flow="register"))
+    tab.get_by_label("First name").fill("Lise")
+    tab.get_by_label("Last name").fill("Meitner")
+    tab.get_by_label("Email").fill("lise.widget@example.com")
+    tab.evaluate(
+        """() => {
+          window.__statuses = [];
+          const status = document.querySelector('#widget').shadowRoot.querySelector('.lp-status');
+          new MutationObserver(() => window.__statuses.push(status.textContent))
+            .observe(status, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    keys: list[str] = []
+    with live_server.app.app_context():
+        api_key_id = db.session.scalars(
+            db.select(ApiKey.id).where(ApiKey.key_hash == hash_key(shop.key))
+        ).one()
+
+    def hold_the_key(route: Any) -> None:
+        request = route.request
+        key = request.headers["idempotency-key"]
+        keys.append(key)
+        with live_server.app.app_context(), unit_of_work():
+            if len(keys) == 1:  # as if an earlier send of this body were still running
+                now = utcnow()
+                db.session.add(
+                    IdempotencyRecord(
+                        api_key_id=api_key_id,
+                        key=key,
+                        fingerprint=fingerprint("POST", "/customers", request.post_data_buffer),
+                        response_status=None,
+                        created_at=now,
+                        expires_at=now + timedelta(hours=1),
+                    )
+                )
+            elif len(keys) == 2:  # it ended without an answer to keep: the claim is released
+                db.session.execute(db.delete(IdempotencyRecord).where(IdempotencyRecord.key == key))
+        route.continue_()
+
+    tab.route("**/api/v1/customers", hold_the_key)
+    tab.get_by_role("button", name="Register").click()
+
+    done_code(tab)
+    assert len(keys) == 2
+    assert keys[0] == keys[1]  # the same request again, never a second customer
+    assert "Still working on your request…" in tab.evaluate("window.__statuses")
+    assert len(events(tab)) == 1
+    assert_clean(tab)
+
+
+def test_the_day_buttons_wait_for_a_day(tab: Any, live_server: LiveServer, shop: Shop) -> None:
+    held: list[Any] = []
+    tab.route("**/api/v1/availability*", lambda route: held.append(route))
+    url = shop.site.page(
+        "/days.html",
+        shop.key,
+        live_server.url,
+        flow="booking",
+        service="haircut",
+        location="harbour",
+    )
+    tab.goto(url)
+    tab.get_by_role("button", name="Continue").click()
+    previous = tab.get_by_role("button", name="Previous day")
+    following = tab.get_by_role("button", name="Next day")
+    following.wait_for()
+    assert previous.is_disabled()  # no answer yet
+    assert following.is_disabled()
+    assert len(held) == 1
+    held.pop().abort("internetdisconnected")
+    tab.get_by_role("alert").wait_for()
+    assert previous.is_disabled()  # the load failed: no day
+    assert following.is_disabled()
+
+    tab.unroute("**/api/v1/availability*")
+    tab.get_by_role("button", name="Try again").click()
+    tab.locator(".lp-slots").wait_for()
+    assert following.is_enabled()
+    assert previous.is_disabled()  # today, at Harbour Street
+    following.click()
+    tomorrow = tab.locator(".lp-slots").get_attribute("data-day")
+    assert previous.is_enabled()
+    assert tab.get_by_label("Day").input_value() == tomorrow
+    assert [m for m in tab.console_errors if "Failed to load" not in m] == [
+        m for m in tab.console_errors if "no answer from" in m
+    ]
+    assert tab.evaluate("window.__violations") == []
+
+
+def test_an_element_that_cannot_hold_the_widget_does_not_stop_the_others(
+    tab: Any, live_server: LiveServer, shop: Shop
+) -> None:
+    unfit = (
+        f'<ul><li data-latepoint-widget data-key="{html.escape(shop.key)}" '
+        'data-flow="register">Book</li></ul>'
+    )
+    tab.goto(shop.site.page("/list.html", shop.key, live_server.url, flow="register", before=unfit))
+
+    tab.get_by_label("First name").wait_for()  # the widget after it started
+    assert tab.locator("li").inner_text() == "Book"
+    failures = [m for m in tab.console_errors if "could not start" in m]
+    assert len(failures) == 1
+    assert [m for m in tab.console_errors if m not in failures] == []
+    assert tab.evaluate("window.__violations") == []
+
+
+@pytest.fixture
+def far_apart_places(live_server: LiveServer) -> Iterator[None]:
+    """A service at two places a day apart: Pago Pago (UTC-11) and Kiritimati (UTC+14)."""
+    hours = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    with live_server.app.app_context(), unit_of_work():
+        swim = Service(
+            key="swim", name="Lagoon swim", duration_minutes=30, slot_interval_minutes=30
+        )
+        west = Location(
+            key="pago", name="Pago Pago Bay", timezone="Pacific/Pago_Pago", opening_hours=hours
+        )
+        east = Location(
+            key="kiritimati",
+            name="Kiritimati Lagoon",
+            timezone="Pacific/Kiritimati",
+            opening_hours=hours,
+        )
+        guide = Agent(key="moana", name="Moana Tala")
+        db.session.add_all([swim, west, east, guide])
+        db.session.flush()
+        ids = (swim.id, west.id, east.id, guide.id)
+        for place in (west, east):
+            db.session.add(AgentOffer(agent_id=guide.id, service_id=swim.id, location_id=place.id))
+    try:
+        yield
+    finally:
+        with live_server.app.app_context(), unit_of_work():
+            db.session.execute(db.delete(AgentOffer).where(AgentOffer.service_id == ids[0]))
+            db.session.execute(db.delete(Agent).where(Agent.id == ids[3]))
+            db.session.execute(db.delete(Location).where(Location.id.in_(ids[1:3])))
+            db.session.execute(db.delete(Service).where(Service.id == ids[0]))
+
+
+def test_today_is_the_chosen_places_own(
+    tab: Any, live_server: LiveServer, shop: Shop, far_apart_places: None
+) -> None:
+    catalog = api_get(live_server, shop, "/catalog")
+    swim = next(s["id"] for s in catalog["services"] if s["key"] == "swim")
+    places = {loc["key"]: loc["id"] for loc in catalog["locations"]}
+
+    def today_at(place: str) -> str:
+        # The server's own answer: asked without a day, it shows today where the place is.
+        found = api_get(
+            live_server, shop, f"/availability?service_id={swim}&location_id={places[place]}"
+        )
+        day: str = found["date"]
+        return day
+
+    west, east = today_at("pago"), today_at("kiritimati")
+    assert west < east  # 25 hours apart: always another date
+    tab.goto(
+        shop.site.page("/swim.html", shop.key, live_server.url, flow="booking", service="swim")
+    )
+    tab.get_by_label("Pago Pago Bay").check()
+    tab.get_by_role("button", name="Continue").click()
+    tab.locator(f".lp-slots[data-day='{west}']").wait_for()
+    day = tab.get_by_label("Day")
+    assert day.get_attribute("min") == west
+    assert tab.get_by_role("button", name="Previous day").is_disabled()
+
+    tab.get_by_role("button", name="Back").click()
+    tab.get_by_label("Kiritimati Lagoon").check()
+    tab.get_by_role("button", name="Continue").click()
+    # Pago Pago's today is already yesterday there: not carried over, not the minimum.
+    tab.locator(f".lp-slots[data-day='{east}']").wait_for()
+    assert day.get_attribute("min") == east
+    assert day.input_value() == east
+    assert tab.get_by_role("button", name="Previous day").is_disabled()
     assert_clean(tab)
