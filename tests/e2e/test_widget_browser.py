@@ -732,8 +732,7 @@ def test_an_invalid_language_tag_is_ignored_for_the_pages_own(
     assert tab.locator(".lp-root").get_attribute("lang") == "en-GB"  # <html lang>, read too
     assert languages
     assert set(languages) == {"en-GB"}
-    assert tab.evaluate("window.__violations") == []
-    assert [m for m in tab.console_errors if "Failed to load" not in m] == []
+    assert_clean(tab)
 
 
 def test_without_data_lang_the_language_around_the_element_is_used(
@@ -939,9 +938,13 @@ def test_the_day_buttons_wait_for_a_day(tab: Any, live_server: LiveServer, shop:
     tomorrow = tab.locator(".lp-slots").get_attribute("data-day")
     assert previous.is_enabled()
     assert tab.get_by_label("Day").input_value() == tomorrow
-    assert [m for m in tab.console_errors if "Failed to load" not in m] == [
-        m for m in tab.console_errors if "no answer from" in m
+    # The aborted request is logged (by the browser, and the widget's hint), nothing else.
+    unexpected = [
+        m
+        for m in tab.console_errors
+        if not m.startswith("Failed to load resource") and "no answer from" not in m
     ]
+    assert unexpected == []
     assert tab.evaluate("window.__violations") == []
 
 
