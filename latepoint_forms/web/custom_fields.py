@@ -32,6 +32,7 @@ from ..customers.custom_fields import (
     active_custom_field_definitions,
     form_values_to_json,
 )
+from ..i18n import lazy_gettext
 
 PREFIX = "cf_"
 FormT = TypeVar("FormT", bound=FlaskForm)
@@ -70,7 +71,8 @@ def _unbound_field(definition: FieldDefinition) -> UnboundField:
         return UnboundField(StringField, label, widget=DateInput(), **kw)
     if kind == "select":
         options = [SelectChoice(option.value, option.label) for option in definition.options]
-        choices = [SelectChoice("", "Choose…"), *options]
+        # Lazy: the form classes are cached across requests (and languages).
+        choices = [SelectChoice("", lazy_gettext("Choose…")), *options]
         return UnboundField(SelectField, label, choices=choices, validate_choice=False, **kw)
     if kind == "checkbox":
         return UnboundField(BooleanField, label, **kw)
