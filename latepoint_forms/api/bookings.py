@@ -50,8 +50,9 @@ from ..customers.custom_fields import FieldDefinition, active_custom_field_defin
 from ..customers.errors import ValidationFailed
 from ..customers.input import UNKNOWN_FIELD, RuleSettings, parse_customer_input
 from ..customers.service import CheckedCustomer, check_customer
+from ..i18n import _
 from ..ids import is_valid_id
-from ..problems import Problem
+from ..problems import N_, Problem
 from ..settings import rule_settings
 from ..unit_of_work import commit_step
 from . import bp
@@ -68,7 +69,7 @@ BODY_KEYS = ("service_id", "location_id", "agent_id", "start", CUSTOMER)
 # A customer made by booking has no account, as at /book (a secret key may say otherwise).
 CUSTOMER_DEFAULTS = {"is_guest": True}
 SOURCE = "api"
-REQUIRED = "This field is required"
+REQUIRED = N_("This field is required")
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,10 @@ def _id(
             errors[name] = REQUIRED
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        errors[name] = "Must be an integer"
+        errors[name] = N_("Must be an integer")
         return None
     if not is_valid_id(value):
-        errors[name] = "Must be a positive integer"
+        errors[name] = N_("Must be a positive integer")
         return None
     return value
 
@@ -124,12 +125,12 @@ def _start(
         errors["start"] = REQUIRED
         return None
     if not isinstance(raw, str):
-        errors["start"] = "Must be a string"
+        errors["start"] = N_("Must be a string")
         return None
     try:
         local = hours.parse_local_slot(raw)
     except hours.LocalTimeError as exc:
-        errors["start"] = str(exc)
+        errors["start"] = exc.problem
         return None
     if refs is None:
         return None  # nothing to judge the time by: the references' errors say why
@@ -152,7 +153,7 @@ def _customer(
         errors[CUSTOMER] = REQUIRED
         return None
     if not isinstance(raw, dict):
-        errors[CUSTOMER] = "Must be an object"
+        errors[CUSTOMER] = N_("Must be an object")
         return None
     try:
         # An email is needed: it finds a returning customer, and the confirmation goes to it.
@@ -224,4 +225,4 @@ def create_booking() -> ResponseReturnValue:
             commit_step()
         raise _refused(outcome.refusal)
     assert outcome.booking is not None
-    return success("Booking created successfully", booking_made_as_json(outcome.booking), 201)
+    return success(_("Booking created successfully"), booking_made_as_json(outcome.booking), 201)

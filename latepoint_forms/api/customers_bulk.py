@@ -49,6 +49,8 @@ from ..customers.errors import ValidationFailed
 from ..customers.input import CustomerInput
 from ..customers.representation import customer_as_json
 from ..errors import AppError, error_envelope
+from ..i18n import _
+from ..problems import N_, PLAIN, Problem
 from ..settings import rule_settings
 from . import bp
 from .auth import require_key
@@ -61,16 +63,20 @@ ITEMS_KEY = "customers"
 
 
 def _items(body: dict[str, Any]) -> list[Any]:
-    errors = {str(key)[:100]: "Unknown field" for key in body if key != ITEMS_KEY}
+    errors: dict[str, str | Problem] = {
+        str(key)[:100]: N_("Unknown field") for key in body if key != ITEMS_KEY
+    }
     items = body.get(ITEMS_KEY)
     if ITEMS_KEY not in body:
-        errors[ITEMS_KEY] = "This field is required"
+        errors[ITEMS_KEY] = N_("This field is required")
     elif not isinstance(items, list):
-        errors[ITEMS_KEY] = "Must be an array of customer objects"
+        errors[ITEMS_KEY] = N_("Must be an array of customer objects")
     elif not items:
-        errors[ITEMS_KEY] = "Give at least one customer"
+        errors[ITEMS_KEY] = N_("Give at least one customer")
     elif len(items) > MAX_ITEMS:
-        errors[ITEMS_KEY] = f"At most {MAX_ITEMS} customers per request"
+        errors[ITEMS_KEY] = Problem(
+            PLAIN, N_("At most %(max)d customers per request"), {"max": MAX_ITEMS}
+        )
     if errors:
         raise ValidationFailed(dict(sorted(errors.items())))
     assert isinstance(items, list)
@@ -132,4 +138,6 @@ def bulk_create() -> ResponseReturnValue:
     created = sum(1 for result in results if result["status"] == "created")
     failed = len(results) - created
     data = {"created": created, "failed": failed, "results": results}
-    return success(f"{created} created, {failed} failed", data)
+    return success(
+        _("%(created)d created, %(failed)d failed", created=created, failed=failed), data
+    )

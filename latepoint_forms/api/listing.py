@@ -27,6 +27,8 @@ from ..customers import rules
 from ..customers.errors import ValidationFailed
 from ..customers.representation import customer_as_json
 from ..customers.service import list_customers
+from ..i18n import ngettext
+from ..problems import N_, PLAIN, Problem
 from . import bp
 from .auth import require_key
 from .envelope import success
@@ -46,25 +48,27 @@ PARAMETERS = ("page", "per_page", "search", "status")
 IGNORED_PREFIX = "_"
 
 
-def _single(name: str, errors: dict[str, str]) -> str | None:
+def _single(name: str, errors: dict[str, str | Problem]) -> str | None:
     values = request.args.getlist(name)
     if len(values) > 1:
-        errors[name] = "Give this parameter once"
+        errors[name] = N_("Give this parameter once")
         return None
     return values[0] if values else None
 
 
-def _integer(name: str, errors: dict[str, str], default: int, maximum: int) -> int:
+def _integer(name: str, errors: dict[str, str | Problem], default: int, maximum: int) -> int:
     raw = _single(name, errors)
     if raw is None:
         return default
     if not _INTEGER_RE.fullmatch(raw) or not 1 <= int(raw) <= maximum:
-        errors[name] = f"Must be a whole number from 1 to {maximum}"
+        errors[name] = Problem(
+            PLAIN, N_("Must be a whole number from 1 to %(max)d"), {"max": maximum}
+        )
         return default
     return int(raw)
 
 
-def _search(errors: dict[str, str]) -> str | None:
+def _search(errors: dict[str, str | Problem]) -> str | None:
     raw = _single("search", errors)
     if raw is None:
         return None
@@ -72,17 +76,24 @@ def _search(errors: dict[str, str]) -> str | None:
         # Counted as sent too (as the document's maxLength says): a term of 101 spaces is too
         # long, not "no filter".
         if len(raw) > SEARCH_MAX_LENGTH:
-            raise rules.RuleError(f"Search must be at most {SEARCH_MAX_LENGTH} characters")
-        return rules.clean_text(raw, label="Search", max_length=SEARCH_MAX_LENGTH) or None
+            raise rules.RuleError(
+                Problem(
+                    PLAIN,
+                    N_("Search must be at most %(max)d characters"),
+                    {"max": SEARCH_MAX_LENGTH},
+                )
+            )
+        return rules.clean_text(raw, label=N_("Search"), max_length=SEARCH_MAX_LENGTH) or None
     except rules.RuleError as exc:
-        errors["search"] = exc.message
+        errors["search"] = exc.problem
         return None
 
 
-def _status(errors: dict[str, str]) -> str | None:
+def _status(errors: dict[str, str | Problem]) -> str | None:
     raw = _single("status", errors)
     if raw is not None and raw not in rules.STATUSES:
-        errors["status"] = f"Must be one of: {', '.join(rules.STATUSES)}"
+        choices = ", ".join(rules.STATUSES)
+        errors["status"] = Problem(PLAIN, N_("Must be one of: %(choices)s"), {"choices": choices})
         return None
     return raw
 
@@ -93,8 +104,8 @@ def list_() -> ResponseReturnValue:
     # An unknown parameter is refused, not ignored: "?statu=pending" must not quietly
     # list everyone (as an unknown field of a body is an error, SPEC section 2). Names
     # starting with "_" are the clients' own (module docstring) and are ignored.
-    errors = {
-        str(name)[:100]: "Unknown parameter"
+    errors: dict[str, str | Problem] = {
+        str(name)[:100]: N_("Unknown parameter")
         for name in request.args
         if name not in PARAMETERS and not name.startswith(IGNORED_PREFIX)
     }
@@ -111,5 +122,5 @@ def list_() -> ResponseReturnValue:
         "total": total,
         "pages": math.ceil(total / per_page),
     }
-    message = f"{total} customers found" if total != 1 else "1 customer found"
+    message = ngettext("%(num)d customer found", "%(num)d customers found", total)
     return success(message, [customer_as_json(customer) for customer in customers], meta=meta)
