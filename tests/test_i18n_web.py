@@ -47,8 +47,9 @@ GERMAN: dict[str | tuple[str, str], str | tuple[str, str]] = {
     "You can start again from the booking page.": "Diese Seite gibt es nicht.",
     # A plural (web/recovery.py, the link's validity).
     ("%(num)d hour", "%(num)d hours"): ("%(num)d Stunde", "%(num)d Stunden"),
-    # The API's 422 (customers/errors.py).
+    # The API's 422 (customers/errors.py), and a refusal with a value (api/listing.py).
     "The provided data is not valid": "Die Angaben sind nicht gültig",
+    "Must be a whole number from 1 to %(max)d": "Muss eine ganze Zahl von 1 bis %(max)d sein",
 }
 
 
@@ -157,7 +158,7 @@ def test_error_pages_and_plurals_are_german(app: Flask) -> None:
 
 def test_the_api_answers_in_german_when_asked_with_the_same_codes(app: Flask) -> None:
     with app.app_context(), unit_of_work():
-        _, key = create_api_key("tests", ["customers:create"], mode="live")
+        _, key = create_api_key("tests", ["customers:create", "customers:read"], mode="live")
     client = app.test_client()
     body = {"first_name": "", "last_name": "Weber"}
 
@@ -176,3 +177,10 @@ def test_the_api_answers_in_german_when_asked_with_the_same_codes(app: Flask) ->
     assert [(e["field"], e["code"]) for e in de["errors"]] == [("first_name", "required")]
     assert [(e["field"], e["code"]) for e in en["errors"]] == [("first_name", "required")]
     assert de["errors"][0]["message"] == "Vorname ist erforderlich"
+
+    listed = client.get(
+        "/api/v1/customers?per_page=0", headers={"X-API-Key": key, "Accept-Language": "de"}
+    )
+    refused = listed.get_json()["error"]
+    assert refused["details"] == {"per_page": "Muss eine ganze Zahl von 1 bis 100 sein"}
+    assert refused["errors"][0]["code"] == "invalid"
