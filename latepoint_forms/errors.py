@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
@@ -17,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from .db_errors import is_read_only
+from .i18n import localise
+from .problems import N_, Problem
 
 log = logging.getLogger(__name__)
 
@@ -24,68 +27,80 @@ API_PREFIXES = ("/api/v1", "/wp-json/latepoint-api/v1")
 
 
 class AppError(Exception):
-    """An error with a status, a stable machine code and a human message."""
+    """An error with a status, a stable machine code and a human message.
+
+    ``message`` is English and a message id (``N_``), shown in the request's language by
+    ``localised_message``; a sentence with values is given as a ``Problem`` (its English is
+    ``message``, the problem is what is translated)."""
 
     status: int = 500
     code: str = "server_error"
-    message: str = "Something went wrong on our side. Please try again."
+    message: str = N_("Something went wrong on our side. Please try again.")
+    message_problem: Problem | None = None
 
     def __init__(
         self,
-        message: str | None = None,
+        message: str | Problem | None = None,
         details: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
+        if isinstance(message, Problem):
+            self.message_problem = message
+            message = message.english()
         super().__init__(message or self.message)
         if message is not None:
             self.message = message
         self.details = details
         self.headers = headers or {}
 
+    def localised_message(self) -> str:
+        """``message`` in the request's language."""
+        return localise(self.message_problem or self.message)
+
 
 class InvalidJson(AppError):
-    status, code, message = 400, "invalid_json", "The request body must be a JSON object"
+    status, code, message = 400, "invalid_json", N_("The request body must be a JSON object")
 
 
 class Unauthorized(AppError):
-    status, code, message = 401, "unauthorized", "A valid API key is required"
+    status, code, message = 401, "unauthorized", N_("A valid API key is required")
 
 
 class InsufficientPermissions(AppError):
     status, code = 403, "insufficient_permissions"
-    message = "This API key does not have the permission for this action"
+    message = N_("This API key does not have the permission for this action")
 
 
 class OriginNotAllowed(AppError):
     status, code = 403, "origin_not_allowed"
-    message = "This publishable key may only be used from the pages of its allowed origins"
+    message = N_("This publishable key may only be used from the pages of its allowed origins")
 
 
 class NotFound(AppError):
-    status, code, message = 404, "not_found", "The requested resource was not found"
+    status, code, message = 404, "not_found", N_("The requested resource was not found")
 
 
 class MethodNotAllowed(AppError):
-    status, code, message = 405, "method_not_allowed", "This method is not allowed here"
+    status, code, message = 405, "method_not_allowed", N_("This method is not allowed here")
 
 
 class PayloadTooLarge(AppError):
-    status, code, message = 413, "payload_too_large", "The request body is too large"
+    status, code, message = 413, "payload_too_large", N_("The request body is too large")
 
 
 class UnsupportedMediaType(AppError):
     status, code = 415, "unsupported_media_type"
-    message = "The request body must be sent as application/json"
+    message = N_("The request body must be sent as application/json")
 
 
 class TooManyRequests(AppError):
     status, code = 429, "rate_limit_exceeded"
-    message = "Too many requests. Please wait a moment and try again."
+    message = N_("Too many requests. Please wait a moment and try again.")
 
 
 class ServiceUnavailable(AppError):
     status, code = 503, "service_unavailable"
-    message = "The service is temporarily unavailable. Please try again shortly."
+    message = N_("The service is temporarily unavailable. Please try again shortly.")
 
 
 _HTTP_ERRORS: dict[int, type[AppError]] = {
@@ -103,16 +118,24 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
 # What a page says for an HTTP error when nothing more specific was given (Werkzeug's stock
 # sentences, "The requested URL was not found on the server…", are the framework's voice).
 _PAGE_MESSAGES: dict[int, str] = {
-    400: "Your browser sent something we could not read. Please go back, reload the page and "
-    "try again.",
-    403: "This page is not open to you. If you think it should be, sign in and try again.",
-    404: "We could not find that page. The link may be incomplete, or the page may have moved. "
-    "You can start again from the booking page.",
-    405: "That page cannot be used that way. If you pressed a button on an old page, please go "
-    "back, reload it and try again.",
-    413: "That was more than we can take in one go. Please send less and try again.",
-    415: "Your browser sent the form in a way we do not understand. Please reload the page and "
-    "try again.",
+    400: N_(
+        "Your browser sent something we could not read. Please go back, reload the page and "
+        "try again."
+    ),
+    403: N_("This page is not open to you. If you think it should be, sign in and try again."),
+    404: N_(
+        "We could not find that page. The link may be incomplete, or the page may have moved. "
+        "You can start again from the booking page."
+    ),
+    405: N_(
+        "That page cannot be used that way. If you pressed a button on an old page, please go "
+        "back, reload it and try again."
+    ),
+    413: N_("That was more than we can take in one go. Please send less and try again."),
+    415: N_(
+        "Your browser sent the form in a way we do not understand. Please reload the page and "
+        "try again."
+    ),
 }
 
 
@@ -131,9 +154,7 @@ def error_envelope(error: AppError) -> dict[str, Any]:
     """SPEC section 3's error body, in the request's language (SPEC section 11): a
     validation failure also lists each field's ``{field, code, message}`` in ``errors``,
     stable codes a client can translate itself."""
-    from .i18n import localise
-
-    body: dict[str, Any] = {"code": error.code, "message": localise(error.message)}
+    body: dict[str, Any] = {"code": error.code, "message": error.localised_message()}
     problems = getattr(error, "problems", None)
     if problems:
         messages = {key: localise(problem) for key, problem in problems.items()}
@@ -158,8 +179,20 @@ def _respond(error: AppError) -> Response | tuple[str, int, dict[str, str]]:
         response.status_code = error.status
         response.headers.update(error.headers)
         return response
-    html = render_template("error.html", error=error)
-    return html, error.status, error.headers
+    return render_error_page(error), error.status, error.headers
+
+
+def render_error_page(error: AppError) -> str:
+    """error.html for ``error``, its message in the page's language (the template shows
+    ``error.message``; the error itself keeps its English message id)."""
+    page = SimpleNamespace(
+        status=error.status,
+        code=error.code,
+        message=error.localised_message(),
+        details=error.details,
+        headers=error.headers,
+    )
+    return render_template("error.html", error=page)
 
 
 _OUTAGE_PAGE = "outage_page"  # in ``g``: set by ``answer_outage_with``
@@ -214,11 +247,12 @@ def register_error_handlers(app: Flask) -> None:
     def handle_untrusted_host(error: SecurityError) -> ResponseReturnValue:
         # A Host outside TRUSTED_HOSTS: no URL can be built for it (links, redirects, the
         # error page's stylesheet), so the answer is a bare one, built without the host.
-        app_error = AppError("This host is not served here")
+        app_error = AppError(N_("This host is not served here"))
         app_error.status, app_error.code = 400, "untrusted_host"
         if is_api_path(request.path):
             return _respond(app_error)
-        return app_error.message + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+        text = localise(app_error.message) + "\n"
+        return text, 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError) -> ResponseReturnValue:

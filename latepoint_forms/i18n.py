@@ -29,14 +29,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel import Locale
-from flask import Flask, Response, current_app, has_request_context, request
+from flask import Flask, Response, current_app, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _babel_gettext
 from flask_babel import lazy_gettext as _babel_lazy_gettext
 from flask_babel import ngettext as _babel_ngettext
 from flask_babel.speaklater import LazyString
 
-from .errors import is_api_path
 from .problems import TRANSLATED_PARAMETERS, Problem
 
 log = logging.getLogger(__name__)
@@ -52,13 +51,26 @@ _CHOSEN = "latepoint_forms.language_chosen"  # in the environ: a ?lang= to remem
 _LOCATION = "latepoint_forms.location_language"  # likewise: the location's language
 
 
+def _in_source_language() -> bool:
+    """Whether this request is answered in English, the language of the message ids (then
+    a message is itself: no catalog to look in). True at once when no other language has a
+    catalog; otherwise the request's language, chosen once per request."""
+    if not has_app_context() or len(available_languages()) == 1:
+        return True
+    return current_language() == SOURCE_LANGUAGE
+
+
 def _(message: str, **variables: Any) -> str:
     """``message`` in the request's language, ``%(name)s`` filled from ``variables``."""
+    if _in_source_language():
+        return message % variables if variables else message
     return str(_babel_gettext(message, **variables))
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
     """The plural form for ``n`` in the request's language (``%(num)d`` is ``n``)."""
+    if _in_source_language():
+        return (singular if n == 1 else plural) % {"num": n, **variables}
     return str(_babel_ngettext(singular, plural, n, **variables))
 
 
@@ -135,6 +147,8 @@ def select_language() -> str:
     """The language of this request (see the module's docstring)."""
     if not has_request_context():
         return str(current_app.config.get("DEFAULT_LANGUAGE") or SOURCE_LANGUAGE)
+    from .errors import is_api_path  # errors.py imports this module
+
     if is_api_path(request.path):  # by path: an API 404 has no blueprint
         return _from_browser() or SOURCE_LANGUAGE
     asked = _supported(request.args.get(QUERY))

@@ -29,9 +29,15 @@ def catalog(app: Flask) -> Catalog:
 
 @pytest.fixture
 def check(app: Flask, catalog: Catalog) -> Iterator[Any]:
-    """validate_preferences with ``now`` frozen at NOW (Monday 1 March 2027, 20:00 UTC)."""
+    """validate_preferences with ``now`` frozen at NOW (Monday 1 March 2027, 20:00 UTC), its
+    errors in English (a refusal with values is a ``Problem``, translated where it is shown)."""
+
+    def english(raw: dict[str, Any], now: datetime = NOW) -> Any:
+        found, errors = validate_preferences(raw, now=now)
+        return found, {key: str(problem) for key, problem in errors.items()}
+
     with app.app_context():
-        yield lambda raw, now=NOW: validate_preferences(raw, now=now)
+        yield english
 
 
 def haircut_in_london(catalog: Catalog, **extra: Any) -> dict[str, Any]:

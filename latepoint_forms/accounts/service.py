@@ -23,7 +23,7 @@ from ..customers.service import CheckedCustomer, get_customer, update_profile
 from ..extensions import db
 from ..models import Customer
 from ..passwords import hash_password, verify_password
-from ..problems import N_
+from ..problems import N_, Problem
 from ..unit_of_work import ensure_transaction
 from . import tokens
 from .sessions import end_all_sessions
@@ -167,10 +167,10 @@ def change_password(
     return set_password(customer.id, new, settings)
 
 
-EMAIL_UNCHANGED = "This is already your email address"
-WRONG_CURRENT_PASSWORD = "This is not your current password"  # noqa: S105 (a message)
-CURRENT_PASSWORD_REQUIRED = "Enter your current password"  # noqa: S105 (a message)
-NEW_EMAIL_REQUIRED = "Enter your new email address"
+EMAIL_UNCHANGED = N_("This is already your email address")
+WRONG_CURRENT_PASSWORD = N_("This is not your current password")
+CURRENT_PASSWORD_REQUIRED = N_("Enter your current password")
+NEW_EMAIL_REQUIRED = N_("Enter your new email address")
 
 
 def _email_taken(address: str, customer_id: int) -> bool:
@@ -203,7 +203,7 @@ def request_email_change(
     caller's page (no way to learn who is a customer); either way the customer's earlier
     change links stop working.
     """
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Problem] = {}
     if customer.password_hash:
         if not current_password:
             errors["current_password"] = CURRENT_PASSWORD_REQUIRED
@@ -218,7 +218,7 @@ def request_email_change(
         try:
             address = rule(typed, settings, None)
         except RuleError as err:
-            errors["email"] = err.message
+            errors["email"] = err.problem
         else:
             if address == customer.email:
                 errors["email"] = EMAIL_UNCHANGED

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from ..errors import InsufficientPermissions, OriginNotAllowed, Unauthorized
+from ..problems import N_, PLAIN, Problem
 from .keys import ActiveKey, ApiKeyError, active_key, normalise_origin, note_key_used
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,7 +23,7 @@ def authenticate() -> ActiveKey:
     plaintext = request.headers.get("X-API-Key", "").strip()
     key = active_key(plaintext) if plaintext else None
     if key is None:
-        raise Unauthorized("A valid API key is required in the X-API-Key header")
+        raise Unauthorized(N_("A valid API key is required in the X-API-Key header"))
     note_key_used(key)
     setattr(g, _KEY, key)
     return key
@@ -42,8 +43,10 @@ def _check_publishable(key: ActiveKey, view_allows: bool) -> None:
     every cross-origin call and scripts cannot change it)."""
     if not view_allows:
         raise InsufficientPermissions(
-            "A publishable key can only read the catalog, availability and the customer "
-            "form, register a customer and make a booking"
+            N_(
+                "A publishable key can only read the catalog, availability and the customer "
+                "form, register a customer and make a booking"
+            )
         )
     raw = request.headers.get("Origin", "")
     try:
@@ -69,7 +72,11 @@ def require_key(permission: str | None = None, *, publishable: bool = False) -> 
                 _check_publishable(key, publishable)
             elif permission is not None and not key.allows(permission):
                 raise InsufficientPermissions(
-                    f"This API key does not have the {permission} permission"
+                    Problem(
+                        PLAIN,
+                        N_("This API key does not have the %(permission)s permission"),
+                        {"permission": permission},
+                    )
                 )
             return view(*args, **kwargs)
 

@@ -18,25 +18,27 @@ from ..bookings.availability import Slot, available_starts, checked_references
 from ..catalog import hours
 from ..customers import rules
 from ..customers.errors import ValidationFailed
+from ..i18n import _, ngettext
 from ..ids import parse_id
+from ..problems import N_, Problem
 from . import bp
 from .auth import require_key
 from .envelope import success
 
 
-def _id_param(name: str, errors: dict[str, str], *, required: bool) -> int | None:
+def _id_param(name: str, errors: dict[str, str | Problem], *, required: bool) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         if required:
-            errors[name] = "This parameter is required"
+            errors[name] = N_("This parameter is required")
         return None
     value = parse_id(raw)
     if value is None:
-        errors[name] = "Must be a positive integer"
+        errors[name] = N_("Must be a positive integer")
     return value
 
 
-def _date_param(errors: dict[str, str]) -> date | None:
+def _date_param(errors: dict[str, str | Problem]) -> date | None:
     raw = request.args.get("date", "").strip()
     if not raw:
         return None
@@ -44,7 +46,7 @@ def _date_param(errors: dict[str, str]) -> date | None:
         day = rules.parse_iso_date(raw)
         hours.check_horizon(day, datetime.now(UTC).date())
     except (rules.RuleError, hours.LocalTimeError) as exc:
-        errors["date"] = str(exc)
+        errors["date"] = exc.problem
         return None
     return day
 
@@ -60,7 +62,7 @@ def _slot_as_json(slot: Slot) -> dict[str, Any]:
 @bp.get("/availability")
 @require_key("customers:read", publishable=True)
 def availability() -> ResponseReturnValue:
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Problem] = {}
     service_id = _id_param("service_id", errors, required=True)
     location_id = _id_param("location_id", errors, required=True)
     agent_id = _id_param("agent_id", errors, required=False)
@@ -82,5 +84,10 @@ def availability() -> ResponseReturnValue:
         "agent_id": agent_id,
         "slots": [_slot_as_json(slot) for slot in slots],
     }
-    message = f"{len(slots)} free start times" if slots else "No free start times on this day"
+    message = (
+        # The same form for every count, as before; a language with plural forms gets its own.
+        ngettext("%(num)d free start times", "%(num)d free start times", len(slots))
+        if slots
+        else _("No free start times on this day")
+    )
     return success(message, data)

@@ -10,6 +10,7 @@ from flask import request
 
 from .. import strict_json
 from ..errors import InvalidJson, UnsupportedMediaType
+from ..problems import N_
 
 
 def read_json_object() -> dict[str, Any]:
@@ -18,14 +19,14 @@ def read_json_object() -> dict[str, Any]:
         raise UnsupportedMediaType()
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaType("JSON must be sent as UTF-8")
+        raise UnsupportedMediaType(N_("JSON must be sent as UTF-8"))
     raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug raises 413
     try:
         data = strict_json.loads(raw.decode("utf-8"))
     except (strict_json.DuplicateName, strict_json.InvalidName) as exc:
         raise InvalidJson(f"The request body {exc}") from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidJson("The request body is not valid JSON") from exc
+        raise InvalidJson(N_("The request body is not valid JSON")) from exc
     if not isinstance(data, dict):
-        raise InvalidJson("The request body must be a JSON object")
+        raise InvalidJson(N_("The request body must be a JSON object"))
     return data

@@ -51,6 +51,7 @@ from ..customers.errors import ValidationFailed
 from ..customers.input import UNKNOWN_FIELD, RuleSettings, parse_customer_input
 from ..customers.service import CheckedCustomer, check_customer
 from ..extensions import db
+from ..i18n import _
 from ..ids import is_valid_id
 from ..models import Location
 from ..problems import N_, Problem
@@ -135,7 +136,7 @@ def _start(
     try:
         local = hours.parse_local_slot(raw)
     except hours.LocalTimeError as exc:
-        errors["start"] = str(exc)
+        errors["start"] = exc.problem
         return None
     if refs is None:
         return None  # nothing to judge the time by: the references' errors say why
@@ -249,7 +250,7 @@ def create_booking() -> ResponseReturnValue:
     # To a publishable key (a public page) the booking only: the customer's id and code
     # would tell its visitor whether the address is on file (SPEC section 9).
     made = booking_made_as_json(outcome.booking, with_customer=not publishable)
-    return success("Booking created successfully", made, 201)
+    return success(_("Booking created successfully"), made, 201)
 
 
 def _book(wanted: BookingRequest, publishable: bool) -> VisitorBooking:

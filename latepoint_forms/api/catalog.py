@@ -10,6 +10,7 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 
 from ..catalog.service import public_catalog
+from ..i18n import _
 from ..models import Agent, Location, Service
 from . import bp
 from .auth import require_key
@@ -48,7 +49,7 @@ def agent_as_json(agent: Agent) -> dict[str, Any]:
 def catalog() -> ResponseReturnValue:
     found = public_catalog()
     return success(
-        "The bookable catalog",
+        _("The bookable catalog"),
         {
             "services": [service_as_json(s) for s in found.services],
             "locations": [location_as_json(loc) for loc in found.locations],

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import InsufficientPermissions, OriginNotAllowed
+from ..problems import N_, PLAIN, Problem
 from .keys import (
     ApiKeyError,
     allowed_origins_of,
@@ -77,7 +78,9 @@ def check_origin() -> Response | None:
     if origin not in origins:
         if is_publishable(plaintext):
             raise OriginNotAllowed()
-        raise InsufficientPermissions(f"This API key may not be used from {origin}")
+        raise InsufficientPermissions(
+            Problem(PLAIN, N_("This API key may not be used from %(origin)s"), {"origin": origin})
+        )
     g.cors_origin = origin
     return None
 

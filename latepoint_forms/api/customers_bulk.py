@@ -49,6 +49,7 @@ from ..customers.errors import ValidationFailed
 from ..customers.input import UNKNOWN_FIELD, CustomerInput
 from ..customers.representation import customer_as_json
 from ..errors import AppError, error_envelope
+from ..i18n import _
 from ..problems import N_, Problem
 from ..settings import rule_settings
 from . import bp
@@ -135,4 +136,6 @@ def bulk_create() -> ResponseReturnValue:
     created = sum(1 for result in results if result["status"] == "created")
     failed = len(results) - created
     data = {"created": created, "failed": failed, "results": results}
-    return success(f"{created} created, {failed} failed", data)
+    return success(
+        _("%(created)d created, %(failed)d failed", created=created, failed=failed), data
+    )

@@ -43,7 +43,7 @@ JSON_TYPES = {"number": "number", "checkbox": "boolean"}
 
 
 def _options(choices: list[Any]) -> list[dict[str, str]]:
-    return [{"value": choice.value, "label": choice.label} for choice in choices]
+    return [{"value": choice.value, "label": str(choice.label)} for choice in choices]
 
 
 def _input(

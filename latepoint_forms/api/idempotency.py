@@ -66,6 +66,7 @@ from ..errors import API_PREFIXES, AppError, error_envelope
 from ..extensions import db
 from ..models import IdempotencyRecord
 from ..models.types import utcnow
+from ..problems import N_, PLAIN, Problem
 from ..unit_of_work import commit_step, on_failure, roll_back
 from .auth import current_key
 
@@ -89,12 +90,12 @@ log = logging.getLogger(__name__)
 
 class IdempotencyConflict(AppError):
     status, code = 409, "idempotency_conflict"
-    message = "A request with this Idempotency-Key is still being processed. Retry shortly."
+    message = N_("A request with this Idempotency-Key is still being processed. Retry shortly.")
 
 
 class IdempotencyKeyReused(AppError):
     status, code = 422, "idempotency_key_reused"
-    message = "This Idempotency-Key was already used with a different request"
+    message = N_("This Idempotency-Key was already used with a different request")
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,13 @@ def _requested_key() -> str | None:
     key = raw.strip()
     if not _KEY_RE.fullmatch(key):
         raise ValidationFailed(
-            {HEADER: f"Use 1 to {KEY_MAX_LENGTH} visible ASCII characters, such as a UUID"}
+            {
+                HEADER: Problem(
+                    PLAIN,
+                    N_("Use 1 to %(max)d visible ASCII characters, such as a UUID"),
+                    {"max": KEY_MAX_LENGTH},
+                )
+            }
         )
     return key
 

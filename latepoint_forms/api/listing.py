@@ -27,7 +27,8 @@ from ..customers import rules
 from ..customers.errors import ValidationFailed
 from ..customers.representation import customer_as_json
 from ..customers.service import list_customers
-from ..problems import N_, Problem
+from ..i18n import ngettext
+from ..problems import N_, PLAIN, Problem
 from . import bp
 from .auth import require_key
 from .envelope import success
@@ -53,7 +54,7 @@ UNKNOWN_PARAMETER = Problem("unknown_parameter", N_("Unknown parameter"))
 def _single(name: str, errors: dict[str, str | Problem]) -> str | None:
     values = request.args.getlist(name)
     if len(values) > 1:
-        errors[name] = "Give this parameter once"
+        errors[name] = N_("Give this parameter once")
         return None
     return values[0] if values else None
 
@@ -63,7 +64,9 @@ def _integer(name: str, errors: dict[str, str | Problem], default: int, maximum:
     if raw is None:
         return default
     if not _INTEGER_RE.fullmatch(raw) or not 1 <= int(raw) <= maximum:
-        errors[name] = f"Must be a whole number from 1 to {maximum}"
+        errors[name] = Problem(
+            PLAIN, N_("Must be a whole number from 1 to %(max)d"), {"max": maximum}
+        )
         return default
     return int(raw)
 
@@ -91,7 +94,8 @@ def _search(errors: dict[str, str | Problem]) -> str | None:
 def _status(errors: dict[str, str | Problem]) -> str | None:
     raw = _single("status", errors)
     if raw is not None and raw not in rules.STATUSES:
-        errors["status"] = f"Must be one of: {', '.join(rules.STATUSES)}"
+        choices = ", ".join(rules.STATUSES)
+        errors["status"] = Problem(PLAIN, N_("Must be one of: %(choices)s"), {"choices": choices})
         return None
     return raw
 
@@ -120,5 +124,5 @@ def list_() -> ResponseReturnValue:
         "total": total,
         "pages": math.ceil(total / per_page),
     }
-    message = f"{total} customers found" if total != 1 else "1 customer found"
+    message = ngettext("%(num)d customer found", "%(num)d customers found", total)
     return success(message, [customer_as_json(customer) for customer in customers], meta=meta)

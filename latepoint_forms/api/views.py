@@ -19,9 +19,10 @@ from ..customers.service import (
     validate_customer,
 )
 from ..errors import InsufficientPermissions
+from ..i18n import _
 from ..messages.service import queue_welcome
 from ..models import Customer
-from ..problems import N_, Problem
+from ..problems import N_, PLAIN, Problem
 from ..settings import rule_settings
 from . import bp
 from .auth import current_key, require_key
@@ -48,7 +49,11 @@ def refuse_what_publishable_keys_may_not_set(raw: Mapping[str, Any], where: str 
     refused = [f"{where}{name}" for name in NOT_FOR_PUBLISHABLE_KEYS if name in raw]
     if refused:
         raise InsufficientPermissions(
-            f"A publishable key cannot set {', '.join(refused)}: the business decides those"
+            Problem(
+                PLAIN,
+                N_("A publishable key cannot set %(fields)s: the business decides those"),
+                {"fields": ", ".join(refused)},
+            )
         )
 
 
@@ -95,7 +100,7 @@ def create() -> ResponseReturnValue:
     # the read view under the prefix this request came in by, without a URL adapter's build.
     location = f"{request.script_root}{request.path.rstrip('/')}/{stored.id}"
     body = {**customer_as_json(stored), "welcome_email_sent": welcome_sent}
-    response = success("Customer created successfully", body, 201)
+    response = success(_("Customer created successfully"), body, 201)
     response.headers["Location"] = location
     return response
 
@@ -104,16 +109,16 @@ def create() -> ResponseReturnValue:
 @require_key("customers:create")
 @idempotent
 def validate() -> ResponseReturnValue:
-    data, _ = _parse_body()
+    data, _welcome = _parse_body()
     return success(
-        "The customer data is valid", input_as_json(validate_customer(data, rule_settings()))
+        _("The customer data is valid"), input_as_json(validate_customer(data, rule_settings()))
     )
 
 
 @bp.get("/customers/<int:customer_id>")
 @require_key("customers:read")
 def read(customer_id: int) -> ResponseReturnValue:
-    return success("Customer retrieved", customer_as_json(get_customer(customer_id)))
+    return success(_("Customer retrieved"), customer_as_json(get_customer(customer_id)))
 
 
 @bp.get("/status")

@@ -4,50 +4,59 @@ from __future__ import annotations
 
 from ..customers.errors import ValidationFailed
 from ..errors import AppError
+from ..problems import N_, NP_, PLAIN, Problem
 
 
 class SlotTaken(AppError):
     """Someone else booked the agent (or every agent) for an overlapping time first."""
 
     status, code = 409, "slot_taken"
-    message = "This time has just been booked by someone else. Please choose another time."
+    message = N_("This time has just been booked by someone else. Please choose another time.")
 
 
 class BookingNotFound(AppError):
-    status, code, message = 404, "not_found", "Booking not found"
+    status, code, message = 404, "not_found", N_("Booking not found")
 
 
 class BookingNotCancellable(AppError):
     status, code = 409, "booking_not_cancellable"
-    message = "This booking has already started or taken place, so it cannot be cancelled"
+    message = N_("This booking has already started or taken place, so it cannot be cancelled")
 
 
 class BookingChangesClosed(AppError):
     """Too close to the start to move or cancel online (``CANCEL_CUTOFF_HOURS``)."""
 
     status, code = 409, "changes_closed"
-    message = (
+    message = N_(
         "Online changes to this booking have closed, as it starts soon. Please call us to "
         "change it."
     )
 
     def __init__(self, cutoff_hours: int) -> None:
-        super().__init__(changes_closed_message(cutoff_hours))
+        super().__init__(changes_closed_problem(cutoff_hours))
+
+
+CHANGES_CLOSED = NP_(
+    "Online changes close %(num)d hour before the start, so this booking can no longer be "
+    "moved or cancelled here. Please call us.",
+    "Online changes close %(num)d hours before the start, so this booking can no longer be "
+    "moved or cancelled here. Please call us.",
+)
+
+
+def changes_closed_problem(cutoff_hours: int) -> Problem:
+    return Problem.counted(PLAIN, CHANGES_CLOSED, cutoff_hours)
 
 
 def changes_closed_message(cutoff_hours: int) -> str:
-    hours = "1 hour" if cutoff_hours == 1 else f"{cutoff_hours} hours"
-    return (
-        f"Online changes close {hours} before the start, so this booking can no longer be "
-        "moved or cancelled here. Please call us."
-    )
+    return changes_closed_problem(cutoff_hours).english()
 
 
 class BookingChanged(AppError):
     """The booking was moved or cancelled after the page asking to confirm was shown."""
 
     status, code = 409, "booking_changed"
-    message = (
+    message = N_(
         "This booking was changed in the meantime, so nothing was done. "
         "Please check the booking below and try again."
     )
@@ -57,7 +66,7 @@ class ManageLinkInvalid(AppError):
     """A manage link that was never issued, was altered, or has expired."""
 
     status, code = 404, "not_found"
-    message = (
+    message = N_(
         "This booking link is not valid, or it has expired (links work until 30 days after "
         "the visit). If you need help with a booking, quote its code when you contact us."
     )
@@ -68,10 +77,11 @@ class BookingOverlaps(ValidationFailed):
     whoever it is with. Keyed ``start``, like any other refusal of the chosen time."""
 
     status, code = 409, "booking_overlaps"
-    message = "You already have a booking at this time"
+    message = N_("You already have a booking at this time")
 
     def __init__(self) -> None:
-        super().__init__({"start": self.message}, self.message)
+        problem = Problem(PLAIN, self.message)  # the field's code, as before: "invalid"
+        super().__init__({"start": problem}, problem)
 
 
 class DailyLimitReached(ValidationFailed):
@@ -82,10 +92,19 @@ class DailyLimitReached(ValidationFailed):
     message = "You can book at most MAX_BOOKINGS_PER_DAY visits on one day"  # (the number)
 
     def __init__(self, limit: int) -> None:
-        message = daily_limit_message(limit)
-        super().__init__({"start": message}, message)
+        problem = daily_limit_problem(limit)
+        super().__init__({"start": problem}, problem)
+
+
+DAILY_LIMIT = NP_(
+    "You can book at most %(num)d visit on one day",
+    "You can book at most %(num)d visits on one day",
+)
+
+
+def daily_limit_problem(limit: int) -> Problem:
+    return Problem.counted(PLAIN, DAILY_LIMIT, limit)
 
 
 def daily_limit_message(limit: int) -> str:
-    visits = "1 visit" if limit == 1 else f"{limit} visits"
-    return f"You can book at most {visits} on one day"
+    return daily_limit_problem(limit).english()

@@ -65,6 +65,7 @@ from ..models import (
     Service,
 )
 from ..models.types import utcnow
+from ..problems import N_, Problem
 from ..unit_of_work import ensure_transaction
 from ..webhooks import events as webhook_events
 from .availability import busy_intervals, checked_references
@@ -185,7 +186,7 @@ def _check_start(service: Service, location: Location, start: datetime, now: dat
     problem = slot_problem(service, location, local, now=now)
     if problem is None and hours.local_to_utc(local, tz) != start:
         # The second pass of a fall-back hour: the grid offers only the first (hours.py).
-        problem = "This time is not offered; choose one of the listed times"
+        problem = Problem.plain(N_("This time is not offered; choose one of the listed times"))
     if problem is not None:
         raise ValidationFailed({"start": problem})
 
@@ -443,7 +444,7 @@ def reschedule_booking(
     service, location = refs.service, refs.location
     _check_start(service, location, start, now)
     if start == booking.start_at and agent_id in (None, booking.agent_id):
-        raise ValidationFailed({"start": "This is already the time of your booking"})
+        raise ValidationFailed({"start": N_("This is already the time of your booking")})
 
     end = start + timedelta(minutes=service.duration_minutes)
     lock_customer(booking.customer_id)

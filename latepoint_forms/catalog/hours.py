@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..models.catalog import WEEKDAYS
+from ..problems import N_, PLAIN, Problem, as_problem
 
 LOCAL_SLOT_FORMAT = "%Y-%m-%dT%H:%M"
 _HHMM_RE = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")
@@ -37,7 +38,17 @@ BOOKING_HORIZON_DAYS = 366
 
 
 class LocalTimeError(ValueError):
-    """A local time that cannot be used; str(err) is the human message."""
+    """A local time that cannot be used; str(err) is the English message, ``problem`` the
+    same as a message id with its parameters (translated where it is shown)."""
+
+    def __init__(self, message: str | Problem) -> None:
+        self.problem = as_problem(message)
+        super().__init__(self.problem.english())
+
+
+def _not_hhmm(text: object) -> LocalTimeError:
+    template = N_("%(text)s is not a time of day in HH:MM form")
+    return LocalTimeError(Problem(PLAIN, template, {"text": repr(text)}))
 
 
 def zone(name: str) -> ZoneInfo:
@@ -51,21 +62,21 @@ def parse_hhmm(text: str) -> int:
     """Minutes since midnight of "HH:MM" (00:00 to 24:00)."""
     match = _HHMM_RE.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise LocalTimeError(f"{text!r} is not a time of day in HH:MM form")
+        raise _not_hhmm(text)
     minutes = int(match[1]) * 60 + int(match[2])
     if minutes > 24 * 60:
-        raise LocalTimeError(f"{text!r} is not a time of day in HH:MM form")
+        raise _not_hhmm(text)
     return minutes
 
 
 def parse_local_slot(text: str) -> datetime:
     """A naive local datetime from "YYYY-MM-DDTHH:MM" (nothing more, nothing less)."""
     if not _SLOT_RE.fullmatch(text):
-        raise LocalTimeError("Use the form YYYY-MM-DDTHH:MM, such as 2026-12-01T09:00")
+        raise LocalTimeError(N_("Use the form YYYY-MM-DDTHH:MM, such as 2026-12-01T09:00"))
     try:
         return datetime.strptime(text, LOCAL_SLOT_FORMAT)
     except ValueError as exc:
-        raise LocalTimeError("This is not a real date and time") from exc
+        raise LocalTimeError(N_("This is not a real date and time")) from exc
 
 
 def check_horizon(day: date, today: date) -> None:
@@ -75,7 +86,8 @@ def check_horizon(day: date, today: date) -> None:
     """
     last = today + timedelta(days=BOOKING_HORIZON_DAYS)
     if not today - timedelta(days=1) <= day <= last:
-        raise LocalTimeError(f"Choose a date from today to {last.isoformat()}")
+        template = N_("Choose a date from today to %(last)s")
+        raise LocalTimeError(Problem(PLAIN, template, {"last": last.isoformat()}))
 
 
 def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
@@ -84,9 +96,11 @@ def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     try:
         instant = aware.astimezone(UTC)
     except OverflowError as exc:  # within hours of year 1 or 9999
-        raise LocalTimeError("This date is out of range") from exc
+        raise LocalTimeError(N_("This date is out of range")) from exc
     if instant.astimezone(tz).replace(tzinfo=None) != local:
-        raise LocalTimeError("This time does not exist there: the clocks go forward at that moment")
+        raise LocalTimeError(
+            N_("This time does not exist there: the clocks go forward at that moment")
+        )
     return instant
 
 
@@ -97,7 +111,7 @@ def _bound_to_utc(day: date, minutes: int, tz: ZoneInfo) -> datetime:
     try:
         return local.replace(tzinfo=tz).astimezone(UTC)
     except OverflowError as exc:  # within hours of year 1 or 9999
-        raise LocalTimeError("This date is out of range") from exc
+        raise LocalTimeError(N_("This date is out of range")) from exc
 
 
 def opening_intervals(hours: WeeklyHours, day: date) -> list[tuple[int, int]]:

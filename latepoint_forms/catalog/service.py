@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..ids import is_valid_id
 from ..models import Agent, AgentOffer, Location, Service
+from ..problems import N_, PLAIN, Problem
 from . import hours
 
 
@@ -118,15 +119,28 @@ def offers(agent_id: int, service_id: int, location_id: int) -> bool:
     return _offered(service_id, location_id, agent_id)
 
 
+# Whole sentences for each kind of reference (translators get sentences, not a noun).
+_NO_SUCH = {
+    "service": N_("There is no service with this id"),
+    "location": N_("There is no location with this id"),
+    "agent": N_("There is no agent with this id"),
+}
+_UNAVAILABLE = {
+    "service": N_("This service is not available"),
+    "location": N_("This location is not available"),
+    "agent": N_("This agent is not available"),
+}
+
+
 def _reference(model: Any, item_id: int | None, noun: str, errors: dict[str, str], key: str) -> Any:
     if item_id is None:
         return None
     item = db.session.get(model, item_id) if is_valid_id(item_id) else None
     if item is None:
-        errors[key] = f"There is no {noun} with this id"
+        errors[key] = _NO_SUCH[noun]
         return None
     if not item.active:
-        errors[key] = f"This {noun} is not available"
+        errors[key] = _UNAVAILABLE[noun]
         return None
     return item
 
@@ -169,20 +183,20 @@ def check_choice(
     given = [part for part in (service, location, agent) if part is not None]
     if len(given) > 1 and not _offered(service_id, location_id, agent_id):
         if agent is None:
-            errors["location_id"] = "This service is not offered at this location"
+            errors["location_id"] = N_("This service is not offered at this location")
         elif location is None:
-            errors["agent_id"] = "This agent does not offer this service"
+            errors["agent_id"] = N_("This agent does not offer this service")
         elif service is None:
-            errors["agent_id"] = "This agent does not work at this location"
+            errors["agent_id"] = N_("This agent does not work at this location")
         else:
-            errors["agent_id"] = "This agent does not offer this service at this location"
+            errors["agent_id"] = N_("This agent does not offer this service at this location")
         return None, errors
     return Choice(service, location, agent), {}
 
 
 def slot_problem(
     service: Service, location: Location, local: datetime, *, now: datetime
-) -> str | None:
+) -> Problem | None:
     """Why a local start time cannot be booked for the service at the location, or None.
 
     The one rule for a start time, shared by preferences and bookings: it exists on the local
@@ -192,22 +206,27 @@ def slot_problem(
     try:
         start_utc = hours.local_to_utc(local, tz)
     except hours.LocalTimeError as exc:
-        return str(exc)
+        return exc.problem
     if start_utc <= now:
-        return "This time is in the past"
+        return Problem.plain(N_("This time is in the past"))
     try:
         hours.check_horizon(local.date(), now.date())
     except hours.LocalTimeError as exc:
-        return str(exc)
+        return exc.problem
     interval = service.slot_interval_minutes
     if not hours.on_grid(local, interval):
         example = (datetime(2000, 1, 1, 9) + timedelta(minutes=interval)).strftime("%H:%M")
-        return f"{service.name} starts every {interval} minutes, such as 09:00 or {example}"
+        return Problem(
+            PLAIN,
+            N_("%(service)s starts every %(interval)d minutes, such as 09:00 or %(example)s"),
+            {"service": service.name, "interval": interval, "example": example},
+        )
     if not hours.fits_opening_hours(
         location.opening_hours, tz, local, start_utc, service.duration_minutes
     ):
-        return (
-            f"{location.name} is not open for the whole {service.duration_minutes} minutes "
-            "from this time"
+        return Problem(
+            PLAIN,
+            N_("%(location)s is not open for the whole %(minutes)d minutes from this time"),
+            {"location": location.name, "minutes": service.duration_minutes},
         )
     return None

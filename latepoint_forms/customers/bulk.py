@@ -45,12 +45,13 @@ from ..errors import AppError
 from ..extensions import db
 from ..models import Customer
 from ..models.types import utcnow
+from ..problems import N_
 from ..unit_of_work import commit_step, roll_back
 from .errors import EmailExists, ValidationFailed
 from .input import CustomerInput, RuleSettings, parse_customer_input
 from .service import WORDPRESS_USER_TAKEN, FingerprintTaken, create_customer, validate_customer
 
-NOT_AN_OBJECT = "Must be an object with the customer's fields"
+NOT_AN_OBJECT = N_("Must be an object with the customer's fields")
 
 # Names what an item is, given its index and its checked input; None: no fingerprint.
 Fingerprint = Callable[[int, CustomerInput], str | None]

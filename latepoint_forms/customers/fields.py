@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..ids import MAX_ID
+from ..problems import N_
 from . import lookalikes, rules
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class CustomerField:
 
     key: str  # the JSON name, CustomerInput's attribute and the model's column
     json_type: type  # str, bool, int or dict: what a JSON value must be, strictly
-    label: str  # what people read: the form's label and the "… is required" message
+    label: str  # a message id (N_): the form's label and the "… is required" message's
     rule: FieldRule | None = None  # None: kept as given (the service checks dicts)
     reads_country: bool = False  # judged against COUNTRY (not at all if that is unreadable)
     required: bool = False  # by the API and every door
@@ -137,12 +138,12 @@ def _zipcode(value: str, settings: RuleSettings, country: str | None) -> str:
 
 
 CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
-    _name_field("first_name", "First name", "given-name"),
-    _name_field("last_name", "Last name", "family-name"),
+    _name_field("first_name", N_("First name"), "given-name"),
+    _name_field("last_name", N_("Last name"), "family-name"),
     CustomerField(
         "email",
         str,
-        "Email",
+        N_("Email"),
         _email,
         required_on_web=True,
         max_length=rules.EMAIL_MAX_LENGTH,
@@ -158,7 +159,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "phone",
         str,
-        "Phone",
+        N_("Phone"),
         _phone,
         reads_country=True,
         max_length=rules.PHONE_MAX_LENGTH,
@@ -171,7 +172,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "status",
         str,
-        "Status",
+        N_("Status"),
         _alone(rules.normalise_status),
         default="active",
         choices=rules.STATUSES,
@@ -179,7 +180,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "date_of_birth",
         str,
-        "Date of birth",
+        N_("Date of birth"),
         _date_of_birth,
         html_input="date",
         autocomplete="bday",
@@ -190,7 +191,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "gender",
         str,
-        "Gender",
+        N_("Gender"),
         _alone(rules.normalise_gender),
         choices=rules.GENDERS,
         html_input="select",
@@ -199,7 +200,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "address",
         str,
-        "Street address",
+        N_("Street address"),
         _alone(rules.normalise_address),
         max_length=rules.ADDRESS_MAX_LENGTH,
         html_input="text",
@@ -209,7 +210,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "city",
         str,
-        "Town or city",
+        N_("Town or city"),
         _alone(rules.normalise_city),
         max_length=rules.CITY_MAX_LENGTH,
         html_input="text",
@@ -219,7 +220,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "state",
         str,
-        "State, county or region",
+        N_("State, county or region"),
         _state,
         reads_country=True,
         max_length=rules.STATE_MAX_LENGTH,
@@ -230,7 +231,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "zipcode",
         str,
-        "Postcode / ZIP code",
+        N_("Postcode / ZIP code"),
         _zipcode,
         reads_country=True,
         max_length=rules.ZIPCODE_MAX_LENGTH,
@@ -242,7 +243,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         COUNTRY,
         str,
-        "Country",
+        N_("Country"),
         _alone(rules.normalise_country),
         html_input="select",
         autocomplete="country",
@@ -255,25 +256,25 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "custom_fields",
         dict,
-        "Custom fields",
+        N_("Custom fields"),
         default_factory=dict,
         description="Keys and values as the configured custom-field definitions say",
     ),
     CustomerField(
         "notes",
         str,
-        "Anything we should know?",
+        N_("Anything we should know?"),
         _alone(rules.normalise_notes),
         max_length=rules.NOTES_MAX_LENGTH,
         html_input="textarea",
         html_attributes={"rows": 3},
         description="Newlines allowed; other control characters not",
     ),
-    CustomerField("is_guest", bool, "Guest", default=False),
+    CustomerField("is_guest", bool, N_("Guest"), default=False),
     CustomerField(
         "wordpress_user_id",
         int,
-        "WordPress user ID",
+        N_("WordPress user ID"),
         _alone(rules.check_wordpress_user_id),
         minimum=1,
         maximum=MAX_ID,
@@ -282,7 +283,7 @@ CUSTOMER_FIELDS: tuple[CustomerField, ...] = (
     CustomerField(
         "preferences",
         dict,
-        "Preferences",
+        N_("Preferences"),
         description="service_id, location_id, agent_id and time_slots: at least one id; "
         "each id given exists and is active, and those given go together (the agent offers "
         "the service, works at the location, or offers the service there); time slots need "

@@ -32,48 +32,51 @@ from ..catalog import hours
 from ..catalog.service import check_choice, slot_problem
 from ..ids import is_valid_id
 from ..models.types import utcnow
+from ..problems import N_, PLAIN, Problem
 
 KEYS = ("service_id", "location_id", "agent_id", "time_slots")
 ID_KEYS = KEYS[:3]
 MAX_TIME_SLOTS = 20
-NOTHING_CHOSEN = "Choose a service, a location or an agent"
+NOTHING_CHOSEN = N_("Choose a service, a location or an agent")
 SLOTS_NEED = {
-    "service_id": "Time slots need a service",
-    "location_id": "Time slots need a location",
+    "service_id": N_("Time slots need a service"),
+    "location_id": N_("Time slots need a location"),
 }
 
 
-def _id(value: Any, key: str, errors: dict[str, str]) -> int | None:
+def _id(value: Any, key: str, errors: dict[str, str | Problem]) -> int | None:
     name = f"preferences.{key}"
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        errors[name] = "Must be an integer"
+        errors[name] = N_("Must be an integer")
         return None
     if not is_valid_id(value):
-        errors[name] = "Must be a positive integer"
+        errors[name] = N_("Must be a positive integer")
         return None
     return value
 
 
 def validate_preferences(
     raw: Mapping[str, Any], *, now: datetime | None = None
-) -> tuple[dict[str, Any] | None, dict[str, str]]:
+) -> tuple[dict[str, Any] | None, dict[str, str | Problem]]:
     """(normalised preferences, errors keyed ``preferences.<key>``); see the module docstring."""
     now = now or utcnow()
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Problem] = {}
     for key in raw:
         if key not in KEYS:
-            errors[f"preferences.{key}"[:120]] = "Unknown preference"
+            errors[f"preferences.{key}"[:120]] = N_("Unknown preference")
     ids = {key: _id(raw.get(key), key, errors) for key in ID_KEYS}
     slots_raw = raw.get("time_slots")
     if slots_raw is None:
         slots_raw = []
     elif not isinstance(slots_raw, list):
-        errors["preferences.time_slots"] = "Must be a list of times"
+        errors["preferences.time_slots"] = N_("Must be a list of times")
         slots_raw = []
     elif len(slots_raw) > MAX_TIME_SLOTS:
-        errors["preferences.time_slots"] = f"At most {MAX_TIME_SLOTS} time slots"
+        errors["preferences.time_slots"] = Problem(
+            PLAIN, N_("At most %(max)d time slots"), {"max": MAX_TIME_SLOTS}
+        )
         slots_raw = []
 
     given = {key: value for key, value in ids.items() if value is not None}
@@ -96,12 +99,12 @@ def validate_preferences(
     for index, value in enumerate(slots_raw):
         name = f"preferences.time_slots[{index}]"
         if not isinstance(value, str):
-            errors[name] = "Must be a string"
+            errors[name] = N_("Must be a string")
             continue
         try:
             local = hours.parse_local_slot(value.strip())
         except hours.LocalTimeError as exc:
-            errors[name] = str(exc)
+            errors[name] = exc.problem
             continue
         if service is None or location is None:
             continue  # the service or location is missing or wrong: nothing to judge it by

@@ -23,6 +23,7 @@ from ..clock import now
 from ..extensions import db
 from ..messages.formatting import phone_text
 from ..models import Customer
+from ..problems import N_
 from .custom_fields import FieldDefinition
 from .errors import ValidationFailed
 from .fields import FIELDS_BY_KEY
@@ -134,7 +135,7 @@ def apply_changes(
     if "custom_fields" in values:
         proposed = values["custom_fields"]
         if not isinstance(proposed, dict):
-            raise ValidationFailed({"custom_fields": "Must be an object"})
+            raise ValidationFailed({"custom_fields": N_("Must be an object")})
         # The required definitions must be satisfied as a whole: the stored values of the
         # defined fields stand beside the proposed ones (update_profile merges likewise).
         defined = {definition.key for definition in definitions}

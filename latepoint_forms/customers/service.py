@@ -27,7 +27,7 @@ from ..ids import is_valid_id
 from ..models import CUSTOMER_SOURCES, Customer
 from ..models.customer import search_terms, search_text_of
 from ..passwords import hash_password
-from ..problems import Problem
+from ..problems import N_, Problem
 from ..webhooks import events as webhook_events
 from .custom_fields import FieldDefinition, active_custom_field_definitions, validate_custom_fields
 from .errors import CustomerNotFound, EmailExists, ValidationFailed
@@ -37,7 +37,7 @@ from .preferences import validate_preferences
 
 _CODE_ATTEMPTS = 5
 
-WORDPRESS_USER_TAKEN = "This WordPress user is already linked to another customer"
+WORDPRESS_USER_TAKEN = N_("This WordPress user is already linked to another customer")
 
 
 _INPUT_FIELDS = tuple(f.name for f in fields(CustomerInput))

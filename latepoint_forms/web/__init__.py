@@ -1,10 +1,11 @@
 """HTML blueprint: the pages people use (registration, quick booking, the customer area)."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
-from ..errors import AppError
+from ..errors import AppError, render_error_page
+from ..problems import N_
 
 bp = Blueprint("web", __name__)
 
@@ -13,11 +14,13 @@ bp = Blueprint("web", __name__)
 def csrf_refused(error: CSRFError) -> ResponseReturnValue:
     # Raised before the view for a form without a valid token: say what to do, plainly.
     page = AppError(
-        "This form has expired or did not come from this site. "
-        "Please go back, reload the page and try again."
+        N_(
+            "This form has expired or did not come from this site. "
+            "Please go back, reload the page and try again."
+        )
     )
     page.status = 400
-    return render_template("error.html", error=page), 400
+    return render_error_page(page), 400
 
 
 from . import (  # noqa: E402,F401  (routes)

@@ -29,8 +29,10 @@ from itsdangerous import BadData, URLSafeSerializer
 from wtforms import HiddenField, StringField
 
 from .. import clock
+from ..i18n import lazy_gettext
+from ..problems import N_
 
-HONEYPOT_LABEL = "Leave this field empty"
+HONEYPOT_LABEL = N_("Leave this field empty")
 STARTED_SALT = "latepoint_forms.form-started"
 # The session remembers, for a while, that this browser's last booking was screened out, so
 # the confirmation page thanks it as it would thank a real booker.
@@ -38,7 +40,7 @@ SCREENED_KEY = "screened_since"
 SCREENED_WINDOW_SECONDS = 10 * 60
 # A stamp older than this proves nothing (one harvested stamp must not serve for ever).
 STAMP_MAX_AGE_SECONDS = 24 * 60 * 60
-STALE_PAGE_MESSAGE = (
+STALE_PAGE_MESSAGE = N_(
     "This page was open for a long time, so nothing was sent yet. Please check the form "
     "and send it again."
 )
@@ -73,7 +75,7 @@ class ScreenedForm:
     """The traps, mixed into a public form (before ``FlaskForm`` in the bases)."""
 
     website = StringField(
-        HONEYPOT_LABEL,
+        lazy_gettext(HONEYPOT_LABEL),
         render_kw={"tabindex": "-1", "autocomplete": "off", "aria-hidden": "true"},
     )
     form_started = HiddenField()

@@ -11,6 +11,8 @@ from flask.typing import ResponseReturnValue
 from ..bookings.errors import BookingChangesClosed, BookingNotCancellable, BookingNotFound
 from ..bookings.service import bookings_for_customer, cancel_booking, customer_booking
 from ..clock import now
+from ..i18n import _
+from ..problems import N_
 from . import bp
 from .account_pending import CONFIRM_TO_SEE_BOOKINGS
 from .auth import current_customer, login_required
@@ -20,7 +22,7 @@ from .forms import ActionForm
 from .manage import change_window, cutoff
 from .responses import private_page, say_on_outage
 
-NOT_CANCELLED = "We could not cancel the booking just now. It is unchanged — please try again."
+NOT_CANCELLED = N_("We could not cancel the booking just now. It is unchanged — please try again.")
 
 
 @bp.get("/account", endpoint="account")
@@ -52,7 +54,7 @@ def account() -> ResponseReturnValue:
         custom_rows=custom_rows,
         windows={b.id: change_window(b, at) for b in upcoming},
         pending=pending,
-        pending_banner=CONFIRM_TO_SEE_BOOKINGS,
+        pending_banner=_(CONFIRM_TO_SEE_BOOKINGS),
         resend_form=ActionForm(),
     )
 
@@ -97,7 +99,7 @@ def cancel(booking_id: int) -> ResponseReturnValue:
         # Someone else's booking looks exactly like one that does not exist.
         abort(404)
     except (BookingNotCancellable, BookingChangesClosed) as refused:
-        flash(refused.message, "error")
+        flash(refused.localised_message(), "error")
         return redirect(url_for("web.account"))
-    flash(f"Booking {booking.booking_code} is cancelled.", "success")
+    flash(_("Booking %(code)s is cancelled.", code=booking.booking_code), "success")
     return redirect(url_for("web.account"))

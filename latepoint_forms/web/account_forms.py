@@ -18,6 +18,7 @@ from ..accounts.service import PASSWORD_MAX_LENGTH
 from ..customers.fields import FIELDS_BY_KEY
 from ..customers.input import RuleSettings
 from ..customers.service import PROFILE_KEYS
+from ..i18n import _, lazy_gettext
 from ..models import Customer
 from .custom_fields import PREFIX
 from .fields import input_attributes
@@ -90,12 +91,19 @@ class ChangePasswordForm(PageForm):
     yet (a guest who came by a sign-in link) there is no current one to ask for."""
 
     current_password = PasswordField(
-        "Current password", [InputRequired("Enter your current password")]
+        lazy_gettext("Current password"),
+        [InputRequired(lazy_gettext("Enter your current password"))],
     )
-    password = PasswordField("New password", [InputRequired("Choose a password"), password_rule])
+    password = PasswordField(
+        lazy_gettext("New password"),
+        [InputRequired(lazy_gettext("Choose a password")), password_rule],
+    )
     confirm_password = PasswordField(
-        "Repeat the new password",
-        [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
+        lazy_gettext("Repeat the new password"),
+        [
+            InputRequired(lazy_gettext("Repeat the password")),
+            EqualTo("password", lazy_gettext("The passwords do not match")),
+        ],
     )
 
     def __init__(self, *, has_password: bool, **kwargs: Any) -> None:
@@ -107,8 +115,8 @@ class ChangePasswordForm(PageForm):
             }
         else:
             del self.current_password
-            self.password.label.text = "Password"
-            self.confirm_password.label.text = "Repeat the password"
+            self.password.label.text = _("Password")
+            self.confirm_password.label.text = _("Repeat the password")
         for name in ("password", "confirm_password"):
             self[name].render_kw = {**PASSWORD_ATTRIBUTES, "autocomplete": "new-password"}
 
@@ -123,11 +131,11 @@ class ChangeEmailForm(PageForm):
     input carries the email field's declared attributes."""
 
     email = input_for("email")
-    current_password = PasswordField("Your password")
+    current_password = PasswordField(lazy_gettext("Your password"))
 
     def __init__(self, settings: RuleSettings, *, has_password: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.email.label.text = "New email address"
+        self.email.label.text = _("New email address")
         self.email.render_kw = input_attributes(FIELDS_BY_KEY["email"], settings)
         if has_password:
             self.current_password.render_kw = {

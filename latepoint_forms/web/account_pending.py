@@ -20,7 +20,9 @@ from flask.typing import ResponseReturnValue
 from ..accounts.links import send_link
 from ..clock import now
 from ..extensions import limiter
+from ..i18n import _
 from ..messages.service import EMAIL_CONFIRMATION
+from ..problems import N_
 from . import bp
 from .auth import current_customer, login_required
 from .forms import ActionForm
@@ -28,12 +30,12 @@ from .limits import TOO_MANY_ATTEMPTS, limit_web_door, web_rate_limit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-CONFIRM_TO_SEE_BOOKINGS = "Confirm your email address to see your bookings"
-CONFIRM_FIRST = (
+CONFIRM_TO_SEE_BOOKINGS = N_("Confirm your email address to see your bookings")
+CONFIRM_FIRST = N_(
     "Confirm your email address first: use the link we sent to it. Until then your account "
     "can only wait for it."
 )
-LINK_SENT_AGAIN = "We have sent the confirmation link again to {email}."
+LINK_SENT_AGAIN = N_("We have sent the confirmation link again to %(email)s.")
 
 
 def is_pending() -> bool:
@@ -48,7 +50,7 @@ def proven_required(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if is_pending():
-            flash(CONFIRM_FIRST, "warning")
+            flash(_(CONFIRM_FIRST), "warning")
             return redirect(url_for("web.account"), 303)
         return view(*args, **kwargs)
 
@@ -73,5 +75,5 @@ def send_confirmation_again() -> ResponseReturnValue:
     assert customer is not None  # login_required
     if customer.status == "pending":
         send_link(EMAIL_CONFIRMATION, customer, now())
-        flash(LINK_SENT_AGAIN.format(email=customer.email), "success")
+        flash(_(LINK_SENT_AGAIN, email=customer.email), "success")
     return redirect(url_for("web.account"), 303)

@@ -22,8 +22,10 @@ from ..accounts.service import (
     request_email_change,
 )
 from ..customers.errors import EmailExists, ValidationFailed
+from ..i18n import _, localised_details
 from ..messages.service import EMAIL_CHANGE, queue_account_link, queue_email_changed
 from ..models import Customer
+from ..problems import N_
 from ..settings import rule_settings
 from . import bp
 from .account_forms import ChangeEmailForm, ChangePasswordForm, ProfileForm
@@ -34,7 +36,7 @@ from .forms import ActionForm
 from .limits import limit_web_door
 from .responses import FormOnOutage, private_page, say_on_outage
 
-EMAIL_NOT_CHANGED = (
+EMAIL_NOT_CHANGED = N_(
     "We could not change your email address just now. It is unchanged — please try again."
 )
 
@@ -69,7 +71,7 @@ def profile() -> ResponseReturnValue:
         definitions=form.custom_fields.definitions,
     )
     session["customer_name"] = customer.first_name  # the header's name
-    flash("Your details are saved.", "success")
+    flash(_("Your details are saved."), "success")
     return redirect(url_for("web.account"))
 
 
@@ -87,13 +89,15 @@ def password() -> ResponseReturnValue:
         try:
             change_password(customer, current, form.password.data or "", rule_settings())
         except CurrentPasswordWrong:
-            form.current_password.errors = [WRONG_CURRENT_PASSWORD]
+            form.current_password.errors = [_(WRONG_CURRENT_PASSWORD)]
         else:
             # Every session ended, this browser's too: it gets a new one, the others stay out.
             sign_in(customer)
             flash(
-                "Your password is changed. Other browsers signed in to your account are "
-                "signed out.",
+                _(
+                    "Your password is changed. Other browsers signed in to your account are "
+                    "signed out."
+                ),
                 "success",
             )
             return redirect(url_for("web.account"))
@@ -118,7 +122,7 @@ def email() -> ResponseReturnValue:
                 customer, form.email.data or "", settings, current_password=current
             )
         except ValidationFailed as failed:
-            form.place_errors(failed.details or {})
+            form.place_errors(localised_details(failed.problems))
         else:
             if change.token is not None:  # an address that is someone else's hears nothing
                 queue_account_link(EMAIL_CHANGE, customer, change.token, recipient=change.address)
@@ -168,7 +172,7 @@ def apply_email_change(token: str) -> ResponseReturnValue:
         return render_template("account_email_confirm.html", state="unusable"), 410
     queue_email_changed(changed.customer, changed.previous)
     customer = changed.customer
-    flash(f"Your email address is now {customer.email}.", "success")
+    flash(_("Your email address is now %(email)s.", email=customer.email), "success")
     signed_in = current_customer()
     if signed_in is not None and signed_in.id == customer.id:
         return redirect(url_for("web.account"))

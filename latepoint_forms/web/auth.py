@@ -30,8 +30,10 @@ from ..accounts.sessions import (
     start_session,
 )
 from ..clock import now
+from ..i18n import _
 from ..messages.service import EMAIL_CONFIRMATION
 from ..models import Customer
+from ..problems import N_
 from ..settings import rule_settings
 from . import bp
 from .forms import ActionForm, SignInForm
@@ -41,9 +43,11 @@ from .responses import FormOnOutage
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_LANDING = "/account"
-WRONG_CREDENTIALS = "The email address or password is not right. Please check both and try again."
+WRONG_CREDENTIALS = N_(
+    "The email address or password is not right. Please check both and try again."
+)
 # Said only after the right password (so it tells nobody more than the password does).
-CONFIRM_EMAIL_FIRST = (
+CONFIRM_EMAIL_FIRST = N_(
     "Please confirm your email address first: we have sent a new confirmation link to it. "
     "Use the link, and you are signed in."
 )
@@ -146,13 +150,13 @@ def sign_in_page() -> ResponseReturnValue:
             # The address is not proven: its password signs in nowhere (SPEC section 9). A
             # fresh link is sent, and kept: the answer is a redirect, not a refusal.
             send_link(EMAIL_CONFIRMATION, customer, now())
-            flash(CONFIRM_EMAIL_FIRST, "warning")
+            flash(_(CONFIRM_EMAIL_FIRST), "warning")
             return redirect(url_for("web.confirmation_link_sent"), 303)
         if customer is not None:
             sign_in(customer)
-            flash(f"Welcome back, {customer.first_name}.", "success")
+            flash(_("Welcome back, %(name)s.", name=customer.first_name), "success")
             return redirect(target)
-        form.form_errors.append(WRONG_CREDENTIALS)
+        form.form_errors.append(_(WRONG_CREDENTIALS))
     status = 422 if form.is_submitted() else 200
     return render_template("sign_in.html", form=form, next=target), status
 
@@ -161,5 +165,5 @@ def sign_in_page() -> ResponseReturnValue:
 def sign_out_page() -> ResponseReturnValue:
     ActionForm().validate_on_submit()  # CSRFProtect has already refused a missing token
     sign_out()
-    flash("You are signed out.", "success")
+    flash(_("You are signed out."), "success")
     return redirect(url_for("web.index"))

@@ -44,8 +44,9 @@ from ..customers.input import RuleSettings
 from ..customers.service import CheckedCustomer
 from ..errors import answer_outage_with
 from ..extensions import db
-from ..i18n import prefer_location_language
+from ..i18n import _, localised_details, prefer_location_language
 from ..models import Booking, Customer
+from ..problems import N_
 from ..settings import rule_settings
 from . import bp, time_picker
 from .abuse import STALE_PAGE_MESSAGE, remember_screened, screened_out, was_screened
@@ -67,10 +68,10 @@ from .limits import limit_web_door, limit_web_door_for
 from .responses import DATABASE_UNAVAILABLE, private_page, say_on_outage
 
 DAYS_SHOWN = 14
-SLOT_TAKEN = "Sorry, someone has just booked that time. Please choose another time."
-ALREADY_YOURS = "You have booked this time: here is your booking."
+SLOT_TAKEN = N_("Sorry, someone has just booked that time. Please choose another time.")
+ALREADY_YOURS = N_("You have booked this time: here is your booking.")
 # The same for whoever sent the details (a new or a known address, booked or quietly refused).
-ALREADY_SENT = "You have sent this booking already: here it is again."
+ALREADY_SENT = N_("You have sent this booking already: here it is again.")
 # The session remembers what this browser just booked: only this browser may see that
 # confirmation or turn the guest it created into an account, and only for a while
 # (``PRIVATE_WINDOW_SECONDS``): a shared computer should not show a later visitor someone
@@ -168,7 +169,7 @@ def book() -> ResponseReturnValue:
     if customer is not None and customer.status == "pending":
         # A pending registrant has proven nothing; booking would tell them, by its fair-use
         # refusals, when the address's owner has bookings (their anonymous ones attach here).
-        flash(CONFIRM_FIRST, "warning")
+        flash(_(CONFIRM_FIRST), "warning")
         return redirect(url_for("web.account"), 303)
     slot = _chosen_slot(selection)
     form = None if customer else _guest_form(selection)
@@ -177,18 +178,18 @@ def book() -> ResponseReturnValue:
     if slot is None:
         if customer is not None and _booked_by_this_browser(selection) is not None:
             # Back (or a resubmission) after booking: the time is gone because it is theirs.
-            flash(ALREADY_YOURS, "success")
+            flash(_(ALREADY_YOURS), "success")
             return redirect(url_for("web.booking_confirmation"), 303)
         requested = None if customer is not None else booked_request()
         if requested is not None and requested.matches(selection):
             # The same for an anonymous visitor, told from what they sent (not a booking id).
-            flash(ALREADY_SENT, "success")
+            flash(_(ALREADY_SENT), "success")
             return redirect(url_for("web.booking_confirmation"), 303)
         if request.method == "GET":
-            flash(SLOT_TAKEN, "warning")
+            flash(_(SLOT_TAKEN), "warning")
             return redirect(url_for("web.book", **selection.query(start=None)))
         # Taken while the visitor typed: keep what they typed and let them pick another time.
-        _add_form_error(form, SLOT_TAKEN)
+        _add_form_error(form, _(SLOT_TAKEN))
         return _render(selection, 409, step="details", form=form, slot_taken=True)
     if request.method == "GET":
         if form is not None:
@@ -200,7 +201,7 @@ def book() -> ResponseReturnValue:
         remember_screened()
         return redirect(url_for("web.booking_confirmation"))
     if form is not None and form.restamp_if_stale():
-        flash(STALE_PAGE_MESSAGE, "error")
+        flash(_(STALE_PAGE_MESSAGE), "error")
         return _render(selection, 422, step="details", slot=slot, form=form)
     return _submit(selection, slot, customer, form)
 
@@ -256,7 +257,7 @@ def _submit(
         if _sent_already(selection, checked):
             # The form sent again (history, a double click) after it was answered: the same
             # answer, whether the time was booked (and is gone) or quietly refused (and free).
-            flash(ALREADY_SENT, "success")
+            flash(_(ALREADY_SENT), "success")
             return redirect(url_for("web.booking_confirmation"), 303)
     guest = None
     try:
@@ -278,20 +279,20 @@ def _submit(
         # visitor never meets this: see ``book_for_visitor``); another time is one click
         # away.
         if form is not None:
-            form.apply_errors(refused.details or {})
+            form.apply_errors(localised_details(refused.problems))
         else:
-            flash(refused.message, "error")
+            flash(refused.localised_message(), "error")
         return _render(selection, refused.status, slot_taken=True, **context)
     except ValidationFailed as failed:
         # The time is no longer bookable ("start"); the unit of work keeps no guest.
         if form is not None:
-            form.apply_errors(failed.details or {})
+            form.apply_errors(localised_details(failed.problems))
         else:
-            for message in (failed.details or {}).values():
+            for message in localised_details(failed.problems).values():
                 flash(message, "error")
         return _render(selection, 422, **context)
     except SlotTaken:
-        _add_form_error(form, SLOT_TAKEN)
+        _add_form_error(form, _(SLOT_TAKEN))
         return _render(selection, 409, slot_taken=True, **context)
     _remember(booking, guest, selection, checked)
     return redirect(url_for("web.booking_confirmation"))
@@ -379,15 +380,16 @@ def _booked_by_this_browser(selection: Selection) -> Booking | None:
     return booking
 
 
-KNOWN_ADDRESS_LINK_SENT = (
-    "We have sent a link to {email}: use it to choose your password and sign in."
+KNOWN_ADDRESS_LINK_SENT = N_(
+    "We have sent a link to %(email)s: use it to choose your password and sign in."
 )
 
 
 def _link_sent(email: str) -> str:
-    return (
-        f"Your password is set. We have sent a link to {email}: use it to confirm your "
-        "address, and then sign in with it anywhere."
+    return _(
+        "Your password is set. We have sent a link to %(email)s: use it to confirm your "
+        "address, and then sign in with it anywhere.",
+        email=email,
     )
 
 
@@ -433,7 +435,7 @@ def confirmation() -> ResponseReturnValue:
                 # the same; an inactive owner, and an offer sent again, are answered alike
                 # (no mail: booked_request.py).
                 password_offer_for_known_address(requested)
-                flash(KNOWN_ADDRESS_LINK_SENT.format(email=requested.email), "success")
+                flash(_(KNOWN_ADDRESS_LINK_SENT, email=requested.email), "success")
                 return redirect(url_for("web.booking_confirmation"))
             return render_template(
                 "book/confirmation.html", booking=None, form=form, guest=None, requested=requested

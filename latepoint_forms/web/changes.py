@@ -19,6 +19,7 @@ from ..customers.custom_fields import active_custom_field_definitions
 from ..customers.errors import ValidationFailed
 from ..customers.returning import PROPOSABLE_KEYS, apply_changes, change_lines
 from ..extensions import db
+from ..i18n import _, localised_details
 from ..models import Customer, CustomerToken
 from ..settings import rule_settings
 from . import bp
@@ -45,9 +46,15 @@ def _current_lines(customer: Customer, values: dict[str, object]) -> list[tuple[
             stored_values[key] = getattr(customer, key) or ""
     stored_lines = change_lines(stored_values, definitions)
     return [
-        (label, before, after)
-        for (label, after), (_, before) in zip(proposed, stored_lines, strict=True)
+        (_label(label), before, after)
+        for (label, after), (_stored, before) in zip(proposed, stored_lines, strict=True)
     ]
+
+
+def _label(label: str) -> str:
+    """A customer field's label (a message id) in the page's language; a custom field's
+    label, the business's own words, passes through unchanged when the catalogs lack it."""
+    return _(label) if label else label
 
 
 def _payload(row: CustomerToken) -> dict[str, object]:
@@ -56,7 +63,7 @@ def _payload(row: CustomerToken) -> dict[str, object]:
 
 
 def _invalid() -> ResponseReturnValue:
-    return render_template("account_changes.html", invalid=CHANGES_LINK_INVALID), 404
+    return render_template("account_changes.html", invalid=_(CHANGES_LINK_INVALID)), 404
 
 
 @bp.route("/account/changes/<token>", methods=["GET", "POST"], endpoint="account_changes")
@@ -81,15 +88,15 @@ def _apply(token: str) -> ResponseReturnValue:
         return _invalid()
     values = _payload(row)
     definitions = active_custom_field_definitions()
-    lines = change_lines(values, definitions)
+    lines = [(_label(label), value) for label, value in change_lines(values, definitions)]
     try:
         apply_changes(customer, values, rule_settings(), definitions)
     except ValidationFailed as failed:
         # 422: the unit of work rolls back, the link stays unused.
-        problems = list((failed.details or {}).values())
+        problems = list(localised_details(failed.problems).values())
         page = render_template(
             "account_changes.html",
-            not_applied=CHANGES_NOT_APPLIED,
+            not_applied=_(CHANGES_NOT_APPLIED),
             problems=problems,
             customer=customer,
         )

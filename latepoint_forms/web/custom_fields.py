@@ -32,9 +32,12 @@ from ..customers.custom_fields import (
     active_custom_field_definitions,
     form_values_to_json,
 )
+from ..i18n import lazy_gettext
 
 PREFIX = "cf_"
-NO_CHOICE = SelectChoice("", "Choose…")  # a select's first, empty option
+# A select's first, empty option. Lazy: the form classes are cached across requests (and
+# languages).
+NO_CHOICE = SelectChoice("", lazy_gettext("Choose…"))
 FormT = TypeVar("FormT", bound=FlaskForm)
 
 

@@ -12,7 +12,7 @@ from flask import Blueprint
 from .. import dates
 from ..countries import country_names
 from ..customers.custom_fields import FieldDefinition
-from ..i18n import current_language
+from ..i18n import _, current_language
 from .fields import GENDER_LABELS
 
 
@@ -64,14 +64,15 @@ def country_name(code: str | None) -> str:
 
 
 def gender_label(value: str | None) -> str:
-    return GENDER_LABELS.get(value or "", value or "")
+    label = GENDER_LABELS.get(value or "")
+    return _(label) if label else value or ""
 
 
 def custom_value(definition: FieldDefinition | None, value: Any) -> str:
     """A stored custom-field value as the form offered it: a select's option label ("Gold",
     not "gold"), Yes/No for a checkbox, a date written out; otherwise the value itself."""
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     if definition is not None and definition.type == "select":
         labels = {option.value: option.label for option in definition.options}
         return labels.get(value, str(value))

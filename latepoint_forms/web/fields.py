@@ -18,21 +18,24 @@ from ..countries import country_names
 from ..customers import rules
 from ..customers.fields import CustomerField
 from ..customers.input import RuleSettings
+from ..i18n import _, lazy_gettext
+from ..problems import N_
 
+# Message ids: shown with ``_()`` (display.py) or lazily (the choices, built at import).
 GENDER_LABELS = {
-    "male": "Male",
-    "female": "Female",
-    "other": "Other",
-    "prefer_not_to_say": "Prefer not to say",
+    "male": N_("Male"),
+    "female": N_("Female"),
+    "other": N_("Other"),
+    "prefer_not_to_say": N_("Prefer not to say"),
 }
 GENDER_CHOICES = [
-    SelectChoice("", "Not given"),
-    *(SelectChoice(g, GENDER_LABELS.get(g, g)) for g in rules.GENDERS),
+    SelectChoice("", lazy_gettext("Not given")),
+    *(SelectChoice(g, lazy_gettext(GENDER_LABELS.get(g, g))) for g in rules.GENDERS),
 ]
 
 
 def country_choices() -> list[SelectChoice]:
-    return [SelectChoice("", "Choose a country")] + [
+    return [SelectChoice("", _("Choose a country"))] + [
         SelectChoice(code, name) for code, name in country_names().items()
     ]
 

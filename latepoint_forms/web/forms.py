@@ -28,6 +28,7 @@ from ..customers.errors import ValidationFailed
 from ..customers.fields import CUSTOMER_FIELDS, FIELDS_BY_KEY
 from ..customers.input import RuleSettings, parse_customer_input
 from ..customers.service import CheckedCustomer, check_customer
+from ..i18n import lazy_gettext, localise, localised_details
 from . import fields as markup
 from .abuse import ScreenedForm
 from .custom_fields import CustomFieldSet
@@ -38,7 +39,7 @@ def password_rule(form: Any, field: Field) -> None:
     try:
         check_password(field.data or "")
     except rules.RuleError as err:
-        raise StopValidation(err.message) from None
+        raise StopValidation(localise(err.problem)) from None
 
 
 PASSWORD_ATTRIBUTES = {"minlength": PASSWORD_MIN_LENGTH, "maxlength": PASSWORD_MAX_LENGTH}
@@ -51,18 +52,19 @@ WEB_FIELDS = tuple(field.key for field in CUSTOMER_FIELDS if field.html_input is
 def input_for(key: str) -> Any:
     """The form input for a customer field, as its declaration describes it."""
     field = FIELDS_BY_KEY[key]
+    label = lazy_gettext(field.label)  # a message id (customers/fields.py), per request
     if field.html_input == "email":
-        return EmailField(field.label)
+        return EmailField(label)
     if field.html_input == "tel":
-        return StringField(field.label, widget=TelInput())
+        return StringField(label, widget=TelInput())
     if field.html_input == "date":
-        return StringField(field.label, widget=DateInput())
+        return StringField(label, widget=DateInput())
     if field.html_input == "select":
         # The rules judge the choice and give the API's message.
-        return SelectField(field.label, validate_choice=False)
+        return SelectField(label, validate_choice=False)
     if field.html_input == "textarea":
-        return TextAreaField(field.label)
-    return StringField(field.label)
+        return TextAreaField(label)
+    return StringField(label)
 
 
 class PageForm(FlaskForm):
@@ -137,7 +139,7 @@ class CustomerForm(PageForm):
             )
             checked = check_customer(data, self.settings, self.custom_fields.definitions)
         except ValidationFailed as failed:
-            self.apply_errors(failed.details or {})
+            self.apply_errors(localised_details(failed.problems))
             return None
         return None if self.has_errors() else checked
 
@@ -216,10 +218,15 @@ class RegistrationForm(ScreenedForm, PersonalDetailsForm):
     """Every customer field a person may give about themselves, plus a password."""
 
     notes = input_for("notes")
-    password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
+    password = PasswordField(
+        lazy_gettext("Password"), [InputRequired(lazy_gettext("Choose a password")), password_rule]
+    )
     confirm_password = PasswordField(
-        "Repeat the password",
-        [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
+        lazy_gettext("Repeat the password"),
+        [
+            InputRequired(lazy_gettext("Repeat the password")),
+            EqualTo("password", lazy_gettext("The passwords do not match")),
+        ],
     )
 
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:
@@ -285,8 +292,12 @@ class GuestDetailsForm(ScreenedForm, CustomerForm):
 
 
 class SignInForm(PageForm):
-    email = EmailField("Email", [InputRequired("Enter your email address")])
-    password = PasswordField("Password", [InputRequired("Enter your password")])
+    email = EmailField(
+        lazy_gettext("Email"), [InputRequired(lazy_gettext("Enter your email address"))]
+    )
+    password = PasswordField(
+        lazy_gettext("Password"), [InputRequired(lazy_gettext("Enter your password"))]
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -299,10 +310,15 @@ class SignInForm(PageForm):
 
 
 class SetPasswordForm(PageForm):
-    password = PasswordField("Password", [InputRequired("Choose a password"), password_rule])
+    password = PasswordField(
+        lazy_gettext("Password"), [InputRequired(lazy_gettext("Choose a password")), password_rule]
+    )
     confirm_password = PasswordField(
-        "Repeat the password",
-        [InputRequired("Repeat the password"), EqualTo("password", "The passwords do not match")],
+        lazy_gettext("Repeat the password"),
+        [
+            InputRequired(lazy_gettext("Repeat the password")),
+            EqualTo("password", lazy_gettext("The passwords do not match")),
+        ],
     )
 
     def __init__(self, settings: RuleSettings, **kwargs: Any) -> None:

@@ -20,10 +20,12 @@ from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
+from ..problems import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-TOO_MANY_ATTEMPTS = "Too many attempts just now. Please wait a while and try again."
+# The limiter's refusal (a 429 page): a message id, shown in the page's language (errors.py).
+TOO_MANY_ATTEMPTS = N_("Too many attempts just now. Please wait a while and try again.")
 
 
 def web_rate_limit() -> str:

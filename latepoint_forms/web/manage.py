@@ -43,9 +43,11 @@ from ..clock import now
 from ..customers.errors import ValidationFailed
 from ..customers.rules import RuleError, parse_iso_date
 from ..extensions import db
+from ..i18n import _, localised_details
 from ..ids import is_valid_id, parse_id
 from ..messages.ics import Method, booking_calendar
 from ..models import Booking
+from ..problems import N_
 from . import bp, time_picker
 from .booking import DAYS_SHOWN, start_param
 from .booking_steps import ANY_AGENT, START_FORMAT
@@ -54,13 +56,13 @@ from .forms import ActionForm, PageForm
 from .responses import private_page, say_on_outage
 
 SEQUENCE_TEXT = re.compile(r"[0-9]{1,9}")
-NOT_CHANGED = "We could not change the booking just now. It is unchanged — please try again."
-TIME_TAKEN = (
+NOT_CHANGED = N_("We could not change the booking just now. It is unchanged — please try again.")
+TIME_TAKEN = N_(
     "Sorry, someone has just booked that time, so your booking was not moved: it is still on "
-    "{when}. Please choose another time."
+    "%(when)s. Please choose another time."
 )
-TIME_GONE = "That time is no longer free. Please choose another time."
-CANNOT_MOVE = (
+TIME_GONE = N_("That time is no longer free. Please choose another time.")
+CANNOT_MOVE = N_(
     "This booking can no longer be moved online (its service is not offered there any more). "
     "Please contact us to change it."
 )
@@ -154,14 +156,14 @@ def cancel(token: str) -> ResponseReturnValue:
     booking = booking_for(token)
     form = ActionForm()
     if not form.validate():
-        return _show(booking, token, 400, error="This form has expired. Please try again.")
+        return _show(booking, token, 400, error=_("This form has expired. Please try again."))
     try:
         cancel_booking(booking.id, booking.customer_id, now=now(), cutoff=cutoff())
     except (BookingNotCancellable, BookingChangesClosed) as refused:
-        return _show(booking, token, refused.status, error=refused.message)
+        return _show(booking, token, refused.status, error=refused.localised_message())
     except BookingNotFound:  # pragma: no cover - the token named it a moment ago
         raise ManageLinkInvalid() from None
-    flash(f"Booking {booking.booking_code} is cancelled.", "success")
+    flash(_("Booking %(code)s is cancelled.", code=booking.booking_code), "success")
     return redirect(url_for("web.manage_booking", token=token))
 
 
@@ -284,10 +286,10 @@ def _reschedule_page(
         return _show(booking, token, status, **context)
     choice = time_choice(booking, args, at)
     if choice is None:
-        return _show(booking, token, status, error=CANNOT_MOVE)
+        return _show(booking, token, status, error=_(CANNOT_MOVE))
     slot = _chosen(choice, args.get("start")) if "error" not in context else None
     if args.get("start") and slot is None and "error" not in context:
-        context["warning"] = TIME_GONE
+        context["warning"] = _(TIME_GONE)
     form = None
     if slot is not None:
         agent = choice.agent_param or str(booking.agent_id)
@@ -333,11 +335,11 @@ def move(token: str) -> ResponseReturnValue:
     back = {"agent": ANY_AGENT if agent_id is None else None}
     if not form.validate():
         return _reschedule_page(
-            booking, token, at, back, 400, error="This form has expired. Please try again."
+            booking, token, at, back, 400, error=_("This form has expired. Please try again.")
         )
     if start is None or sequence is None or (agent_id is None and agent_text != ANY_AGENT):
         return _reschedule_page(
-            booking, token, at, back, 422, error="Please choose one of the listed times."
+            booking, token, at, back, 422, error=_("Please choose one of the listed times.")
         )
     back["date"] = start.astimezone(hours.zone(booking.location.timezone)).date().isoformat()
     old_start = booking.start_at
@@ -352,17 +354,19 @@ def move(token: str) -> ResponseReturnValue:
         )
     except SlotTaken:
         when = _when(booking, old_start)
-        return _reschedule_page(booking, token, at, back, 409, error=TIME_TAKEN.format(when=when))
+        taken = _(TIME_TAKEN, when=when)
+        return _reschedule_page(booking, token, at, back, 409, error=taken)
     except (BookingOverlaps, DailyLimitReached) as refused:
         # Fair use (SPEC section 9): the booking keeps its time; another may be chosen.
-        return _reschedule_page(booking, token, at, back, refused.status, error=refused.message)
+        refusal = refused.localised_message()
+        return _reschedule_page(booking, token, at, back, refused.status, error=refusal)
     except ValidationFailed as failed:
-        message = next(iter((failed.details or {}).values()), TIME_GONE)
+        message = next(iter(localised_details(failed.problems).values()), _(TIME_GONE))
         return _reschedule_page(booking, token, at, back, 422, error=message)
     except (BookingChanged, BookingChangesClosed, BookingNotCancellable) as refused:
         db.session.refresh(booking)
-        return _show(booking, token, refused.status, error=refused.message)
-    flash(f"Your booking is moved to {_when(moved, moved.start_at)}.", "success")
+        return _show(booking, token, refused.status, error=refused.localised_message())
+    flash(_("Your booking is moved to %(when)s.", when=_when(moved, moved.start_at)), "success")
     # A fresh link: the old one expires with the old time (bookings/manage_links.py).
     return redirect(manage_path(moved))
 

@@ -29,9 +29,11 @@ from ..accounts import tokens
 from ..accounts.links import BY_MAILBOX, BY_REGISTRANT, link_customer, redeem_link, request_link
 from ..accounts.service import set_password
 from ..clock import now
+from ..i18n import _, ngettext
 from ..messages import service as messages
 from ..models import Customer
 from ..passwords import verify_password
+from ..problems import N_
 from ..settings import rule_settings
 from . import bp
 from .abuse import STALE_PAGE_MESSAGE, screened_out
@@ -41,16 +43,16 @@ from .limits import limit_web_door
 from .recovery_forms import ConfirmRegistrationForm, EmailLinkForm, NewPasswordForm
 from .responses import FormOnOutage, private_page, say_on_outage
 
-LINK_NOT_WORKING = (
+LINK_NOT_WORKING = N_(
     "This link does not work any more: it was used already, a newer one was sent, or it "
     "expired. You can ask for a new one below."
 )
-NOT_THE_REGISTRANT = (
+NOT_THE_REGISTRANT = N_(
     "This is not the password of this account. Did not make this account? Choose a new "
     "password instead."
 )
-ASK_THE_REGISTRANT = "Enter the password chosen when the account was made"
-NOT_SAVED = "We could not finish that just now. Nothing changed — please try again."
+ASK_THE_REGISTRANT = N_("Enter the password chosen when the account was made")
+NOT_SAVED = N_("We could not finish that just now. Nothing changed — please try again.")
 # A link's page must not pass its token on (a link to elsewhere, a resource it loads).
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
@@ -81,7 +83,7 @@ def _ask_for_link(template: str, kind: str, sent_endpoint: str) -> ResponseRetur
     if screened_out(form):  # a bot: nothing sent, and the answer everyone gets
         return redirect(url_for(sent_endpoint), 303)
     if form.restamp_if_stale():
-        flash(STALE_PAGE_MESSAGE, "error")
+        flash(_(STALE_PAGE_MESSAGE), "error")
         return render_template(template, form=form), 422
     email = form.checked_email()
     if email is None:
@@ -92,29 +94,38 @@ def _ask_for_link(template: str, kind: str, sent_endpoint: str) -> ResponseRetur
 
 @bp.get("/password/forgot/sent", endpoint="password_link_sent")
 def password_link_sent() -> ResponseReturnValue:
-    return render_template("link_sent.html", what="reset", validity="1 hour")
+    return render_template(
+        "link_sent.html", what="reset", validity=ngettext("%(num)d hour", "%(num)d hours", 1)
+    )
 
 
 @bp.get("/sign-in/link/sent", endpoint="sign_in_link_sent")
 def sign_in_link_sent() -> ResponseReturnValue:
-    return render_template("link_sent.html", what="sign_in", validity="15 minutes")
+    return render_template(
+        "link_sent.html",
+        what="sign_in",
+        validity=ngettext("%(num)d minute", "%(num)d minutes", 15),
+    )
 
 
 @bp.get("/confirm-email/sent", endpoint="confirmation_link_sent")
 def confirmation_link_sent() -> ResponseReturnValue:
     """Where a right password of a pending account leads (web/auth.py)."""
-    return render_template("link_sent.html", what="confirm", validity="7 days")
+    return render_template(
+        "link_sent.html", what="confirm", validity=ngettext("%(num)d day", "%(num)d days", 7)
+    )
 
 
 # --- using a link --------------------------------------------------------------------------
 
 
 def _link_gone(ask_again: str) -> ResponseReturnValue:
-    page = render_template("link_gone.html", message=LINK_NOT_WORKING, ask_again=ask_again)
+    page = render_template("link_gone.html", message=_(LINK_NOT_WORKING), ask_again=ask_again)
     return page, 410, NO_REFERRER
 
 
 def _signed_in_by_link(customer: Customer, message: str) -> ResponseReturnValue:
+    """``message``: in the page's language already (a flash message is a plain str)."""
     sign_in(customer)  # a new session: nothing from before the link carries over
     flash(message, "success")
     return redirect(url_for("web.account"), 303)
@@ -142,10 +153,10 @@ def password_reset(token: str) -> ResponseReturnValue:
     # Ends every session of the customer (a registrant's of a stolen address too) and voids
     # the other reset and sign-in links.
     changed = set_password(redeemed.id, form.password.data or "", settings)
-    return _signed_in_by_link(changed, "Your new password is set, and you are signed in.")
+    return _signed_in_by_link(changed, _("Your new password is set, and you are signed in."))
 
 
-UNCONFIRMED_CHOICE_GONE = (
+UNCONFIRMED_CHOICE_GONE = N_(
     "The password chosen when this account was registered was never confirmed, so it no longer "
     "works: please set one now (Account, Set a password)."
 )
@@ -160,7 +171,7 @@ def sign_in_by_link(token: str) -> ResponseReturnValue:
         tokens.SIGN_IN,
         template="sign_in_by_link.html",
         ask_again="web.sign_in_link",
-        done="You are signed in.",
+        done=N_("You are signed in."),
     )
 
 
@@ -185,9 +196,9 @@ def confirm_email(token: str) -> ResponseReturnValue:
     if form.asks_password:
         typed = form.password.data or ""
         if not typed:
-            form.password.errors = [ASK_THE_REGISTRANT]
+            form.password.errors = [_(ASK_THE_REGISTRANT)]
         elif not verify_password(customer.password_hash or "", typed):
-            form.password.errors = [NOT_THE_REGISTRANT]
+            form.password.errors = [_(NOT_THE_REGISTRANT)]
         if form.password.errors:
             page = render_template("confirm_email.html", form=form, customer=customer)
             return page, 422, NO_REFERRER
@@ -198,14 +209,15 @@ def confirm_email(token: str) -> ResponseReturnValue:
     if redeemed is None:
         return _link_gone(url_for("web.sign_in_link"))
     return _signed_in_by_link(
-        redeemed, "Thank you: your email address is confirmed, and you are signed in."
+        redeemed, _("Thank you: your email address is confirmed, and you are signed in.")
     )
 
 
 def _link_button(
     token: str, purpose: str, *, template: str, ask_again: str, done: str
 ) -> ResponseReturnValue:
-    """A link whose page is one button: GET shows it, POST spends the link and signs in."""
+    """A link whose page is one button: GET shows it, POST spends the link and signs in
+    (``done``: a message id, said then)."""
     at = now()
     say_on_outage(NOT_SAVED)
     form = ActionForm()
@@ -222,5 +234,5 @@ def _link_button(
     if redeemed is None:
         return _link_gone(url_for(ask_again))
     return _signed_in_by_link(
-        redeemed, f"{done} {UNCONFIRMED_CHOICE_GONE}" if loses_password else done
+        redeemed, f"{_(done)} {_(UNCONFIRMED_CHOICE_GONE)}" if loses_password else _(done)
     )

@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired
 
 from ..accounts.service import PASSWORD_MAX_LENGTH
 from ..customers.rules import RuleError, normalise_email
+from ..i18n import lazy_gettext, localise
 from ..settings import rule_settings
 from . import fields as markup
 from .abuse import ScreenedForm
@@ -20,7 +21,9 @@ from .forms import PageForm, SetPasswordForm
 class EmailLinkForm(ScreenedForm, PageForm):
     """One email address, to mail a link to if it is on file."""
 
-    email = EmailField("Email", [InputRequired("Enter your email address")])
+    email = EmailField(
+        lazy_gettext("Email"), [InputRequired(lazy_gettext("Enter your email address"))]
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -38,7 +41,7 @@ class EmailLinkForm(ScreenedForm, PageForm):
             block = rule_settings().block_disposable_emails
             return normalise_email(self.email.data or "", block_disposable=block)
         except RuleError as err:
-            self.email.errors = [*self.email.errors, err.message]
+            self.email.errors = [*self.email.errors, localise(err.problem)]
             return None
 
 
@@ -51,7 +54,7 @@ class ConfirmRegistrationForm(PageForm):
     registrant's own signed-in one: only the registrant can confirm a registration (the
     mailbox alone proves the address, not the password someone chose for it)."""
 
-    password = PasswordField("Password of the account")
+    password = PasswordField(lazy_gettext("Password of the account"))
 
     def __init__(self, *, asks_password: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -23,7 +23,9 @@ from ..accounts.service import EmailStatus, email_status
 from ..clock import now
 from ..customers.errors import EmailExists
 from ..customers.service import create_customer
+from ..i18n import _
 from ..messages.service import SIGN_IN_LINK
+from ..problems import N_
 from ..settings import rule_settings
 from . import bp
 from .abuse import STALE_PAGE_MESSAGE, screened_out
@@ -34,7 +36,7 @@ from .limits import limit_web_door
 from .messages import EMAIL_REGISTERED
 from .responses import FormOnOutage
 
-EMAIL_ON_FILE_LINK_SENT = (
+EMAIL_ON_FILE_LINK_SENT = N_(
     "We already have this email address on file, without a password, so we have sent a "
     "sign-in link to it: use it to reach your account, where you can set a password. Not "
     "your address? Go back and register with another one."
@@ -58,7 +60,7 @@ def register() -> ResponseReturnValue:
     if screened_out(form):  # a bot: nothing stored or sent, and a success's answer
         return redirect(url_for("web.submission_received"))
     if form.restamp_if_stale():  # a page left open past a deploy or a day: send it again
-        flash(STALE_PAGE_MESSAGE, "error")
+        flash(_(STALE_PAGE_MESSAGE), "error")
         return render_template("register.html", form=form), 422
 
     form.validate()  # CSRF and the password; customer_input checks the customer's fields
@@ -81,8 +83,12 @@ def register() -> ResponseReturnValue:
     await_confirmation(customer, now())  # committed with the customer, or not at all
     sign_in(customer)
     flash(
-        f"Welcome, {customer.first_name}. We have sent a link to {customer.email}: please "
-        "use it to confirm your address. Until then, you can sign in only in this browser.",
+        _(
+            "Welcome, %(name)s. We have sent a link to %(email)s: please use it to confirm "
+            "your address. Until then, you can sign in only in this browser.",
+            name=customer.first_name,
+            email=customer.email,
+        ),
         "success",
     )
     return redirect(url_for("web.account"))
@@ -92,12 +98,12 @@ def _sign_in_link_instead(email: str) -> ResponseReturnValue:
     """The address is a passwordless record's: its owner gets a sign-in link (nothing for an
     inactive record, said alike), and this registration goes no further."""
     request_link(SIGN_IN_LINK, email, now())
-    flash(EMAIL_ON_FILE_LINK_SENT, "warning")
+    flash(_(EMAIL_ON_FILE_LINK_SENT), "warning")
     return redirect(url_for("web.sign_in_link_sent"), 303)
 
 
 def _refused(form: RegistrationForm, taken_by: EmailStatus | None) -> ResponseReturnValue:
     if taken_by == "account":
-        form.email.errors = [EMAIL_REGISTERED]
+        form.email.errors = [_(EMAIL_REGISTERED)]
     email_taken = taken_by == "account"  # only an account holder is offered to sign in
     return render_template("register.html", form=form, email_taken=email_taken), 422

@@ -10,13 +10,17 @@ from typing import Any, Generic, TypeVar
 from flask import Response, make_response, render_template, request, session
 from flask.typing import ResponseReturnValue
 
-from ..errors import AppError, ServiceUnavailable, answer_outage_with
+from ..errors import AppError, ServiceUnavailable, answer_outage_with, render_error_page
+from ..i18n import _
+from ..problems import N_
 from .forms import PageForm
 
-DATABASE_UNAVAILABLE = (
+DATABASE_UNAVAILABLE = N_(
     "We could not save your details just now. Nothing was lost — please try again."
 )
-FORM_INCOMPLETE = "Part of this form could not be loaded just now. Please reload the page shortly."
+FORM_INCOMPLETE = N_(
+    "Part of this form could not be loaded just now. Please reload the page shortly."
+)
 
 FormT = TypeVar("FormT", bound=PageForm)
 
@@ -42,17 +46,18 @@ class FormOnOutage(Generic[FormT]):
         (the custom fields) still serves its form, saying what is missing."""
         form = self.form if self.form is not None else self.fallback()
         submitted = request.method == "POST"
-        form.form_errors.append(DATABASE_UNAVAILABLE if submitted else FORM_INCOMPLETE)
+        form.form_errors.append(_(DATABASE_UNAVAILABLE if submitted else FORM_INCOMPLETE))
         page = render_template(self.template, form=form, **self.context)
         return page, ServiceUnavailable.status if submitted else 200
 
 
 def say_on_outage(message: str) -> None:
-    """If the database goes away while this request is served, the error page says this."""
+    """If the database goes away while this request is served, the error page says this
+    (a message id: it is shown in the page's language)."""
 
     def render() -> ResponseReturnValue:
         page: AppError = ServiceUnavailable(message)
-        return render_template("error.html", error=page), page.status
+        return render_error_page(page), page.status
 
     answer_outage_with(render)
 
