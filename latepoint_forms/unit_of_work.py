@@ -28,6 +28,10 @@ is used:
   the rest of its batch, and the batches committed before a crash stay;
 - an API key's last use is noted at most once a minute, before the request's work begins, so
   that a failing request still counts as a use.
+- the outbox worker (outbox/delivery.py, webhooks/delivery.py) claims a due message or
+  webhook delivery in a short transaction, sends it outside any transaction, then records
+  the outcome in another: a slow mail server or receiver never holds a lock, and a claim
+  left by a crash expires, so the item is sent later, once;
 - a booking over the API with a publishable key that fair use refuses for the address's
   owner keeps the "booking not made" message to that owner (the person at the web page may
   not be them), committed before the refusal answers (api/bookings.py).

@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.types import utcnow
+from ..unit_of_work import commit_step
 from .mail import send_email
 from .service import Attachment
 
@@ -157,7 +158,7 @@ def _try_claim(now: datetime) -> tuple[Claimed | None, bool]:
         attachments=tuple(Attachment.from_json(a) for a in row.attachments or []),
         attempts=row.attempts + 1,
     )
-    db.session.commit()
+    commit_step()
     db.session.expunge(row)  # changed behind the ORM's back (above and below): never reused
     return claimed, False
 
@@ -224,7 +225,7 @@ def _record(message_id: int, values: dict[str, object]) -> None:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    commit_step()
 
 
 def deliver_next(clock: Clock = utcnow) -> Outcome | None:

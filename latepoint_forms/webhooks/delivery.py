@@ -37,6 +37,7 @@ from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint
 from ..models.types import utcnow
 from ..outbox.delivery import backoff
+from ..unit_of_work import commit_step
 from .addresses import AddressRefused, Target, check_url
 from .service import WebhookSettings
 
@@ -102,7 +103,7 @@ def _settle_removed_endpoints() -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:  # type: ignore[attr-defined]
-        db.session.commit()
+        commit_step()
     else:
         db.session.rollback()
 
@@ -146,7 +147,7 @@ def _try_claim(now: datetime, settings: WebhookSettings) -> tuple[Claimed | None
         secret=secret,
         attempts=delivery.attempts + 1,
     )
-    db.session.commit()
+    commit_step()
     db.session.expunge(delivery)
     return claimed, False
 
@@ -269,7 +270,7 @@ def _record(delivery_id: int, values: dict[str, object]) -> None:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    commit_step()
 
 
 def deliver_next(clock: Clock = utcnow) -> Outcome | None:
