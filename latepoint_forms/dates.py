@@ -43,3 +43,17 @@ def date_and_time(local: datetime, language: str = SOURCE_LANGUAGE) -> str:
     if language == SOURCE_LANGUAGE:
         return f"{long_date(local.date())}, {clock(local)}"
     return _joiner(language).format(clock(local, language), long_date(local.date(), language))
+
+
+def weekday_short(day: date, language: str = SOURCE_LANGUAGE) -> str:
+    """ "Wed"; "Mi."; "水" (the time picker's day cells)."""
+    if language == SOURCE_LANGUAGE:
+        return day.strftime("%a")
+    return format_date(day, "EEE", locale=language)
+
+
+def month_short(day: date, language: str = SOURCE_LANGUAGE) -> str:
+    """ "Dec"; "Dez."; "12月" (standalone: a month named beside a day number)."""
+    if language == SOURCE_LANGUAGE:
+        return day.strftime("%b")
+    return format_date(day, "LLL", locale=language)

@@ -284,6 +284,23 @@ def test_dates_and_times_read_in_each_language() -> None:
     }
 
 
+def test_the_time_picker_s_day_names_read_in_each_language() -> None:
+    from datetime import date
+
+    from latepoint_forms import dates
+
+    day = date(2026, 12, 2)
+    cells = {
+        language: (dates.weekday_short(day, language), dates.month_short(day, language))
+        for language in LANGUAGES
+    }
+
+    assert cells["en"] == ("Wed", "Dec")
+    assert cells["de"] == ("Mi.", "Dez")
+    assert cells["ja"] == ("水", "12月")
+    assert all(weekday and month for weekday, month in cells.values())
+
+
 def test_a_message_s_time_follows_the_request_s_language(app: Flask) -> None:
     from datetime import UTC, datetime
 

@@ -25,6 +25,14 @@ def long_date(day: date) -> str:
     return dates.long_date(day, current_language())
 
 
+def weekday_short(day: date) -> str:
+    return dates.weekday_short(day, current_language())
+
+
+def month_short(day: date) -> str:
+    return dates.month_short(day, current_language())
+
+
 def clock(moment: datetime) -> str:
     return dates.clock(moment, current_language())
 
@@ -89,6 +97,8 @@ def custom_value(definition: FieldDefinition | None, value: Any) -> str:
 def register_filters(bp: Blueprint) -> None:
     for function in (
         long_date,
+        weekday_short,
+        month_short,
         clock,
         when,
         local_clock,
