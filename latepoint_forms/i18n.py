@@ -57,6 +57,11 @@ def _in_source_language() -> bool:
     catalog; otherwise the request's language, chosen once per request."""
     if not has_app_context() or len(available_languages()) == 1:
         return True
+    if has_request_context() and "Accept-Language" not in request.headers:
+        from .errors import is_api_path
+
+        if is_api_path(request.path):
+            return True  # the API without Accept-Language: English, whatever else is set
     return current_language() == SOURCE_LANGUAGE
 
 
