@@ -81,3 +81,19 @@ def test_validation_failed_keeps_problems_and_english_details(app: Any) -> None:
     plain = ValidationFailed({"start": "This time is no longer free"})
     assert plain.problems["start"].code == "invalid"
     assert plain.details == {"start": "This time is no longer free"}
+
+
+def test_accept_language_pl_gives_polish_messages_with_the_same_codes(api: ApiClient) -> None:
+    body = {"first_name": "A", "last_name": "Lee", "email": "not an address", "nickname": "x"}
+    english = assert_error(api.post("/customers", body), 422, "validation_failed")
+    polish = assert_error(
+        api.post("/customers", body, headers={"Accept-Language": "pl"}), 422, "validation_failed"
+    )
+
+    assert [(e["field"], e["code"]) for e in polish["errors"]] == [
+        (e["field"], e["code"]) for e in english["errors"]
+    ]
+    for field in ("first_name", "nickname"):
+        assert polish["details"][field] != english["details"][field]
+    assert polish["message"] != english["message"]
+    assert polish["details"]["first_name"].startswith("Pole")  # „Imię” … (a Polish sentence)

@@ -23,6 +23,10 @@ pytestmark = [
 ]
 
 
+# README's screenshots of the time picker in other languages (desktop and phone width).
+SCREENSHOT_LANGUAGES = ("de", "ja")
+
+
 def translation(language: str, message_id: str) -> str:
     with CATALOGS[language].open("rb") as file:
         catalog = read_po(file, locale=language)
@@ -50,7 +54,9 @@ def tab(browser: Any, live_server: LiveServer) -> Any:
 
 
 @pytest.mark.parametrize("language", sorted(CATALOGS))
-def test_registration_and_booking_read_in_the_language(tab: Any, language: str) -> None:
+def test_registration_booking_and_the_account_read_in_the_language(
+    tab: Any, language: str, snap: Any
+) -> None:
     english = english_sentences(language)
     left: dict[str, list[str]] = {}
 
@@ -62,6 +68,16 @@ def test_registration_and_booking_read_in_the_language(tab: Any, language: str) 
 
     tab.goto(f"/register?lang={language}")
     check("/register")
+    tab.fill("#first_name", "Zoë")
+    tab.fill("#last_name", "Okafor")
+    tab.fill("#email", f"zoe.{language}@example.com")
+    tab.fill("#password", "a long enough passphrase")
+    tab.fill("#confirm_password", "a long enough passphrase")
+    tab.locator("form button[type=submit]:visible").last.click()
+    tab.wait_for_url("**/account")
+    check("/account")
+    tab.locator("form[action$='/sign-out'] button").click()
+    tab.wait_for_url("**/")
     tab.goto("/book")
     check("service")
     tab.click("a.choice:has-text('Haircut')")
@@ -70,6 +86,8 @@ def test_registration_and_booking_read_in_the_language(tab: Any, language: str) 
     check("person")
     tab.locator("a.choice[href*='agent=any']").click()
     check("day and time")
+    if language in SCREENSHOT_LANGUAGES:
+        snap(tab, f"book-time-{language}")
     tab.locator("a.day").nth(1).click()
     tab.locator("a.time").first.click()
     check("details")
