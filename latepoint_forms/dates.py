@@ -13,7 +13,7 @@ import functools
 from datetime import date, datetime, time
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 
 SOURCE_LANGUAGE = "en"
 
@@ -57,3 +57,10 @@ def month_short(day: date, language: str = SOURCE_LANGUAGE) -> str:
     if language == SOURCE_LANGUAGE:
         return day.strftime("%b")
     return format_date(day, "LLL", locale=language)
+
+
+def day_and_month(day: date, language: str = SOURCE_LANGUAGE) -> str:
+    """ "2 Dec"; "2. Dez."; "12月2日" (the time picker's week: "2 Dec – 8 Dec")."""
+    if language == SOURCE_LANGUAGE:
+        return f"{day.day} {day:%b}"
+    return format_skeleton("MMMd", day, locale=language)

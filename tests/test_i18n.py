@@ -299,6 +299,8 @@ def test_the_time_picker_s_day_names_read_in_each_language() -> None:
     assert cells["de"] == ("Mi.", "Dez")
     assert cells["ja"] == ("水", "12月")
     assert all(weekday and month for weekday, month in cells.values())
+    weeks = {language: dates.day_and_month(day, language) for language in ("en", "de", "ja")}
+    assert weeks == {"en": "2 Dec", "de": "2. Dez.", "ja": "12月2日"}
 
 
 def test_a_message_s_time_follows_the_request_s_language(app: Flask) -> None:

@@ -33,6 +33,10 @@ def month_short(day: date) -> str:
     return dates.month_short(day, current_language())
 
 
+def day_and_month(day: date) -> str:
+    return dates.day_and_month(day, current_language())
+
+
 def clock(moment: datetime) -> str:
     return dates.clock(moment, current_language())
 
@@ -99,6 +103,7 @@ def register_filters(bp: Blueprint) -> None:
         long_date,
         weekday_short,
         month_short,
+        day_and_month,
         clock,
         when,
         local_clock,
