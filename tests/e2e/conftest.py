@@ -122,11 +122,29 @@ def e2e_app(path: Path, **config: Any) -> Flask:
     return app
 
 
+def _whole_bodies(app: Flask) -> Any:
+    """``app`` with each response body read whole (and its file closed) before werkzeug's
+    server writes it: a browser that leaves a page while a static file is on its way drops
+    the connection, and werkzeug's development server then never closes that file (an
+    unclosed-file warning, raised later in whichever test is running)."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @contextmanager
 def serving(app: Flask, name: str) -> Iterator[LiveServer]:
     """``app`` in werkzeug's threaded server on a free port (``PUBLIC_URL`` pointing at it,
     so the links in its messages lead back to it), shut down on leaving."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _whole_bodies(app), threaded=True)
     app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
