@@ -30,15 +30,21 @@ GERMAN = {
 }
 
 
-def german_catalog(directory: Path) -> Path:
-    catalog = Catalog(locale="de", domain="messages")
-    for english, german in GERMAN.items():
-        catalog.add(english, german)
-    target = directory / "de" / "LC_MESSAGES"
+def compiled_catalog(directory: Path, translations: dict[Any, Any], language: str = "de") -> Path:
+    """A real compiled gettext catalog of ``translations`` in ``directory`` (the app's
+    TRANSLATIONS_DIRECTORY); a key and value may be (singular, plural) pairs."""
+    catalog = Catalog(locale=language, domain="messages")
+    for english, translated in translations.items():
+        catalog.add(english, translated)
+    target = directory / language / "LC_MESSAGES"
     target.mkdir(parents=True)
     with (target / "messages.mo").open("wb") as file:
         write_mo(file, catalog)
     return directory
+
+
+def german_catalog(directory: Path) -> Path:
+    return compiled_catalog(directory, GERMAN)
 
 
 def make_app(sqlite_url: str, **config: Any) -> Iterator[Flask]:
@@ -153,12 +159,8 @@ def test_a_translation_that_does_not_fit_its_placeholders_gives_the_english(
     from latepoint_forms.i18n import localise
     from latepoint_forms.problems import N_, Problem
 
-    catalog = Catalog(locale="de", domain="messages")
-    catalog.add("%(label)s is required", "%(feld)s ist erforderlich")  # a translator's slip
-    target = tmp_path / "de" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with (target / "messages.mo").open("wb") as file:
-        write_mo(file, catalog)
+    # A translator's slip: the placeholder renamed.
+    compiled_catalog(tmp_path, {"%(label)s is required": "%(feld)s ist erforderlich"})
     for app in make_app(sqlite_url, TRANSLATIONS_DIRECTORY=str(tmp_path)):
         with app.test_request_context("/?lang=de"):
             problem = Problem("required", N_("%(label)s is required"), {"label": "First name"})

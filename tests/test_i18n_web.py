@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -28,6 +26,7 @@ from latepoint_forms.extensions import db
 from latepoint_forms.unit_of_work import unit_of_work
 
 from .conftest import base_config, empty_all_tables
+from .test_i18n import compiled_catalog
 from .web_support import PASSWORD, csrf_token, field_error, page
 
 GERMAN: dict[str | tuple[str, str], str | tuple[str, str]] = {
@@ -54,14 +53,7 @@ GERMAN: dict[str | tuple[str, str], str | tuple[str, str]] = {
 
 
 def german_catalog(directory: Path) -> Path:
-    catalog = Catalog(locale="de", domain="messages")
-    for english, german in GERMAN.items():
-        catalog.add(english, german)
-    target = directory / "de" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with (target / "messages.mo").open("wb") as file:
-        write_mo(file, catalog)
-    return directory
+    return compiled_catalog(directory, GERMAN)
 
 
 @pytest.fixture
