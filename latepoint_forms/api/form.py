@@ -23,6 +23,7 @@ from wtforms.fields.core import UnboundField
 from ..customers.custom_fields import FieldDefinition, active_custom_field_definitions
 from ..customers.fields import FIELDS_BY_KEY, CustomerField
 from ..customers.input import RuleSettings
+from ..i18n import _
 from ..settings import rule_settings
 from ..web import fields as markup
 from ..web.custom_fields import HTML_INPUTS, NO_CHOICE
@@ -103,7 +104,7 @@ def customer_input(field: CustomerField, settings: RuleSettings) -> dict[str, An
     flows = [REGISTER, BOOKING] if field.key in BOOKING_FIELDS else [REGISTER]
     return _input(
         field.key,
-        field.label,
+        _(field.label),  # a message id: in the request's language (Accept-Language)
         field.html_input,
         attrs,
         api_required=field.required,

@@ -30,61 +30,12 @@
   var STYLES_URL = BASE + "/widget/" + VERSION + ".css";
   var counter = 0;
 
-  var TEXT = {
-    bookingTitle: "Book an appointment",
-    registerTitle: "Create your customer account",
-    open: { booking: "Book an appointment", register: "Register" },
-    close: "Close",
-    loading: "Loading…",
-    retry: "Try again",
-    back: "Back",
-    next: "Continue",
-    book: "Book",
-    register: "Register",
-    optional: "(optional)",
-    more: "More about you (optional)",
-    steps: ["Service", "Place and person", "Day and time", "Your details", "Done"],
-    chooseService: "Choose a service",
-    place: "Place",
-    person: "Person",
-    anyone: "Anyone available",
-    day: "Day",
-    previousDay: "Previous day",
-    nextDay: "Next day",
-    freeTimes: "Free times",
-    noTimes: "No free times on this day. Please choose another day.",
-    loadingTimes: "Loading free times…",
-    timesShown: function (n) {
-      return n === 1 ? "1 free time" : n + " free times";
-    },
-    details: "Your details",
-    summary: { service: "Service", place: "Place", person: "With", time: "Time" },
-    minutes: function (n) {
-      return n + " min";
-    },
-    sending: "Sending…",
-    fixFields: "Please correct the fields marked below.",
-    booked: "Booked",
-    bookedCode: "Your booking code is",
-    what: function (service, place, person) {
-      return service + " at " + place + (person ? " with " + person : "");
-    },
-    registered: "You are registered",
-    customerCode: "Your customer code is",
-    // A refused origin cannot be told apart from a lost connection (the browser hides it).
-    network:
-      "We could not reach the booking service, or it is not available on this page. " +
-      "Please check your connection and try again.",
-    refused: "This form cannot be used on this page.",
-    tooMany: function (seconds) {
-      return seconds
-        ? "Too many attempts. Please wait " + seconds + " seconds and try again."
-        : "Too many attempts. Please wait a moment and try again.";
-    },
-    slotTaken: "That time has just been taken. Please choose another time.",
-    stillWorking: "Still working on your request…",
-    noServices: "Nothing can be booked online at the moment.",
-  };
+  // Every available language's words, written in by the server (web/widget_text.py):
+  // {language: {key: template | {plural category: template}}}, "%(name)s" to fill in.
+  var TEXTS = /*__LATEPOINT_WIDGET_TEXT__*/ {};
+  var SOURCE_LANGUAGE = "en"; // the API's language when it is offered none of its own
+  // The booking flow's steps, as its progress list names them.
+  var STEPS = ["stepService", "stepPlace", "stepTime", "stepDetails", "stepDone"];
 
   // --- small helpers --------------------------------------------------------------------
 
@@ -142,6 +93,48 @@
     if (own) return own;
     var around = host.closest("[lang]");
     return around ? languageTag(around.getAttribute("lang")) : "";
+  }
+
+  // The language of the words for a BCP 47 tag: its own language's where there are words
+  // for it ("de-CH" -> "de"), else English, as the API answers such a tag.
+  function wordsLanguage(tag) {
+    var base = String(tag || "").toLowerCase().split("-")[0];
+    return TEXTS[base] ? base : SOURCE_LANGUAGE;
+  }
+
+  // Without a tag on or around the element, the browser's first language with words here
+  // (sent as Accept-Language, so the API's messages are in it too); "" if none is.
+  function browserLanguage() {
+    var wanted = navigator.languages && navigator.languages.length
+      ? navigator.languages
+      : [navigator.language];
+    for (var i = 0; i < wanted.length; i++) {
+      var tag = languageTag(wanted[i]);
+      if (tag && TEXTS[tag.toLowerCase().split("-")[0]]) return tag;
+    }
+    return "";
+  }
+
+  // "%(name)s" / "%(name)d" filled in: a list of strings and the values given (nodes too).
+  function fillIn(template, values) {
+    var parts = [];
+    var pattern = /%\((\w+)\)[sd]/g;
+    var last = 0;
+    var match;
+    while ((match = pattern.exec(template))) {
+      parts.push(template.slice(last, match.index));
+      var value = values && values[match[1]];
+      parts.push(value === undefined || value === null ? match[0] : value);
+      last = pattern.lastIndex;
+    }
+    parts.push(template.slice(last));
+    return parts.filter(function (part) {
+      return part !== "";
+    });
+  }
+
+  function strong(text) {
+    return h("strong", { class: "lp-code", text: text });
   }
 
   // Today's date (YYYY-MM-DD) in a time zone, by the browser's clock; null if unknown.
@@ -206,7 +199,13 @@
     this.host = host;
     this.key = host.getAttribute("data-key") || "";
     this.flow = host.getAttribute("data-flow") === "register" ? "register" : "booking";
-    this.lang = widgetLanguage(host);
+    // The tag sent as Accept-Language; the words' language; the locale dates are written in
+    // and the root's lang (the tag where the words are its language's, else theirs).
+    this.lang = widgetLanguage(host) || browserLanguage();
+    this.words = wordsLanguage(this.lang);
+    var own = this.lang && this.lang.toLowerCase().split("-")[0] === this.words;
+    this.locale = own ? this.lang : this.words;
+    this.plurals = new Intl.PluralRules(this.locale);
     this.popup = host.getAttribute("data-mode") === "popup";
     this.id = "lpw" + ++counter;
     this.inputs = []; // GET /form's inputs
@@ -214,6 +213,21 @@
     this.choice = { service: null, location: null, agent: null, date: null, slot: null };
     this.pending = null; // {body, key}: the Idempotency-Key of the last body sent
   }
+
+  // The message of ``key`` in the widget's language (English where a language lacks it),
+  // filled in; a plural message takes its form for ``values.num``.
+  Widget.prototype.parts = function (key, values) {
+    var template = (TEXTS[this.words] || {})[key];
+    if (template === undefined) template = (TEXTS[SOURCE_LANGUAGE] || {})[key];
+    if (template && typeof template === "object") {
+      template = template[this.plurals.select(values.num)] || template.other;
+    }
+    return fillIn(typeof template === "string" ? template : key, values);
+  };
+
+  Widget.prototype.t = function (key, values) {
+    return this.parts(key, values).join("");
+  };
 
   Widget.prototype.mount = function () {
     this.shadow = this.host.attachShadow({ mode: "open" });
@@ -225,7 +239,7 @@
   };
 
   Widget.prototype.build = function () {
-    var title = this.flow === "booking" ? TEXT.bookingTitle : TEXT.registerTitle;
+    var title = this.flow === "booking" ? this.t("bookingTitle") : this.t("registerTitle");
     var titleId = this.id + "-title";
     this.status = h("p", { class: "lp-status", role: "status", "aria-live": "polite" });
     this.alert = h("div", { class: "lp-alert", role: "alert", hidden: true });
@@ -238,7 +252,7 @@
       this.body,
       this.status,
     ]);
-    var root = h("div", { class: "lp-root", lang: this.lang || null });
+    var root = h("div", { class: "lp-root", lang: this.locale });
     if (this.popup) {
       var self = this;
       this.dialog = h("dialog", { class: "lp-dialog", "aria-labelledby": titleId }, [
@@ -247,7 +261,7 @@
           h("button", {
             type: "button",
             class: "lp-button lp-secondary",
-            text: TEXT.close,
+            text: this.t("close"),
             onclick: function () {
               self.dialog.close();
             },
@@ -258,7 +272,7 @@
         type: "button",
         class: "lp-button lp-open",
         "aria-haspopup": "dialog",
-        text: TEXT.open[this.flow],
+        text: this.t(this.flow === "booking" ? "bookingTitle" : "register"),
         onclick: function () {
           self.dialog.showModal();
           self.focusFirstControl();
@@ -289,7 +303,7 @@
     this.alert.append(h("p", { text: message }));
     if (retry) {
       this.alert.append(
-        h("button", { type: "button", class: "lp-button", text: TEXT.retry, onclick: retry })
+        h("button", { type: "button", class: "lp-button", text: this.t("retry"), onclick: retry })
       );
     }
     this.alert.hidden = false;
@@ -366,7 +380,7 @@
     function attempt(left) {
       return self.call("POST", path, body).then(function (result) {
         if (!isConflict(result) || left <= 0) return result;
-        self.say(TEXT.stillWorking);
+        self.say(self.t("stillWorking"));
         var wait = CONFLICT_WAIT_MS * (CONFLICT_RETRIES - left + 1);
         return new Promise(function (resolve) {
           setTimeout(resolve, wait);
@@ -379,12 +393,15 @@
   };
 
   Widget.prototype.problem = function (result) {
-    if (isConflict(result)) return TEXT.stillWorking;
-    if (result.network) return TEXT.network;
-    if (result.status === 429) return TEXT.tooMany(result.retryAfter);
+    if (isConflict(result)) return this.t("stillWorking");
+    if (result.network) return this.t("network");
+    if (result.status === 429) {
+      var seconds = parseInt(result.retryAfter, 10);
+      return seconds > 0 ? this.t("tooMany", { num: seconds }) : this.t("tooManyNoWait");
+    }
     if (result.status === 401 || (result.error && result.error.code === "origin_not_allowed"))
-      return TEXT.refused;
-    return (result.error && result.error.message) || TEXT.network;
+      return this.t("refused");
+    return (result.error && result.error.message) || this.t("network");
   };
 
   // --- loading ----------------------------------------------------------------------------
@@ -392,7 +409,7 @@
   Widget.prototype.load = function () {
     var self = this;
     this.showAlert(null);
-    this.say(TEXT.loading);
+    this.say(this.t("loading"));
     var wanted = [this.call("GET", "/form")];
     if (this.flow === "booking") wanted.push(this.call("GET", "/catalog"));
     return Promise.all(wanted).then(function (results) {
@@ -462,7 +479,7 @@
     if (hint) control.setAttribute("aria-describedby", hint.id);
     var label = h("label", { for: id }, [
       spec.label,
-      required ? null : h("span", { class: "lp-optional", text: " " + TEXT.optional }),
+      required ? null : h("span", { class: "lp-optional", text: " " + this.t("optional") }),
     ]);
     this.controls[spec.name] = { spec: spec, control: control, error: error, hint: hint };
     var kind = spec.input === "checkbox" ? "lp-field lp-check" : "lp-field";
@@ -490,7 +507,7 @@
         h(
           "details",
           { class: "lp-more" },
-          [h("summary", { text: TEXT.more })].concat(
+          [h("summary", { text: this.t("more") })].concat(
             more.map(function (spec) {
               return self.field(spec);
             })
@@ -574,7 +591,7 @@
       }
     });
     if (!valid) {
-      this.showAlert(TEXT.fixFields);
+      this.showAlert(this.t("fixFields"));
       this.focusFirstError();
     }
     return valid;
@@ -615,7 +632,7 @@
     var message = elsewhere.length
       ? elsewhere.join(" ")
       : placed
-        ? TEXT.fixFields
+        ? this.t("fixFields")
         : this.problem(result);
     this.showAlert(message);
     this.focusFirstError();
@@ -643,14 +660,14 @@
         ? h("button", {
             type: "button",
             class: "lp-button lp-secondary",
-            text: TEXT.back,
+            text: this.t("back"),
             onclick: function () {
               self.showAlert(null);
               back();
             },
           })
         : null,
-      h("button", { type: "submit", class: "lp-button", text: submitText || TEXT.next }),
+      h("button", { type: "submit", class: "lp-button", text: submitText || this.t("next") }),
     ]);
   };
 
@@ -659,32 +676,29 @@
   Widget.prototype.showRegister = function () {
     var self = this;
     var form = h("form", { class: "lp-form", novalidate: true }, this.customerFields("register"));
-    form.append(this.actions(null, TEXT.register));
+    form.append(this.actions(null, this.t("register")));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       self.submitRegister(form);
     });
-    this.step(TEXT.details, [form], false);
+    this.step(this.t("stepDetails"), [form], false);
   };
 
   Widget.prototype.submitRegister = function (form) {
     var self = this;
     if (!this.checkFields()) return;
     this.busy(form, true);
-    this.say(TEXT.sending);
+    this.say(this.t("sending"));
     this.send("/customers", this.customerBody()).then(function (result) {
       self.busy(form, false);
       self.say("");
       if (result.status !== 201) return self.placeErrors(result, "");
       var customer = result.data;
-      self.step(TEXT.registered, [
-        h("p", { class: "lp-done" }, [
-          TEXT.customerCode + " ",
-          h("strong", { class: "lp-code", text: customer.customer_code }),
-          ".",
-        ]),
+      var code = customer.customer_code;
+      self.step(self.t("registered"), [
+        h("p", { class: "lp-done" }, self.parts("customerCode", { code: strong(code) })),
       ]);
-      self.say(TEXT.registered + ". " + TEXT.customerCode + " " + customer.customer_code + ".");
+      self.say(self.t("registered") + ". " + self.t("customerCode", { code: code }));
       self.emit("latepoint:registered", { customer_code: customer.customer_code, id: customer.id });
     });
   };
@@ -702,13 +716,14 @@
     if (!this.progress) return;
     this.progress.replaceChildren.apply(
       this.progress,
-      TEXT.steps.map(function (name, i) {
+      STEPS.map(function (key, i) {
+        var name = this.t(key);
         return h("li", {
           text: name,
           class: i < index ? "lp-past" : null,
           "aria-current": i === index ? "step" : null,
         });
-      })
+      }, this)
     );
   };
 
@@ -726,7 +741,7 @@
       return self.offers({ service_id: service.id }).length > 0;
     });
     this.services = bookable;
-    if (!bookable.length) return this.showAlert(TEXT.noServices);
+    if (!bookable.length) return this.showAlert(this.t("noServices"));
     var service = byIdOrKey(bookable, this.host.getAttribute("data-service"));
     var location = byIdOrKey(this.catalog.locations, this.host.getAttribute("data-location"));
     this.preferredLocation = location;
@@ -789,8 +804,8 @@
       return { value: service.id, label: service.name, minutes: service.duration_minutes };
     });
     var current = this.choice.service && this.choice.service.id;
-    var group = radios(name, TEXT.chooseService, items, current, function (item) {
-      return TEXT.minutes(item.minutes);
+    var group = radios(name, this.t("chooseService"), items, current, function (item) {
+      return self.t("minutes", { minutes: item.minutes });
     });
     var form = h("form", { class: "lp-form", novalidate: true }, [group, this.actions(null)]);
     form.addEventListener("submit", function (event) {
@@ -804,7 +819,7 @@
       });
       self.showPlace(true);
     });
-    this.step(TEXT.steps[0], [form], focus);
+    this.step(this.t("stepService"), [form], focus);
   };
 
   Widget.prototype.showPlace = function (focus) {
@@ -824,7 +839,7 @@
     var personName = this.id + "-person";
     var places = radios(
       placeName,
-      TEXT.place,
+      this.t("place"),
       locations.map(function (l) {
         return { value: l.id, label: l.name, address: l.address };
       }),
@@ -848,13 +863,13 @@
         return self.offers(where).length > 0;
       });
       var current = self.choice.agent ? self.choice.agent.id : "any";
-      var items = [{ value: "any", label: TEXT.anyone }].concat(
+      var items = [{ value: "any", label: self.t("anyone") }].concat(
         agents.map(function (a) {
           return { value: a.id, label: a.name };
         })
       );
       if (!items.some(function (i) { return i.value === current; })) current = "any";
-      people.replaceChildren(locationId ? radios(personName, TEXT.person, items, current) : "");
+      people.replaceChildren(locationId ? radios(personName, self.t("person"), items, current) : "");
     }
     places.addEventListener("change", function () {
       self.choice.agent = null;
@@ -882,7 +897,7 @@
       self.choice.slot = null;
       self.showTimes(true);
     });
-    this.step(TEXT.steps[1], [form], focus);
+    this.step(this.t("stepPlace"), [form], focus);
   };
 
   // Another place may be in another time zone: a day chosen for the last one that is already
@@ -896,7 +911,7 @@
     var parts = day.split("-").map(Number);
     var date = new Date(Date.UTC(parts[0], parts[1] - 1, parts[2]));
     var options = { dateStyle: "full", timeZone: "UTC" };
-    return new Intl.DateTimeFormat(this.lang || undefined, options).format(date);
+    return new Intl.DateTimeFormat(this.locale, options).format(date);
   };
 
   Widget.prototype.formatLocal = function (text, zone, style) {
@@ -907,7 +922,7 @@
       style === "time"
         ? { hour: "numeric", minute: "2-digit", timeZone: "UTC" }
         : { dateStyle: "full", timeStyle: "short", timeZone: "UTC" };
-    var shown = new Intl.DateTimeFormat(this.lang || undefined, options).format(date);
+    var shown = new Intl.DateTimeFormat(this.locale, options).format(date);
     return zone ? shown + " (" + zone + ")" : shown;
   };
 
@@ -935,13 +950,13 @@
     var previous = h("button", {
       type: "button",
       class: "lp-button lp-secondary",
-      text: TEXT.previousDay,
+      text: this.t("previousDay"),
       disabled: !this.choice.date,
     });
     var next = h("button", {
       type: "button",
       class: "lp-button lp-secondary",
-      text: TEXT.nextDay,
+      text: this.t("nextDay"),
       disabled: !this.choice.date,
     });
     var back = this.actions(function () {
@@ -955,7 +970,7 @@
       dayInput.removeAttribute("aria-invalid");
       dayInput.removeAttribute("aria-describedby");
       times.replaceChildren();
-      self.say(TEXT.loadingTimes);
+      self.say(self.t("loadingTimes"));
       var query =
         "?service_id=" + self.choice.service.id + "&location_id=" + self.choice.location.id +
         (self.choice.agent ? "&agent_id=" + self.choice.agent.id : "") +
@@ -991,11 +1006,11 @@
       });
     }
     function showSlots(found) {
-      var legend = TEXT.freeTimes + ", " + self.formatDay(found.date) + " (" + found.timezone + ")";
+      var legend = self.t("freeTimes", { day: self.formatDay(found.date), zone: found.timezone });
       var group = h("fieldset", { class: "lp-choices lp-slots", "data-day": found.date }, [
         h("legend", { text: legend }),
       ]);
-      if (!found.slots.length) group.append(h("p", { class: "lp-empty", text: TEXT.noTimes }));
+      if (!found.slots.length) group.append(h("p", { class: "lp-empty", text: self.t("noTimes") }));
       var chosen = self.choice.slot;
       found.slots.forEach(function (slot) {
         group.append(
@@ -1013,7 +1028,8 @@
         );
       });
       times.replaceChildren(group);
-      self.say(found.slots.length ? TEXT.timesShown(found.slots.length) : TEXT.noTimes);
+      var n = found.slots.length;
+      self.say(n ? self.t("timesShown", { num: n }) : self.t("noTimes"));
     }
     dayInput.addEventListener("change", function () {
       if (dayInput.value) load(dayInput.value);
@@ -1025,11 +1041,11 @@
       if (self.choice.date) load(shiftDay(self.choice.date, 1));
     });
     var dayField = h("div", { class: "lp-field" }, [
-      h("label", { for: dayId, text: TEXT.day }),
+      h("label", { for: dayId, text: this.t("day") }),
       dayInput,
       dayError,
     ]);
-    this.step(TEXT.steps[2], [
+    this.step(this.t("stepTime"), [
       h("div", { class: "lp-day" }, [dayField, h("div", { class: "lp-daynav" }, [previous, next])]),
       times,
       back,
@@ -1041,10 +1057,10 @@
   Widget.prototype.summary = function () {
     var c = this.choice;
     var rows = [
-      [TEXT.summary.service, c.service.name],
-      [TEXT.summary.place, c.location.name],
-      [TEXT.summary.person, c.agent ? c.agent.name : TEXT.anyone],
-      [TEXT.summary.time, this.formatLocal(c.slot.start, this.zone)],
+      [this.t("summaryService"), c.service.name],
+      [this.t("summaryPlace"), c.location.name],
+      [this.t("summaryPerson"), c.agent ? c.agent.name : this.t("anyone")],
+      [this.t("summaryTime"), this.formatLocal(c.slot.start, this.zone)],
     ];
     var list = h("dl", { class: "lp-summary" });
     rows.forEach(function (row) {
@@ -1060,13 +1076,13 @@
     form.append(
       this.actions(function () {
         self.showTimes(true);
-      }, TEXT.book)
+      }, this.t("book"))
     );
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       self.submitBooking(form);
     });
-    this.step(TEXT.steps[3], [this.summary(), form], focus);
+    this.step(this.t("stepDetails"), [this.summary(), form], focus);
   };
 
   Widget.prototype.submitBooking = function (form) {
@@ -1081,7 +1097,7 @@
       customer: this.customerBody(),
     };
     this.busy(form, true);
-    this.say(TEXT.sending);
+    this.say(this.t("sending"));
     this.send("/bookings", body).then(function (result) {
       self.busy(form, false);
       self.say("");
@@ -1091,7 +1107,7 @@
       if (code === "slot_taken" || details.start) {
         // Back to the times (refreshed), saying why.
         self.choice.slot = null;
-        return self.showTimes(true, code === "slot_taken" ? TEXT.slotTaken : details.start);
+        return self.showTimes(true, code === "slot_taken" ? self.t("slotTaken") : details.start);
       }
       self.placeErrors(result, "customer.");
     });
@@ -1101,17 +1117,20 @@
     var booking = data.booking;
     this.showProgress(4);
     var when = this.formatLocal(booking.start, booking.timezone);
-    var what = TEXT.what(named(booking.service), named(booking.location), named(booking.agent));
-    this.step(TEXT.booked, [
-      h("p", { class: "lp-done" }, [
-        TEXT.bookedCode + " ",
-        h("strong", { class: "lp-code", text: booking.code }),
-        ".",
-      ]),
+    var service = named(booking.service);
+    var place = named(booking.location);
+    var person = named(booking.agent);
+    var what = null;
+    if (service && place) {
+      var names = { service: service, place: place, person: person };
+      what = this.t(person ? "whatWith" : "what", names);
+    }
+    this.step(this.t("booked"), [
+      h("p", { class: "lp-done" }, this.parts("bookedCode", { code: strong(booking.code) })),
       h("p", { class: "lp-when", text: when }),
       what ? h("p", { text: what }) : null,
     ]);
-    this.say(TEXT.booked + ". " + TEXT.bookedCode + " " + booking.code + ".");
+    this.say(this.t("booked") + ". " + this.t("bookedCode", { code: booking.code }));
     var detail = {
       booking_code: booking.code,
       start: booking.start,

@@ -11,6 +11,7 @@ does not govern) listening on ``document`` for the widget's events and for
 from __future__ import annotations
 
 import html
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,12 +20,15 @@ from typing import Any
 
 import pytest
 import requests
+from babel import Locale
+from babel.support import NullTranslations, Translations
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from latepoint_forms.api.idempotency import fingerprint
 from latepoint_forms.api.keys import create_api_key, hash_key
 from latepoint_forms.extensions import db
+from latepoint_forms.i18n import SOURCE_LANGUAGE, TRANSLATIONS
 from latepoint_forms.models import (
     Agent,
     AgentOffer,
@@ -38,9 +42,13 @@ from latepoint_forms.models import (
 from latepoint_forms.models.types import utcnow
 from latepoint_forms.settings import RULES_EXTENSION_KEY
 from latepoint_forms.unit_of_work import unit_of_work
+from latepoint_forms.web.widget_text import texts_for
 
+from ..test_i18n_catalogs import CATALOGS
+from ..test_i18n_pages import english_sentences
 from .conftest import DESKTOP, LiveServer
 
+PLACEHOLDER_TEXT = re.compile(r"%\(\w+\)[sd]")
 HOSTILE_CSS = """
 * { font-size: 40px; font-family: "Comic Sans MS", cursive; letter-spacing: 3px; }
 input, select, textarea, button { display: none; color: red; background: yellow; }
@@ -694,11 +702,11 @@ def test_a_wordpress_style_language_tag_is_read_as_its_bcp47_form(
     url = shop.site.page("/de.html", shop.key, live_server.url, flow="booking", lang="de_DE")
     tab.goto(url)
     tab.get_by_label("Haircut").check()
-    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_role("button", name="Weiter").click()  # the widget's words are German's
     tab.get_by_label("Harbour Street").check()
-    tab.get_by_role("button", name="Continue").click()
+    tab.get_by_role("button", name="Weiter").click()
     day = visiting_day().isoformat()
-    tab.get_by_label("Day").fill(day)
+    tab.get_by_label("Tag", exact=True).fill(day)
     times_on(tab, day).first.wait_for()
 
     assert tab.locator(".lp-root").get_attribute("lang") == "de-DE"
@@ -1033,4 +1041,99 @@ def test_today_is_the_chosen_places_own(
     assert day.get_attribute("min") == east
     assert day.input_value() == east
     assert tab.get_by_role("button", name="Previous day").is_disabled()
+    assert_clean(tab)
+
+
+def words_in(language: str) -> dict[str, Any]:
+    if language == SOURCE_LANGUAGE:
+        return texts_for(NullTranslations(), language)
+    return texts_for(Translations.load(str(TRANSLATIONS), [language]), language)
+
+
+def english_words_left(page: Any, language: str) -> list[str]:
+    """English of the widget's own words, or of the catalogs' longer messages (the API's
+    labels and errors), that the widget shows although its language writes it otherwise."""
+    english, mine = words_in(SOURCE_LANGUAGE), words_in(language)
+    fragments = set(english_sentences(language))
+    for key, template in english.items():
+        if isinstance(template, str) and template != mine[key]:
+            for fragment in PLACEHOLDER_TEXT.split(template):
+                if len(fragment.split()) >= 2:
+                    fragments.add(" ".join(fragment.split()).strip(" ,.()"))
+    text = " ".join(widget_text(page).split())
+    return sorted(fragment for fragment in fragments if fragment and fragment in text)
+
+
+@pytest.mark.parametrize("language", sorted(CATALOGS))
+def test_the_widget_books_and_registers_in_the_page_s_language(
+    tab: Any, live_server: LiveServer, shop: Shop, language: str
+) -> None:
+    words = words_in(language)
+    left: dict[str, list[str]] = {}
+
+    def check(state: str) -> None:
+        assert tab.locator(".lp-root").get_attribute("lang") == language, state
+        found = english_words_left(tab, language)
+        if found:
+            left[state] = found
+
+    # The page says its language in <html lang> (no data-lang): the widget follows it.
+    url = shop.site.page(
+        f"/book-{language}.html", shop.key, live_server.url, flow="booking", html_lang=language
+    )
+    tab.goto(url)
+    tab.get_by_label("Haircut").wait_for()
+    assert tab.get_by_role("heading", name=words["bookingTitle"]).is_visible()
+    check("service")
+    tab.get_by_label("Haircut").check()
+    tab.get_by_role("button", name=words["next"]).click()
+    tab.get_by_label("Harbour Street").check()
+    tab.get_by_label("Amy Pond").check()
+    check("place and person")
+    tab.get_by_role("button", name=words["next"]).click()
+    day = visiting_day().isoformat()
+    tab.get_by_label(words["day"], exact=True).fill(day)
+    times = times_on(tab, day)
+    times.first.wait_for()
+    check("times")
+    # The count of free times is said in the language's plural form for it.
+    count = times.count()
+    category = Locale.parse(language).plural_form(count)
+    forms = words["timesShown"]
+    said = (forms.get(category) or forms["other"]).replace("%(num)d", str(count))
+    assert tab.locator(".lp-status").inner_text() == said
+    times.first.click()
+    check("details")
+    tab.locator("[name=first_name]").fill("Zoë")
+    tab.locator("[name=last_name]").fill("Okafor")
+    tab.locator("[name=email]").fill(f"zoe.widget.{language}@example.com")
+    tab.get_by_role("button", name=words["book"], exact=True).click()
+    code = done_code(tab)
+    assert tab.get_by_role("heading", name=words["booked"]).is_visible()
+    done = words["bookedCode"].replace("%(code)s", code)
+    assert done in " ".join(widget_text(tab).split())
+    check("booked")
+
+    url = shop.site.page(
+        f"/register-{language}.html", shop.key, live_server.url, flow="register", lang=language
+    )
+    tab.goto(url)
+    tab.locator("[name=first_name]").wait_for()
+    check("register")
+    tab.locator("[name=first_name]").fill("Zoë")
+    tab.locator("[name=last_name]").fill("Okafor")
+    tab.locator("[name=email]").fill(f"zoe.widget.{language}@example.com")  # on file now
+    tab.get_by_role("button", name=words["register"], exact=True).click()
+    # A server-side refusal (the address is registered), in the language, beside its field.
+    error = tab.locator(".lp-error:visible")
+    error.first.wait_for()
+    assert error.first.inner_text() != "This email address is already registered"
+    check("register refused")
+    tab.locator("[name=email]").fill(f"zoe.widget.{language}.2@example.com")
+    tab.get_by_role("button", name=words["register"], exact=True).click()
+    code = done_code(tab)
+    assert words["customerCode"].replace("%(code)s", code) in " ".join(widget_text(tab).split())
+    check("registered")
+
+    assert left == {}, left
     assert_clean(tab)
