@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel import Locale
+from babel.lists import format_list
 from flask import Flask, Response, current_app, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _babel_gettext
@@ -36,6 +37,7 @@ from flask_babel import lazy_gettext as _babel_lazy_gettext
 from flask_babel import ngettext as _babel_ngettext
 from flask_babel.speaklater import LazyString
 
+from .countries import country_name
 from .problems import TRANSLATED_PARAMETERS, Problem
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,8 @@ def localise(problem: Problem | str) -> str:
         key: _(value) if key in TRANSLATED_PARAMETERS and isinstance(value, str) else value
         for key, value in problem.params.items()
     }
+    if not _in_source_language():
+        params.update(_readers_names(problem.params, current_language()))
     try:
         if problem.plural is not None and problem.count is not None:
             return ngettext(problem.template, problem.plural, problem.count, **params)
@@ -103,6 +107,34 @@ def localise(problem: Problem | str) -> str:
     except (KeyError, ValueError, TypeError):
         log.exception("The translation of %r does not fit its parameters", problem.template)
         return problem.english()
+
+
+# Languages that write a common noun in lower case inside a sentence (a label "Date of
+# birth" is "fecha de nacimiento" there; German keeps its capital, Japanese has none).
+_LOWER_CASE_NOUNS = frozenset({"fr", "es", "pl"})
+
+
+def _readers_names(params: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """The parameters a rule writes in English for an English sentence, in ``language``
+    from what the rule passes beside them: a country by its code (CLDR's name), the
+    scripts an address mixes by their ISO 15924 codes (CLDR's names, listed the language's
+    way), a field named inside a sentence by its label (a message id)."""
+    names: dict[str, Any] = {}
+    code = params.get("country_code")
+    if isinstance(code, str) and "country" in params:
+        names["country"] = country_name(code, language)
+    scripts = params.get("script_codes")
+    if isinstance(scripts, str) and "scripts" in params:
+        locale = Locale.parse(language)
+        listed = [locale.scripts.get(script, script) for script in scripts.split(",")]
+        names["scripts"] = format_list(listed, locale=locale)
+    label = params.get("label")
+    if isinstance(label, str) and "field" in params:
+        field = _(label)
+        if language in _LOWER_CASE_NOUNS and not field[:2].isupper():
+            field = field[:1].lower() + field[1:]
+        names["field"] = field
+    return names
 
 
 def localised_details(problems: Mapping[str, Problem | str]) -> dict[str, str]:

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Parameters whose value is itself a message id (a field's English label).
-TRANSLATED_PARAMETERS = frozenset({"label"})
+# Parameters whose value is itself a message id: a field's English label, the kind of an
+# address's area or postal code ("state", "ZIP code": ``customers/rules.py`` marks them).
+TRANSLATED_PARAMETERS = frozenset({"label", "kind"})
 # The code of a message given as plain text (a module's own sentence, not a rule's Problem).
 PLAIN = "invalid"
 

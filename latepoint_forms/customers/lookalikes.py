@@ -74,14 +74,20 @@ def is_highly_restrictive(text: str) -> bool:
     return without_latin is not None and bool(without_latin & _LATIN_COMPANIONS)
 
 
-def script_names(text: str) -> list[str]:
-    """The scripts of ``text``'s letters, in order of first use ("Latin", "Cyrillic")."""
-    names: dict[str, None] = {}
+def script_codes(text: str) -> list[str]:
+    """The ISO 15924 codes of the scripts of ``text``'s letters, in order of first use
+    ("Latn", "Cyrl"): what CLDR names in other languages."""
+    codes: dict[str, None] = {}
     for char in text:
         script = ucd.script(char)
         if script not in (*_EVERY_SCRIPT, "Zzzz"):
-            names.setdefault(ucd.script_name(script), None)
-    return list(names)
+            codes.setdefault(script, None)
+    return list(codes)
+
+
+def script_names(text: str) -> list[str]:
+    """The scripts of ``text``'s letters, in order of first use ("Latin", "Cyrillic")."""
+    return [ucd.script_name(code) for code in script_codes(text)]
 
 
 def invisible_characters(text: str) -> list[str]:

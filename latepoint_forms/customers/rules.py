@@ -304,9 +304,7 @@ def normalise_email(
             test_environment=False,
         )
     except email_validator.EmailNotValidError as err:
-        raise RuleError(
-            "invalid_email", N_("Enter a valid email address. %(reason)s"), reason=str(err)
-        ) from None
+        raise _invalid_email(str(err)) from None
     _check_lookalike_email(value, result.local_part, result.domain)
     normalised = result.normalized.lower()
     if len(normalised) > EMAIL_MAX_LENGTH:
@@ -319,6 +317,97 @@ def normalise_email(
     if block_disposable and is_disposable_domain(result.ascii_domain or result.domain):
         raise RuleError("disposable_email", DISPOSABLE_EMAIL)
     return normalised
+
+
+# email-validator's reasons (English only), each as our own message id so that every
+# language can say it: the whole sentence where the reason is fixed, a pattern where it names
+# characters or a domain. A reason not listed is passed on as ``%(reason)s`` (English).
+_EMAIL_PREFIX = "Enter a valid email address. "
+_EMAIL_REASONS = frozenset(
+    {
+        N_("Enter a valid email address. An email address must have an @-sign."),
+        N_("Enter a valid email address. There must be something before the @-sign."),
+        N_("Enter a valid email address. There must be something after the @-sign."),
+        N_("Enter a valid email address. An email address cannot have two periods in a row."),
+        N_("Enter a valid email address. An email address cannot start with a period."),
+        N_(
+            "Enter a valid email address. An email address cannot have a period immediately "
+            "before the @-sign."
+        ),
+        N_(
+            "Enter a valid email address. An email address cannot have a period immediately "
+            "after the @-sign."
+        ),
+        N_(
+            "Enter a valid email address. An email address cannot have a hyphen immediately "
+            "after the @-sign."
+        ),
+        N_("Enter a valid email address. An email address cannot end with a period."),
+        N_("Enter a valid email address. An email address cannot end with a hyphen."),
+        N_(
+            "Enter a valid email address. An email address cannot have a period and a hyphen "
+            "next to each other."
+        ),
+        N_(
+            "Enter a valid email address. The part after the @-sign is not valid. It should "
+            "have a period."
+        ),
+        N_(
+            "Enter a valid email address. The part after the @-sign is not valid. It is not "
+            "within a valid top-level domain."
+        ),
+        N_(
+            "Enter a valid email address. The part after the @-sign is a special-use or "
+            "reserved name that cannot be used with email."
+        ),
+        N_("Enter a valid email address. There can't be anything after the email address."),
+    }
+)
+_EMAIL_REASON_PATTERNS = (
+    (
+        re.compile(r"The email address contains invalid characters before the @-sign: (.+)\.\Z"),
+        "characters",
+        N_(
+            "Enter a valid email address. The email address contains invalid characters "
+            "before the @-sign: %(characters)s."
+        ),
+    ),
+    (
+        re.compile(r"The part after the @-sign contains invalid characters: (.+)\.\Z"),
+        "characters",
+        N_(
+            "Enter a valid email address. The part after the @-sign contains invalid "
+            "characters: %(characters)s."
+        ),
+    ),
+    (
+        re.compile(r"The domain name (\S+) does not exist\.\Z"),
+        "domain",
+        N_("Enter a valid email address. The domain name %(domain)s does not exist."),
+    ),
+    (
+        re.compile(r"The domain name (\S+) does not accept email\.\Z"),
+        "domain",
+        N_("Enter a valid email address. The domain name %(domain)s does not accept email."),
+    ),
+    (
+        re.compile(r"The domain name (\S+) does not send email\.\Z"),
+        "domain",
+        N_("Enter a valid email address. The domain name %(domain)s does not send email."),
+    ),
+)
+
+
+def _invalid_email(reason: str) -> RuleError:
+    """``invalid_email`` for email-validator's ``reason``; the English sentence is the same
+    whichever message id says it ("Enter a valid email address. " and the reason)."""
+    if _EMAIL_PREFIX + reason in _EMAIL_REASONS:
+        return RuleError("invalid_email", _EMAIL_PREFIX + reason, reason=reason)
+    for pattern, name, template in _EMAIL_REASON_PATTERNS:
+        found = pattern.fullmatch(reason)
+        if found:
+            return RuleError("invalid_email", template, reason=reason, **{name: found.group(1)})
+    return RuleError("invalid_email", N_("Enter a valid email address. %(reason)s"), reason=reason)
 
 
 DISPOSABLE_EMAIL = N_(
@@ -357,32 +446,41 @@ def _check_lookalike_email(typed: str, local_part: str, domain: str) -> None:
         )
     # An ASCII domain can still be a spoof: "xn--pypal-4ve.com" is "pаypal.com".
     if not lookalikes.is_highly_restrictive(local_part):
-        raise RuleError(
-            "mixed_scripts",
+        raise _mixed_scripts(
+            local_part,
             N_(
-                "Enter a valid email address. The part before the @-sign %(mixes)s, so it "
-                "could pass for another address."
+                "Enter a valid email address. The part before the @-sign mixes %(scripts)s "
+                "letters, so it could pass for another address."
             ),
-            mixes=_mixes(local_part),
+            N_(
+                "Enter a valid email address. The part before the @-sign mixes letters of "
+                "different scripts, so it could pass for another address."
+            ),
         )
     for label in domain.split("."):
         if not lookalikes.is_highly_restrictive(label):
-            raise RuleError(
-                "mixed_scripts",
+            raise _mixed_scripts(
+                label,
                 N_(
-                    "Enter a valid email address. The domain's part '%(part)s' %(mixes)s, so "
-                    "it could pass for another domain."
+                    "Enter a valid email address. The domain's part '%(part)s' mixes "
+                    "%(scripts)s letters, so it could pass for another domain."
+                ),
+                N_(
+                    "Enter a valid email address. The domain's part '%(part)s' mixes letters "
+                    "of different scripts, so it could pass for another domain."
                 ),
                 part=label,
-                mixes=_mixes(label),
             )
 
 
-def _mixes(text: str) -> str:
-    names = lookalikes.script_names(text)
-    if len(names) < 2:
-        return "mixes letters of different scripts"
-    return f"mixes {lookalikes.listed(names)} letters"
+def _mixed_scripts(text: str, named: str, unnamed: str, **params: Any) -> RuleError:
+    """The refusal of ``text`` for mixing scripts: naming them when it can tell two apart
+    (``scripts`` in English, ``script_codes`` for another language's names)."""
+    codes = lookalikes.script_codes(text)
+    if len(codes) < 2:
+        return RuleError("mixed_scripts", unnamed, **params)
+    names = lookalikes.listed(lookalikes.script_names(text))
+    return RuleError("mixed_scripts", named, scripts=names, script_codes=",".join(codes), **params)
 
 
 # --- phone -----------------------------------------------------------------------------------
@@ -474,7 +572,10 @@ def parse_iso_date(value: str, *, label: str | None = None) -> datetime.date:
     if not DATE_RE.fullmatch(value):
         if label:
             raise RuleError(
-                "date_format", N_("Enter the %(field)s as YYYY-MM-DD"), field=label.lower()
+                "date_format",
+                N_("Enter the %(field)s as YYYY-MM-DD"),
+                field=label.lower(),
+                label=label,
             )
         raise RuleError("date_format", N_("Use the form YYYY-MM-DD"))
     try:
@@ -482,7 +583,7 @@ def parse_iso_date(value: str, *, label: str | None = None) -> datetime.date:
     except ValueError:
         if label:
             raise RuleError(
-                "not_a_date", N_("Enter a real %(field)s"), field=label.lower()
+                "not_a_date", N_("Enter a real %(field)s"), field=label.lower(), label=label
             ) from None
         raise RuleError("not_a_date", N_("This is not a real date")) from None
 
@@ -532,6 +633,31 @@ def _fold(text: str) -> str:
     return " ".join(fold(text).split())
 
 
+# Google's address metadata's kinds of area (``country_area_type``), as an English sentence
+# names them; each a message id (``TRANSLATED_PARAMETERS``: "Enter a valid %(kind)s for …").
+AREA_KINDS = {
+    "area": N_("area"),
+    "county": N_("county"),
+    "department": N_("department"),
+    "district": N_("district"),
+    "do_si": N_("province"),  # South Korea's do and si
+    "emirate": N_("emirate"),
+    "island": N_("island"),
+    "oblast": N_("oblast"),
+    "parish": N_("parish"),
+    "prefecture": N_("prefecture"),
+    "province": N_("province"),
+    "state": N_("state"),
+}
+# Likewise its names of the postal code (``zip_name_type``); "postal code" where it says none.
+POSTAL_CODE_NAMES = {
+    "zip": N_("ZIP code"),
+    "pin": N_("PIN code"),
+    "eircode": N_("Eircode"),
+    "postal": N_("postal code"),
+}
+
+
 @dataclass(frozen=True)
 class _AreaList:
     kind: str  # "state", "province", "prefecture", ...
@@ -556,7 +682,7 @@ def _area_list(country: str) -> _AreaList | None:
     for code, name in rules.country_area_choices:
         codes.setdefault(_fold(name), code)
     kind = rules.country_area_type or "state"
-    return _AreaList(kind="province" if kind == "do_si" else kind, codes=codes)
+    return _AreaList(kind=AREA_KINDS.get(kind, AREA_KINDS["state"]), codes=codes)
 
 
 def normalise_state(value: str, *, country: str | None) -> str:
@@ -613,12 +739,11 @@ def _postal_format(country: str) -> _PostalFormat | None:
     # exact. re.ASCII stops \d from accepting Arabic-Indic or full-width digits.
     pattern = re.compile(f"(?:{data['zip']})", re.ASCII)
     layouts = tuple(dict.fromkeys(_layout(example) for example in examples if example))
-    names = {"zip": "ZIP code", "pin": "PIN code", "eircode": "Eircode"}
     return _PostalFormat(
         pattern=pattern,
         layouts=layouts,
         prefix=re.sub(r"[^0-9A-Z]", "", data.get("postprefix", "")),
-        name=names.get(data.get("zip_name_type", ""), "postal code"),
+        name=POSTAL_CODE_NAMES.get(data.get("zip_name_type", ""), POSTAL_CODE_NAMES["postal"]),
         example=examples[0],
     )
 

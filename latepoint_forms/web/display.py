@@ -72,7 +72,7 @@ def phone_display(e164: str | None) -> str:
 
 
 def country_name(code: str | None) -> str:
-    return country_names().get(code or "", code or "")
+    return country_names(current_language()).get(code or "", code or "")
 
 
 def gender_label(value: str | None) -> str:

@@ -18,7 +18,7 @@ from ..countries import country_names
 from ..customers import rules
 from ..customers.fields import CustomerField
 from ..customers.input import RuleSettings
-from ..i18n import _, lazy_gettext
+from ..i18n import _, current_language, lazy_gettext
 from ..problems import N_
 
 # Message ids: shown with ``_()`` (display.py) or lazily (the choices, built at import).
@@ -36,7 +36,7 @@ GENDER_CHOICES = [
 
 def country_choices() -> list[SelectChoice]:
     return [SelectChoice("", _("Choose a country"))] + [
-        SelectChoice(code, name) for code, name in country_names().items()
+        SelectChoice(code, name) for code, name in country_names(current_language()).items()
     ]
 
 

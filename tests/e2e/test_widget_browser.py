@@ -46,7 +46,8 @@ from latepoint_forms.web.widget_text import texts_for
 
 from ..test_i18n_catalogs import CATALOGS
 from ..test_i18n_pages import english_sentences
-from .conftest import DESKTOP, LiveServer
+from .axe import assert_no_serious_violations
+from .conftest import DESKTOP, PHONE, LiveServer
 
 PLACEHOLDER_TEXT = re.compile(r"%\(\w+\)[sd]")
 HOSTILE_CSS = """
@@ -1064,18 +1065,27 @@ def english_words_left(page: Any, language: str) -> list[str]:
     return sorted(fragment for fragment in fragments if fragment and fragment in text)
 
 
+# Languages whose run is at phone width (the others at desktop width): both widths audited.
+PHONE_WIDTH_LANGUAGES = ("ja", "pl")
+
+
 @pytest.mark.parametrize("language", sorted(CATALOGS))
 def test_the_widget_books_and_registers_in_the_page_s_language(
     tab: Any, live_server: LiveServer, shop: Shop, language: str
 ) -> None:
+    """Every state of both flows: in the language, no English left, and axe-core finds no
+    serious or critical violation on the host page with the widget (its shadow root)."""
     words = words_in(language)
     left: dict[str, list[str]] = {}
+    if language in PHONE_WIDTH_LANGUAGES:
+        tab.set_viewport_size(PHONE)
 
     def check(state: str) -> None:
         assert tab.locator(".lp-root").get_attribute("lang") == language, state
         found = english_words_left(tab, language)
         if found:
             left[state] = found
+        assert_no_serious_violations(tab, f"the widget in {language}: {state}")
 
     # The page says its language in <html lang> (no data-lang): the widget follows it.
     url = shop.site.page(
