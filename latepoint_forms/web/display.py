@@ -1,4 +1,12 @@
-"""How dates, times and record values are shown on the pages (template filters)."""
+"""How dates, times and record values are shown on the pages (template filters).
+
+Dates and times are in the page's language; an English page in the English of the visitor's
+region when their browser names one (``date_locale``): "9:00 AM" for en-US, "09:00" for
+en-GB. Every date and time filter asks ``date_locale``, so a page's times all read alike
+(the time picker's buttons, the confirmation, the manage pages). Only the text shown
+changes: links, form values and ``datetime`` attributes keep their ISO forms, and the time
+picker still groups morning / afternoon / evening by the location's 24-hour wall clock.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from flask import Blueprint
+from flask import Blueprint, Response, has_request_context, request
 
 from .. import dates
 from ..countries import country_names
@@ -15,39 +23,70 @@ from ..customers.custom_fields import FieldDefinition
 from ..i18n import _, current_language
 from .fields import GENDER_LABELS
 
+_REGION_READ = "latepoint_forms.date_region_read"  # in the environ: Accept-Language was read
+
+
+def date_locale() -> str:
+    """The locale of this request's dates and times: the page's language ("de", "en"), or,
+    when that is English, the highest-quality English tag with a region in the browser's
+    ``Accept-Language`` ("en_US" for "en-US,en;q=0.9"; "en_GB" for "fr, en-GB;q=0.5" on a
+    page chosen English). Only the header names the region: ``?lang=en`` or the cookie choose
+    English, the browser still its region. Plain "en", no header, or a region CLDR has no
+    English of: "en", the product's own forms."""
+    language = current_language()
+    if language != dates.SOURCE_LANGUAGE or not has_request_context():
+        return language
+    request.environ[_REGION_READ] = True
+    for tag, quality in request.accept_languages:
+        if quality <= 0:
+            continue  # "en-US;q=0": not acceptable
+        found = dates.english_locale(tag)
+        if found is not None:
+            return found
+    return language
+
+
+def _vary_on_region(response: Response) -> Response:
+    """A page whose English dates followed ``Accept-Language`` says so to caches (i18n.py
+    does already when there are catalogs; an English-only install needs it too)."""
+    if request.environ.get(_REGION_READ):
+        response.vary.add("Accept-Language")
+    return response
+
 
 def in_zone(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(ZoneInfo(timezone))
 
 
 def long_date(day: date) -> str:
-    """ "Tuesday 1 December 2026", in the page's language (latepoint_forms/dates.py)."""
-    return dates.long_date(day, current_language())
+    """ "Tuesday 1 December 2026", in the page's language (latepoint_forms/dates.py);
+    "Tuesday, December 1, 2026" for an en-US browser."""
+    return dates.long_date(day, date_locale())
 
 
 def weekday_short(day: date) -> str:
-    return dates.weekday_short(day, current_language())
+    return dates.weekday_short(day, date_locale())
 
 
 def month_short(day: date) -> str:
-    return dates.month_short(day, current_language())
+    return dates.month_short(day, date_locale())
 
 
 def day_and_month(day: date) -> str:
-    return dates.day_and_month(day, current_language())
+    return dates.day_and_month(day, date_locale())
 
 
 def clock(moment: datetime) -> str:
-    return dates.clock(moment, current_language())
+    return dates.clock(moment, date_locale())
 
 
 def when(moment: datetime, timezone: str) -> str:
     """A booking's start as the location's wall-clock time: "Tuesday 1 December 2026, 09:00"."""
-    return dates.date_and_time(in_zone(moment, timezone), current_language())
+    return dates.date_and_time(in_zone(moment, timezone), date_locale())
 
 
 def local_clock(moment: datetime, timezone: str) -> str:
-    """The wall-clock time of an instant at the location: "09:30"."""
+    """The wall-clock time of an instant at the location: "09:30" ("9:30 AM" for en-US)."""
     return clock(in_zone(moment, timezone))
 
 
@@ -99,6 +138,9 @@ def custom_value(definition: FieldDefinition | None, value: Any) -> str:
 
 
 def register_filters(bp: Blueprint) -> None:
+    """The filters above, app-wide; and the ``Vary`` of a page whose dates read the browser's
+    region."""
+    bp.after_app_request(_vary_on_region)
     for function in (
         long_date,
         weekday_short,
