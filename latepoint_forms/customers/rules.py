@@ -477,10 +477,20 @@ def _mixed_scripts(text: str, named: str, unnamed: str, **params: Any) -> RuleEr
     """The refusal of ``text`` for mixing scripts: naming them when it can tell two apart
     (``scripts`` in English, ``script_codes`` for another language's names)."""
     codes = lookalikes.script_codes(text)
+    # ``mixes``: the parameter the API has published for this code since it was added.
     if len(codes) < 2:
-        return RuleError("mixed_scripts", unnamed, **params)
+        return RuleError(
+            "mixed_scripts", unnamed, mixes="mixes letters of different scripts", **params
+        )
     names = lookalikes.listed(lookalikes.script_names(text))
-    return RuleError("mixed_scripts", named, scripts=names, script_codes=",".join(codes), **params)
+    return RuleError(
+        "mixed_scripts",
+        named,
+        scripts=names,
+        script_codes=",".join(codes),
+        mixes=f"mixes {names} letters",
+        **params,
+    )
 
 
 # --- phone -----------------------------------------------------------------------------------

@@ -138,7 +138,9 @@ def texts_for(translations: NullTranslations, language: str) -> dict[str, str | 
 
 
 @lru_cache(maxsize=8)
-def _all_texts(directory: str, languages: tuple[str, ...], stamps: tuple[int, ...]) -> str:
+def _all_texts(
+    directory: str, languages: tuple[str, ...], stamps: tuple[tuple[int, int, int], ...]
+) -> str:
     del stamps  # part of the cache key only: a recompiled catalog is read again
     texts = {}
     for language in languages:
@@ -149,7 +151,9 @@ def _all_texts(directory: str, languages: tuple[str, ...], stamps: tuple[int, ..
             translations = Translations.load(directory, [language])
         texts[language] = texts_for(translations, language)
     # Sorted and compact: the same catalogs give the same bytes (the widget's version).
-    return json.dumps(texts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    found = json.dumps(texts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # Line and paragraph separators are valid in JSON but end a line in older JavaScript.
+    return found.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def widget_texts_json(directory: Path, languages: tuple[str, ...]) -> str:
@@ -160,8 +164,11 @@ def widget_texts_json(directory: Path, languages: tuple[str, ...]) -> str:
     return _all_texts(str(directory), languages, stamps)
 
 
-def _stamp(path: Path) -> int:
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """Time, size and inode: a catalog recompiled within one clock tick, or copied in with
+    its old time kept, still differs in size or inode (mostly)."""
     try:
-        return path.stat().st_mtime_ns
+        found = path.stat()
     except FileNotFoundError:  # English has none; a catalog removed since start-up is English
-        return 0
+        return (0, 0, 0)
+    return (found.st_mtime_ns, found.st_size, found.st_ino)
