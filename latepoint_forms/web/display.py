@@ -17,13 +17,14 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from flask import Blueprint, Response, has_request_context, request
 
-from .. import dates
-from ..countries import country_names
+from .. import countries, dates
 from ..customers.custom_fields import FieldDefinition
 from ..i18n import _, current_language
 from .fields import GENDER_LABELS
 
-_REGION_READ = "latepoint_forms.date_region_read"  # in the environ: Accept-Language was read
+# In the environ: this request's English date locale, worked out once (a time picker asks per
+# button); present only where an English page read the browser's region.
+_ENGLISH_LOCALE = "latepoint_forms.english_date_locale"
 
 
 def date_locale() -> str:
@@ -36,20 +37,26 @@ def date_locale() -> str:
     language = current_language()
     if language != dates.SOURCE_LANGUAGE or not has_request_context():
         return language
-    request.environ[_REGION_READ] = True
+    found = request.environ.get(_ENGLISH_LOCALE)
+    if found is None:
+        found = request.environ[_ENGLISH_LOCALE] = _english_of_the_browser() or language
+    return str(found)
+
+
+def _english_of_the_browser() -> str | None:
     for tag, quality in request.accept_languages:
         if quality <= 0:
             continue  # "en-US;q=0": not acceptable
         found = dates.english_locale(tag)
         if found is not None:
             return found
-    return language
+    return None
 
 
 def _vary_on_region(response: Response) -> Response:
     """A page whose English dates followed ``Accept-Language`` says so to caches (i18n.py
     does already when there are catalogs; an English-only install needs it too)."""
-    if request.environ.get(_REGION_READ):
+    if _ENGLISH_LOCALE in request.environ:
         response.vary.add("Accept-Language")
     return response
 
@@ -111,7 +118,7 @@ def phone_display(e164: str | None) -> str:
 
 
 def country_name(code: str | None) -> str:
-    return country_names(current_language()).get(code or "", code or "")
+    return countries.country_name(code or "", current_language())
 
 
 def gender_label(value: str | None) -> str:
